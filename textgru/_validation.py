@@ -1,0 +1,37 @@
+"""Argument checks shared by the layers, with Keras-style messages."""
+
+import numbers
+
+from keras import activations
+
+from textgru.errors import InvalidArgumentError
+
+
+def positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise InvalidArgumentError(
+            f"Expected `{name}` to be a positive integer. Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def rate(name, value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not 0.0 <= value < 1.0
+    ):
+        raise InvalidArgumentError(
+            f"Expected `{name}` to be a float in [0, 1). Received: {name}={value!r}"
+        )
+    return float(value)
+
+
+def activation(name, value):
+    try:
+        return activations.get(value)
+    except (ValueError, TypeError):
+        raise InvalidArgumentError(
+            f"Expected `{name}` to be a Keras activation name or callable, "
+            f"such as 'tanh' or 'sigmoid'. Received: {name}={value!r}"
+        ) from None

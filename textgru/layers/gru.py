@@ -1,0 +1,247 @@
+"""`GRU`: a `GRUCell` run over a sequence."""
+
+import keras
+from keras import ops
+
+# The backend-neutral time loop behind `keras.layers.RNN` (tf.while_loop on
+# TensorFlow, lax.scan on JAX). Using it gives textgru.GRU exactly Keras's
+# semantics for masking, go_backwards and zero_output_for_mask.
+from keras.src import backend as keras_backend
+
+from textgru.errors import InvalidArgumentError
+from textgru.layers.gru_cell import GRUCell
+
+# The arguments that belong to the cell; `GRU.get_config` stores them flat,
+# as `keras.layers.GRU` does.
+_CELL_ARGUMENTS = (
+    "units",
+    "activation",
+    "recurrent_activation",
+    "use_bias",
+    "kernel_initializer",
+    "recurrent_initializer",
+    "bias_initializer",
+    "kernel_regularizer",
+    "recurrent_regularizer",
+    "bias_regularizer",
+    "kernel_constraint",
+    "recurrent_constraint",
+    "bias_constraint",
+    "dropout",
+    "recurrent_dropout",
+    "reset_after",
+    "seed",
+)
+
+
+def _from_cell(name):
+    return property(lambda self: getattr(self.cell, name), doc=f"The cell's `{name}`.")
+
+
+@keras.saving.register_keras_serializable(package="textgru")
+class GRU(keras.layers.RNN):
+    """Gated recurrent unit layer: `textgru.GRUCell` over a sequence.
+
+    The input side of the gate equations, `W x + b` for all three gates, is
+    computed for every time step in one matrix product before the loop; the
+    loop then does only the recurrent products. The equations, the weights
+    and their layout are those of `GRUCell`, so a `GRU` and a
+    `keras.layers.GRU` with the same `reset_after` give the same outputs with
+    the same weights.
+
+    Args:
+        units: Positive integer, dimensionality of the state and the output.
+        activation: Activation of the candidate state. Default: `"tanh"`.
+        recurrent_activation: Activation of the update and reset gates.
+            Default: `"sigmoid"`.
+        use_bias: Whether the layer has biases. Default: `True`.
+        kernel_initializer: Initializer of `kernel`. Default: `"glorot_uniform"`.
+        recurrent_initializer: Initializer of `recurrent_kernel`.
+            Default: `"orthogonal"`.
+        bias_initializer: Initializer of `bias`. Default: `"zeros"`.
+        kernel_regularizer: Regularizer of `kernel`. Default: `None`.
+        recurrent_regularizer: Regularizer of `recurrent_kernel`.
+            Default: `None`.
+        bias_regularizer: Regularizer of `bias`. Default: `None`.
+        activity_regularizer: Regularizer of the layer's output.
+            Default: `None`.
+        kernel_constraint: Constraint on `kernel`. Default: `None`.
+        recurrent_constraint: Constraint on `recurrent_kernel`. Default: `None`.
+        bias_constraint: Constraint on `bias`. Default: `None`.
+        dropout: Float in [0, 1). Fraction of the input features dropped,
+            with one mask for the whole sequence. Default: 0.
+        recurrent_dropout: Float in [0, 1). Fraction of the state dropped
+            before the recurrent products, one mask per sequence. Default: 0.
+        reset_after: Whether the reset gate is applied after the recurrent
+            product (cuDNN / PyTorch form). Default: `False` (textbook form;
+            `keras.layers.GRU` defaults to `True`).
+        seed: Random seed for the dropout masks.
+        return_sequences: Whether to return the output of every step
+            `(batch, timesteps, units)` or only the last `(batch, units)`.
+            Default: `False`.
+        return_state: Whether to also return the last state. Default: `False`.
+        go_backwards: Whether to read the sequence backwards (and return the
+            reversed output sequence). Default: `False`.
+        stateful: Whether the last state of each sample in a batch is the
+            initial state of that sample in the next batch. Needs a fixed
+            batch size; `reset_state()` sets the states back to zero.
+            Default: `False`.
+        unroll: Whether to unroll the loop (only for short sequences).
+            Default: `False`.
+        **kwargs: Base layer arguments, such as `name` and `dtype`.
+
+    Call arguments:
+        inputs: A 3D tensor of shape `(batch, timesteps, features)`.
+        mask: Optional boolean tensor `(batch, timesteps)`; `False` marks a
+            padding step, where the state is carried over unchanged. Set
+            automatically by `Embedding(mask_zero=True)` or `Masking`.
+        training: Whether dropout is applied.
+        initial_state: Optional initial state `(batch, units)` or a list
+            holding it. Default: zeros.
+
+    Example:
+
+    >>> import numpy as np, textgru
+    >>> gru = textgru.GRU(4, return_sequences=True, return_state=True)
+    >>> outputs, state = gru(np.zeros((2, 5, 3), "float32"))
+    >>> outputs.shape, state.shape
+    ((2, 5, 4), (2, 4))
+    """
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        reset_after=False,
+        seed=None,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        **kwargs,
+    ):
+        cell = GRUCell(
+            units,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            reset_after=reset_after,
+            seed=seed,
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
+            name="gru_cell",
+        )
+        super().__init__(
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            activity_regularizer=activity_regularizer,
+            **kwargs,
+        )
+
+    units = _from_cell("units")
+    activation = _from_cell("activation")
+    recurrent_activation = _from_cell("recurrent_activation")
+    use_bias = _from_cell("use_bias")
+    kernel_initializer = _from_cell("kernel_initializer")
+    recurrent_initializer = _from_cell("recurrent_initializer")
+    bias_initializer = _from_cell("bias_initializer")
+    kernel_regularizer = _from_cell("kernel_regularizer")
+    recurrent_regularizer = _from_cell("recurrent_regularizer")
+    bias_regularizer = _from_cell("bias_regularizer")
+    kernel_constraint = _from_cell("kernel_constraint")
+    recurrent_constraint = _from_cell("recurrent_constraint")
+    bias_constraint = _from_cell("bias_constraint")
+    dropout = _from_cell("dropout")
+    recurrent_dropout = _from_cell("recurrent_dropout")
+    reset_after = _from_cell("reset_after")
+    seed = _from_cell("seed")
+
+    def _check_rank(self, shape):
+        if len(shape) != 3:
+            raise InvalidArgumentError(
+                f"Expected the input of {self.__class__.__name__} layer "
+                f"'{self.name}' to have rank 3 (batch, timesteps, features); "
+                "put an Embedding layer before it or add a time axis. "
+                f"Received: input shape={tuple(shape)}"
+            )
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        self._check_rank(sequences_shape)
+        super().build(sequences_shape, initial_state_shape)
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        self._check_rank(sequences.shape)
+        return super().call(
+            sequences, initial_state=initial_state, mask=mask, training=training
+        )
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        cell = self.cell
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        if training and cell.dropout > 0:
+            # The mask `keras.layers.RNN` cached for this batch, one per
+            # sequence, broadcast over time.
+            dropout_mask = cell.get_dropout_mask(sequences[:, 0, :])
+            sequences = sequences * ops.expand_dims(dropout_mask, axis=1)
+        projected = cell.project_inputs(sequences)
+
+        def step(projected_t, states):
+            h = cell.recurrent_step(projected_t, states[0], training=training)
+            return h, [h]
+
+        return keras_backend.rnn(
+            step,
+            projected,
+            list(initial_state),
+            go_backwards=self.go_backwards,
+            mask=mask,
+            unroll=self.unroll,
+            input_length=sequences.shape[1],
+            zero_output_for_mask=self.zero_output_for_mask,
+            return_all_outputs=self.return_sequences,
+        )
+
+    def get_config(self):
+        cell_config = self.cell.get_config()
+        config = {name: cell_config[name] for name in _CELL_ARGUMENTS}
+        config["activity_regularizer"] = keras.regularizers.serialize(
+            self.activity_regularizer
+        )
+        base_config = super().get_config()
+        del base_config["cell"]
+        return {**base_config, **config}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

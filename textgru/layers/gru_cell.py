@@ -1,0 +1,242 @@
+"""`GRUCell`: one step of a gated recurrent unit, written from its equations."""
+
+import keras
+from keras import constraints, initializers, ops, regularizers
+
+# Keras's own mixin that caches one dropout mask per sequence. `keras.layers.RNN`
+# only creates and clears those masks for cells that inherit from it, so a cell
+# that wants per-sequence dropout inside `keras.layers.RNN` must use this class.
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+
+from textgru import _validation
+from textgru.errors import InvalidArgumentError
+
+
+@keras.saving.register_keras_serializable(package="textgru")
+class GRUCell(keras.layers.Layer, DropoutRNNCell):
+    """One step of a gated recurrent unit (Cho et al., 2014).
+
+    With `reset_after=False` (the default, the textbook form), for input `x`
+    and previous state `h`:
+
+        z  = sigmoid(W_z x + U_z h + b_z)          update gate
+        r  = sigmoid(W_r x + U_r h + b_r)          reset gate
+        h~ = tanh(W_h x + U_h (r * h) + b_h)       candidate state
+        h' = z * h + (1 - z) * h~                  new state
+
+    With `reset_after=True` (the form cuDNN and PyTorch use) the reset gate is
+    applied after the recurrent product, which has a bias of its own:
+    `h~ = tanh(W_h x + b_h + r * (U_h h + b'_h))`.
+
+    The weights are laid out exactly as in `keras.layers.GRUCell`, so they copy
+    both ways with `set_weights(get_weights())`: `kernel` has shape
+    `(input_dim, 3 * units)` and `recurrent_kernel` `(units, 3 * units)`, gate
+    blocks in the order z | r | h; `bias` has shape `(3 * units,)`, or
+    `(2, 3 * units)` (input row, recurrent row) with `reset_after=True`.
+
+    Args:
+        units: Positive integer, dimensionality of the state and the output.
+        activation: Activation of the candidate state. Default: `"tanh"`.
+        recurrent_activation: Activation of the update and reset gates.
+            Default: `"sigmoid"`.
+        use_bias: Whether the layer has biases. Default: `True`.
+        kernel_initializer: Initializer of `kernel`. Default: `"glorot_uniform"`.
+        recurrent_initializer: Initializer of `recurrent_kernel`.
+            Default: `"orthogonal"`.
+        bias_initializer: Initializer of `bias`. Default: `"zeros"`.
+        kernel_regularizer: Regularizer of `kernel`. Default: `None`.
+        recurrent_regularizer: Regularizer of `recurrent_kernel`.
+            Default: `None`.
+        bias_regularizer: Regularizer of `bias`. Default: `None`.
+        kernel_constraint: Constraint on `kernel`. Default: `None`.
+        recurrent_constraint: Constraint on `recurrent_kernel`. Default: `None`.
+        bias_constraint: Constraint on `bias`. Default: `None`.
+        dropout: Float in [0, 1). Fraction of the input features dropped,
+            with one mask for the whole sequence. Default: 0.
+        recurrent_dropout: Float in [0, 1). Fraction of the state dropped
+            before the recurrent products, with one mask for the whole
+            sequence. Default: 0.
+        reset_after: Whether the reset gate is applied after the recurrent
+            product (cuDNN / PyTorch form). Default: `False`, the textbook
+            form above. (`keras.layers.GRUCell` defaults to `True`.)
+        seed: Random seed for the dropout masks.
+        **kwargs: Base layer arguments, such as `name` and `dtype`.
+
+    Call arguments:
+        inputs: A 2D tensor of shape `(batch, features)`.
+        states: The previous state, a tensor of shape `(batch, units)` or a
+            list holding it.
+        training: Whether dropout is applied.
+
+    Example:
+
+    >>> import numpy as np, keras, textgru
+    >>> rnn = keras.layers.RNN(textgru.GRUCell(4), return_sequences=True)
+    >>> rnn(np.zeros((2, 5, 3), "float32")).shape
+    (2, 5, 4)
+    """
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        reset_after=False,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units = _validation.positive_int("units", units)
+        self.activation = _validation.activation("activation", activation)
+        self.recurrent_activation = _validation.activation(
+            "recurrent_activation", recurrent_activation
+        )
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.dropout = _validation.rate("dropout", dropout)
+        self.recurrent_dropout = _validation.rate(
+            "recurrent_dropout", recurrent_dropout
+        )
+        self.reset_after = bool(reset_after)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed=seed)
+        self.state_size = self.units
+        self.output_size = self.units
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise InvalidArgumentError(
+                "Expected the last (feature) axis of the GRU input to have a "
+                f"known size. Received: input_shape={tuple(input_shape)}"
+            )
+        self.kernel = self.add_weight(
+            shape=(input_dim, 3 * self.units),
+            name="kernel",
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.units, 3 * self.units),
+            name="recurrent_kernel",
+            initializer=self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer,
+            constraint=self.recurrent_constraint,
+        )
+        if self.use_bias:
+            # reset_after needs a second bias row for U_h h (b'_h), which
+            # cannot be folded into the input bias because r multiplies it.
+            bias_shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+            self.bias = self.add_weight(
+                shape=bias_shape,
+                name="bias",
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+        else:
+            self.bias = None
+
+    def project_inputs(self, inputs):
+        """Returns `W x + b` for all three gates, shape `(..., 3 * units)`.
+
+        The input side of the equations does not depend on the state, so
+        `textgru.GRU` computes it for every time step in one product before
+        the recurrent loop and then calls `recurrent_step` at each step.
+        """
+        projected = ops.matmul(inputs, self.kernel)
+        if self.use_bias:
+            input_bias = self.bias[0] if self.reset_after else self.bias
+            projected = projected + input_bias
+        return projected
+
+    def recurrent_step(self, projected_inputs, h_tm1, training=False):
+        """Returns the new state from `project_inputs(x)` and the state `h`."""
+        u = self.units
+        x_z = projected_inputs[:, :u]
+        x_r = projected_inputs[:, u : 2 * u]
+        x_h = projected_inputs[:, 2 * u :]
+        h_in = h_tm1
+        if training and self.recurrent_dropout > 0:
+            h_in = h_tm1 * self.get_recurrent_dropout_mask(h_tm1)
+
+        if self.reset_after:
+            # U h + b' for all three gates in one product.
+            recurrent = ops.matmul(h_in, self.recurrent_kernel)
+            if self.use_bias:
+                recurrent = recurrent + self.bias[1]
+            # z = sigmoid(W_z x + b_z + U_z h + b'_z)
+            z = self.recurrent_activation(x_z + recurrent[:, :u])
+            # r = sigmoid(W_r x + b_r + U_r h + b'_r)
+            r = self.recurrent_activation(x_r + recurrent[:, u : 2 * u])
+            # h~ = tanh(W_h x + b_h + r * (U_h h + b'_h))
+            candidate = self.activation(x_h + r * recurrent[:, 2 * u :])
+        else:
+            # U_z h and U_r h in one product; U_h must wait for r.
+            recurrent_zr = ops.matmul(h_in, self.recurrent_kernel[:, : 2 * u])
+            # z = sigmoid(W_z x + U_z h + b_z)
+            z = self.recurrent_activation(x_z + recurrent_zr[:, :u])
+            # r = sigmoid(W_r x + U_r h + b_r)
+            r = self.recurrent_activation(x_r + recurrent_zr[:, u:])
+            # h~ = tanh(W_h x + U_h (r * h) + b_h)
+            candidate = self.activation(
+                x_h + ops.matmul(r * h_in, self.recurrent_kernel[:, 2 * u :])
+            )
+        # h' = z * h + (1 - z) * h~
+        return z * h_tm1 + (1.0 - z) * candidate
+
+    def call(self, inputs, states, training=False):
+        h_tm1 = states[0] if isinstance(states, (list, tuple)) else states
+        if training and self.dropout > 0:
+            inputs = inputs * self.get_dropout_mask(inputs)
+        h = self.recurrent_step(self.project_inputs(inputs), h_tm1, training)
+        new_states = [h] if isinstance(states, (list, tuple)) else h
+        return h, new_states
+
+    def get_initial_state(self, batch_size=None):
+        return [ops.zeros((batch_size, self.units), dtype=self.compute_dtype)]
+
+    def get_config(self):
+        config = {
+            "units": self.units,
+            "activation": keras.activations.serialize(self.activation),
+            "recurrent_activation": keras.activations.serialize(
+                self.recurrent_activation
+            ),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "reset_after": self.reset_after,
+            "seed": self.seed,
+        }
+        return {**super().get_config(), **config}
