@@ -4,8 +4,7 @@ import keras
 from keras import ops
 
 # The backend-neutral time loop behind `keras.layers.RNN` (tf.while_loop on
-# TensorFlow, lax.scan on JAX). Using it gives textgru.GRU exactly Keras's
-# semantics for masking, go_backwards and zero_output_for_mask.
+# TensorFlow, lax.scan on JAX), with its handling of go_backwards and unroll.
 from keras.src import backend as keras_backend
 
 from textgru.errors import InvalidArgumentError
@@ -215,20 +214,40 @@ class GRU(keras.layers.RNN):
             dropout_mask = cell.get_dropout_mask(sequences[:, 0, :])
             sequences = sequences * ops.expand_dims(dropout_mask, axis=1)
         projected = cell.project_inputs(sequences)
+        zero_output_for_mask = self.zero_output_for_mask
 
-        def step(projected_t, states):
-            h = cell.recurrent_step(projected_t, states[0], training=training)
-            return h, [h]
+        if mask is None:
+
+            def step(projected_t, states):
+                h = cell.recurrent_step(projected_t, states[0], training=training)
+                return h, [h]
+
+            inputs = projected
+        else:
+            # Masking is done here rather than by the backend loop, whose
+            # output at leading masked steps differs between backends.
+            def step(inputs_t, states):
+                projected_t, keep = inputs_t
+                h_tm1 = states[0]
+                h = cell.recurrent_step(projected_t, h_tm1, training=training)
+                # A masked step keeps the previous state ...
+                h = ops.where(keep, h, h_tm1)
+                # ... and outputs it, or zeros (as Bidirectional asks for).
+                output = (
+                    ops.where(keep, h, ops.zeros_like(h)) if zero_output_for_mask else h
+                )
+                return output, [h]
+
+            keep = ops.expand_dims(ops.cast(mask, "bool"), axis=-1)
+            inputs = (projected, keep)
 
         return keras_backend.rnn(
             step,
-            projected,
+            inputs,
             list(initial_state),
             go_backwards=self.go_backwards,
-            mask=mask,
             unroll=self.unroll,
             input_length=sequences.shape[1],
-            zero_output_for_mask=self.zero_output_for_mask,
             return_all_outputs=self.return_sequences,
         )
 
