@@ -41,12 +41,9 @@ def _from_cell(name):
 class GRU(keras.layers.RNN):
     """Gated recurrent unit layer: `textgru.GRUCell` over a sequence.
 
-    The input side of the gate equations, `W x + b` for all three gates, is
-    computed for every time step in one matrix product before the loop; the
-    loop then does only the recurrent products. The equations, the weights
-    and their layout are those of `GRUCell`, so a `GRU` and a
-    `keras.layers.GRU` with the same `reset_after` give the same outputs with
-    the same weights.
+    The equations, the weights and their layout are those of `GRUCell`, so a
+    `GRU` and a `keras.layers.GRU` with the same `reset_after` give the same
+    outputs with the same weights.
 
     Args:
         units: Positive integer, dimensionality of the state and the output.
@@ -213,43 +210,48 @@ class GRU(keras.layers.RNN):
             # sequence, broadcast over time.
             dropout_mask = cell.get_dropout_mask(sequences[:, 0, :])
             sequences = sequences * ops.expand_dims(dropout_mask, axis=1)
-        projected = cell.project_inputs(sequences)
         zero_output_for_mask = self.zero_output_for_mask
+
+        def new_state(x_t, h_tm1):
+            # The input product stays inside the loop: TensorFlow overlaps it
+            # with the recurrent chain, which one big product up front
+            # cannot be (that was slower in inference on 2 cores).
+            return cell.recurrent_step(cell.project_inputs(x_t), h_tm1, training)
 
         if mask is None:
 
-            def step(projected_t, states):
-                h = cell.recurrent_step(projected_t, states[0], training=training)
+            def step(x_t, states):
+                h = new_state(x_t, states[0])
                 return h, [h]
 
-            inputs = projected
+            inputs = ops.transpose(sequences, (1, 0, 2))
         else:
             # Masking is done here rather than by the backend loop, whose
             # output at leading masked steps differs between backends.
             def step(inputs_t, states):
-                projected_t, keep = inputs_t
+                x_t, keep = inputs_t
                 h_tm1 = states[0]
-                h = cell.recurrent_step(projected_t, h_tm1, training=training)
                 # A masked step keeps the previous state ...
-                h = ops.where(keep, h, h_tm1)
+                h = ops.where(keep, new_state(x_t, h_tm1), h_tm1)
                 # ... and outputs it, or zeros (as Bidirectional asks for).
-                output = (
-                    ops.where(keep, h, ops.zeros_like(h)) if zero_output_for_mask else h
-                )
-                return output, [h]
+                if zero_output_for_mask:
+                    return ops.where(keep, h, ops.zeros_like(h)), [h]
+                return h, [h]
 
-            keep = ops.expand_dims(ops.cast(mask, "bool"), axis=-1)
-            inputs = (projected, keep)
+            keep = ops.expand_dims(ops.cast(ops.transpose(mask, (1, 0)), "bool"), -1)
+            inputs = (ops.transpose(sequences, (1, 0, 2)), keep)
 
-        return keras_backend.rnn(
+        last_output, outputs, states = keras_backend.rnn(
             step,
             inputs,
             list(initial_state),
             go_backwards=self.go_backwards,
             unroll=self.unroll,
             input_length=sequences.shape[1],
+            time_major=True,
             return_all_outputs=self.return_sequences,
         )
+        return last_output, ops.transpose(outputs, (1, 0, 2)), states
 
     def get_config(self):
         cell_config = self.cell.get_config()
