@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from textgru import _validation
 from textgru.layers import GRU
 
 
@@ -24,6 +25,23 @@ class DemoConfig:
     epochs: int = 6
     batch_size: int = 64
     seed: int = 0
+
+    def __post_init__(self):
+        for name in (
+            "vocab_size",
+            "max_length",
+            "train_size",
+            "test_size",
+            "units",
+            "epochs",
+            "batch_size",
+        ):
+            _validation.positive_int(name, getattr(self, name))
+        if self.vocab_size < 3 or self.max_length < 4:
+            raise _validation.InvalidArgumentError(
+                "The counting task needs vocab_size >= 3 and max_length >= 4. "
+                f"Received: vocab_size={self.vocab_size}, max_length={self.max_length}"
+            )
 
 
 def make_counting_task(size, vocab_size, max_length, rng):

@@ -1,0 +1,57 @@
+"""The `textgru` command: version, help, errors and the demo."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import textgru
+from textgru.cli import main
+from textgru.demo import DemoConfig, run_demo
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"textgru {textgru.__version__}"
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 0
+    assert "demo" in capsys.readouterr().out
+
+
+def test_unknown_command_exits_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["no-such-command"])
+    assert exit_info.value.code == 2
+
+
+def test_bad_demo_argument_is_one_line_and_exit_2():
+    result = subprocess.run(
+        [sys.executable, "-m", "textgru.cli", "demo", "--epochs", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("textgru")]
+    assert lines == [
+        "textgru: error: Expected `epochs` to be a positive integer. Received: epochs=0"
+    ]
+
+
+def test_demo_learns_the_counting_task():
+    result = run_demo(DemoConfig(epochs=3, seed=1), verbose=0)
+    assert result["test_accuracy"] > result["majority_baseline"] + 0.2
+
+
+def test_demo_command_prints_its_result_as_json(capsys):
+    assert main(["demo", "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    result = json.loads(out[out.rindex("{\n") :])
+    assert set(result) == {"test_accuracy", "majority_baseline", "train_seconds"}
+    assert 0.0 <= result["test_accuracy"] <= 1.0
