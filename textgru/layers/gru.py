@@ -212,11 +212,13 @@ class GRU(keras.layers.RNN):
             sequences = sequences * ops.expand_dims(dropout_mask, axis=1)
         zero_output_for_mask = self.zero_output_for_mask
 
+        weights = cell.step_weights()
+
         def new_state(x_t, h_tm1):
             # The input product stays inside the loop: TensorFlow overlaps it
             # with the recurrent chain, which one big product up front
             # cannot be (that was slower in inference on 2 cores).
-            return cell.recurrent_step(cell.project_inputs(x_t), h_tm1, training)
+            return cell.step(x_t, h_tm1, weights, training)
 
         if mask is None:
 

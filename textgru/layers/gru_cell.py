@@ -158,28 +158,49 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
         else:
             self.bias = None
 
-    def project_inputs(self, inputs):
-        """Returns `W x + b` for all three gates, shape `(batch, 3 * units)`."""
-        projected = ops.matmul(inputs, self.kernel)
-        if self.use_bias:
-            projected = projected + (self.bias[0] if self.reset_after else self.bias)
-        return projected
+    def step_weights(self):
+        """Returns the weights split as `step` uses them.
 
-    def recurrent_step(self, projected_inputs, h_tm1, training=False):
-        """Returns the new state from `project_inputs(x)` and the state `h`."""
+        `textgru.GRU` calls this once per sequence, outside its time loop:
+        splitting the recurrent kernel at every step copies it every step.
+        """
+        u = self.units
+        weights = {"kernel": ops.convert_to_tensor(self.kernel)}
+        if self.use_bias:
+            bias = ops.convert_to_tensor(self.bias)
+            if self.reset_after:
+                weights["input_bias"], weights["recurrent_bias"] = ops.unstack(bias)
+            else:
+                weights["input_bias"] = bias
+        recurrent_kernel = ops.convert_to_tensor(self.recurrent_kernel)
+        if self.reset_after:
+            weights["recurrent_kernel"] = recurrent_kernel
+        else:
+            weights["recurrent_kernel_zr"], weights["recurrent_kernel_h"] = ops.split(
+                recurrent_kernel, [2 * u], axis=1
+            )
+        return weights
+
+    def step(self, inputs, h_tm1, weights, training=False):
+        """Returns the new state for inputs `x` and the previous state `h`,
+        with `weights` from `step_weights()`."""
+        u = self.units
+        # W x + b for all three gates in one product.
+        projected = ops.matmul(inputs, weights["kernel"])
+        if self.use_bias:
+            projected = projected + weights["input_bias"]
         # ops.split rather than slicing throughout: the gradient of a slice
         # pads it back to full size, which made training a third slower.
-        u = self.units
-        x_zr, x_h = ops.split(projected_inputs, [2 * u], axis=-1)
+        x_zr, x_h = ops.split(projected, [2 * u], axis=-1)
         h_in = h_tm1
         if training and self.recurrent_dropout > 0:
             h_in = h_tm1 * self.get_recurrent_dropout_mask(h_tm1)
 
         if self.reset_after:
             # U h + b' for all three gates in one product.
-            recurrent = ops.matmul(h_in, self.recurrent_kernel)
+            recurrent = ops.matmul(h_in, weights["recurrent_kernel"])
             if self.use_bias:
-                recurrent = recurrent + self.bias[1]
+                recurrent = recurrent + weights["recurrent_bias"]
             u_zr, u_h = ops.split(recurrent, [2 * u], axis=-1)
             # z = sigmoid(W_z x + b_z + U_z h + b'_z)
             # r = sigmoid(W_r x + b_r + U_r h + b'_r), both in one op
@@ -188,13 +209,14 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
             candidate = self.activation(x_h + r * u_h)
         else:
             # U_z h and U_r h in one product; U_h must wait for r.
-            kernel_zr, kernel_h = ops.split(self.recurrent_kernel, [2 * u], axis=1)
+            u_zr = ops.matmul(h_in, weights["recurrent_kernel_zr"])
             # z = sigmoid(W_z x + U_z h + b_z)
             # r = sigmoid(W_r x + U_r h + b_r), both in one op
-            zr = self.recurrent_activation(x_zr + ops.matmul(h_in, kernel_zr))
-            z, r = ops.split(zr, 2, axis=-1)
+            z, r = ops.split(self.recurrent_activation(x_zr + u_zr), 2, axis=-1)
             # h~ = tanh(W_h x + U_h (r * h) + b_h)
-            candidate = self.activation(x_h + ops.matmul(r * h_in, kernel_h))
+            candidate = self.activation(
+                x_h + ops.matmul(r * h_in, weights["recurrent_kernel_h"])
+            )
         # h' = z * h + (1 - z) * h~, written with one product fewer.
         return candidate + z * (h_tm1 - candidate)
 
@@ -202,7 +224,7 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
         h_tm1 = states[0] if isinstance(states, (list, tuple)) else states
         if training and self.dropout > 0:
             inputs = inputs * self.get_dropout_mask(inputs)
-        h = self.recurrent_step(self.project_inputs(inputs), h_tm1, training)
+        h = self.step(inputs, h_tm1, self.step_weights(), training)
         new_states = [h] if isinstance(states, (list, tuple)) else h
         return h, new_states
 
