@@ -468,7 +468,7 @@ def test_mixed_bfloat16_policy(rng):
         keras.backend.standardize_dtype(gru(model.layers[0](ids)).dtype) == "bfloat16"
     )
     model.compile(optimizer="adam", loss="mse")
-    before = [np.array(w) for w in gru.weights]
+    before = [keras.ops.convert_to_numpy(w) for w in gru.weights]
     loss = model.train_on_batch(ids, np.ones((8, 1), "float32"))
     assert np.isfinite(loss)
     assert not np.allclose(before[0], np.asarray(gru.weights[0]))
@@ -504,3 +504,18 @@ def test_input_of_wrong_rank_is_a_clear_error(shape):
     with pytest.raises(ValueError, match="rank 3") as info:
         textgru.GRU(4)(np.zeros(shape, "float32"))
     assert str(shape) in str(info.value)
+
+
+def test_unknown_length_with_a_fixed_batch_runs_every_step(rng):
+    # Time axis unknown when the graph is traced, batch size fixed (as for
+    # stateful layers): every one of the 9 steps must run, not `batch` of them.
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("only TensorFlow traces graphs with an unknown time axis")
+    import tensorflow as tf
+
+    layer = textgru.GRU(4, return_sequences=True)
+    layer.build((2, None, 3))
+    traced = tf.function(layer, input_signature=[tf.TensorSpec((2, None, 3))])
+    x = rng.normal(size=(2, 9, 3)).astype("float32")
+    expected, _ = gru_reference(x, *_weights(layer), reset_after=False)
+    np.testing.assert_allclose(np.asarray(traced(x)), expected, atol=1e-5)

@@ -226,7 +226,7 @@ class GRU(keras.layers.RNN):
                 h = new_state(x_t, states[0])
                 return h, [h]
 
-            inputs = ops.transpose(sequences, (1, 0, 2))
+            inputs = sequences
         else:
             # Masking is done here rather than by the backend loop, whose
             # output at leading masked steps differs between backends.
@@ -240,20 +240,17 @@ class GRU(keras.layers.RNN):
                     return ops.where(keep, h, ops.zeros_like(h)), [h]
                 return h, [h]
 
-            keep = ops.expand_dims(ops.cast(ops.transpose(mask, (1, 0)), "bool"), -1)
-            inputs = (ops.transpose(sequences, (1, 0, 2)), keep)
+            inputs = (sequences, ops.expand_dims(ops.cast(mask, "bool"), -1))
 
-        last_output, outputs, states = keras_backend.rnn(
+        return keras_backend.rnn(
             step,
             inputs,
             list(initial_state),
             go_backwards=self.go_backwards,
             unroll=self.unroll,
             input_length=sequences.shape[1],
-            time_major=True,
             return_all_outputs=self.return_sequences,
         )
-        return last_output, ops.transpose(outputs, (1, 0, 2)), states
 
     def get_config(self):
         cell_config = self.cell.get_config()
