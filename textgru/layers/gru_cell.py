@@ -184,14 +184,13 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
     def step(self, inputs, h_tm1, weights, training=False):
         """Returns the new state for inputs `x` and the previous state `h`,
         with `weights` from `step_weights()`."""
-        u = self.units
         # W x + b for all three gates in one product.
         projected = ops.matmul(inputs, weights["kernel"])
         if self.use_bias:
             projected = projected + weights["input_bias"]
         # ops.split rather than slicing throughout: the gradient of a slice
         # pads it back to full size, which made training a third slower.
-        x_zr, x_h = ops.split(projected, [2 * u], axis=-1)
+        x_z, x_r, x_h = ops.split(projected, 3, axis=-1)
         h_in = h_tm1
         if training and self.recurrent_dropout > 0:
             h_in = h_tm1 * self.get_recurrent_dropout_mask(h_tm1)
@@ -201,18 +200,22 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
             recurrent = ops.matmul(h_in, weights["recurrent_kernel"])
             if self.use_bias:
                 recurrent = recurrent + weights["recurrent_bias"]
-            u_zr, u_h = ops.split(recurrent, [2 * u], axis=-1)
+            u_z, u_r, u_h = ops.split(recurrent, 3, axis=-1)
             # z = sigmoid(W_z x + b_z + U_z h + b'_z)
-            # r = sigmoid(W_r x + b_r + U_r h + b'_r), both in one op
-            z, r = ops.split(self.recurrent_activation(x_zr + u_zr), 2, axis=-1)
+            z = self.recurrent_activation(x_z + u_z)
+            # r = sigmoid(W_r x + b_r + U_r h + b'_r)
+            r = self.recurrent_activation(x_r + u_r)
             # h~ = tanh(W_h x + b_h + r * (U_h h + b'_h))
             candidate = self.activation(x_h + r * u_h)
         else:
             # U_z h and U_r h in one product; U_h must wait for r.
-            u_zr = ops.matmul(h_in, weights["recurrent_kernel_zr"])
+            u_z, u_r = ops.split(
+                ops.matmul(h_in, weights["recurrent_kernel_zr"]), 2, axis=-1
+            )
             # z = sigmoid(W_z x + U_z h + b_z)
-            # r = sigmoid(W_r x + U_r h + b_r), both in one op
-            z, r = ops.split(self.recurrent_activation(x_zr + u_zr), 2, axis=-1)
+            z = self.recurrent_activation(x_z + u_z)
+            # r = sigmoid(W_r x + U_r h + b_r)
+            r = self.recurrent_activation(x_r + u_r)
             # h~ = tanh(W_h x + U_h (r * h) + b_h)
             candidate = self.activation(
                 x_h + ops.matmul(r * h_in, weights["recurrent_kernel_h"])
