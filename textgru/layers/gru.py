@@ -100,7 +100,7 @@ class GRU(keras.layers.RNN):
     >>> import numpy as np, textgru
     >>> gru = textgru.GRU(4, return_sequences=True, return_state=True)
     >>> outputs, state = gru(np.zeros((2, 5, 3), "float32"))
-    >>> outputs.shape, state.shape
+    >>> tuple(outputs.shape), tuple(state.shape)
     ((2, 5, 4), (2, 4))
     """
 

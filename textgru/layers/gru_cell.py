@@ -72,7 +72,7 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
 
     >>> import numpy as np, keras, textgru
     >>> rnn = keras.layers.RNN(textgru.GRUCell(4), return_sequences=True)
-    >>> rnn(np.zeros((2, 5, 3), "float32")).shape
+    >>> tuple(rnn(np.zeros((2, 5, 3), "float32")).shape)
     (2, 5, 4)
     """
 
