@@ -6,8 +6,6 @@ from keras import activations
 
 from textgru.errors import InvalidArgumentError
 
-__all__ = ["InvalidArgumentError", "activation", "positive_int", "rate"]
-
 
 def positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:

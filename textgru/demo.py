@@ -12,6 +12,7 @@ import keras
 import numpy as np
 
 from textgru import _validation
+from textgru.errors import InvalidArgumentError
 from textgru.layers import GRU
 
 
@@ -38,7 +39,7 @@ class DemoConfig:
         ):
             _validation.positive_int(name, getattr(self, name))
         if self.vocab_size < 3 or self.max_length < 4:
-            raise _validation.InvalidArgumentError(
+            raise InvalidArgumentError(
                 "The counting task needs vocab_size >= 3 and max_length >= 4. "
                 f"Received: vocab_size={self.vocab_size}, max_length={self.max_length}"
             )
