@@ -1,8 +1,11 @@
-"""Shared test setup: quiet TensorFlow, fixed seeds, small helpers."""
+"""Shared test setup: quiet TensorFlow, no hub access, fixed seeds, small helpers."""
 
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# No network in tests: hub lookups fail at once instead of retrying for ~23 s.
+# (Read when huggingface_hub is imported, so it is set before any import.)
+os.environ["HF_HUB_OFFLINE"] = "1"
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -19,3 +22,21 @@ def _seeded():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def builtin_home(request):
+    """A data home that survives between test runs (under .pytest_cache), so the
+    built-in datasets are downloaded and converted once, not on every run."""
+    home = request.config.cache.mkdir("textgru-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TEXTGRU_HOME", str(home))
+        yield home
+
+
+@pytest.fixture
+def tmp_home(tmp_path, monkeypatch):
+    """An empty data home for one test."""
+    home = tmp_path / "textgru-home"
+    monkeypatch.setenv("TEXTGRU_HOME", str(home))
+    return home

@@ -1,7 +1,7 @@
 """textgru: a Keras 3 toolkit for text classification and language modelling
 built around a GRU written from its gate equations."""
 
-from textgru import errors, layers
+from textgru import data, errors, layers
 from textgru.errors import InvalidArgumentError, TextgruError
 from textgru.layers import GRU, GRUCell
 
@@ -12,6 +12,7 @@ __all__ = [
     "GRUCell",
     "InvalidArgumentError",
     "TextgruError",
+    "data",
     "errors",
     "layers",
     "__version__",

@@ -21,7 +21,41 @@ def _parser():
     )
     demo.add_argument("--epochs", type=int, default=None, help="training epochs")
     demo.add_argument("--seed", type=int, default=None, help="random seed")
+    listing = commands.add_parser(
+        "datasets", help="list the built-in datasets (they load with no internet)"
+    )
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
     return parser
+
+
+def _datasets(args):
+    from textgru.data import data_home, list_datasets
+    from textgru.data.builtin import is_cached
+
+    rows = [
+        {
+            "name": spec.name,
+            "task": spec.task,
+            "texts": spec.num_texts,
+            "labels": list(spec.labels),
+            "cached": is_cached(spec.name),
+            "source": spec.source,
+            "description": spec.description,
+        }
+        for spec in list_datasets()
+    ]
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+        return
+    print(f"{'name':<16} {'task':<18} {'texts':>6}  {'cached':<6}  description")
+    for row in rows:
+        cached = "yes" if row["cached"] else "no"
+        print(
+            f"{row['name']:<16} {row['task']:<18} {row['texts']:>6}  {cached:<6}  "
+            f"{row['description']} [{row['source']}]"
+        )
+    print(f"\ndata home: {data_home()} (set TEXTGRU_HOME to move it)")
 
 
 def _demo(args):
@@ -44,7 +78,7 @@ def main(argv=None):
     from textgru.errors import TextgruError
 
     try:
-        {"demo": _demo}[args.command](args)
+        {"demo": _demo, "datasets": _datasets}[args.command](args)
     except TextgruError as error:
         print(f"textgru: error: {error}", file=sys.stderr)
         return 2

@@ -1,7 +1,7 @@
-"""The exceptions textgru raises for problems a user can fix.
+"""The exceptions and warnings textgru raises for problems a user can fix.
 
 Every message is one line that says what was received and how to fix it.
-`InvalidArgumentError` is also a `ValueError`, so code written against Keras
+Errors about values are also `ValueError`s, so code written against Keras
 (which raises `ValueError` for bad layer arguments) keeps working.
 """
 
@@ -12,3 +12,27 @@ class TextgruError(Exception):
 
 class InvalidArgumentError(TextgruError, ValueError):
     """An argument has a value or shape that textgru cannot use."""
+
+
+class DatasetError(TextgruError, ValueError):
+    """A dataset cannot be used: bad file content, columns, labels or texts."""
+
+
+class DatasetNotFoundError(DatasetError):
+    """A dataset source does not exist: unknown name, missing file."""
+
+
+class HubUnreachableError(DatasetNotFoundError):
+    """A Hugging Face hub dataset was asked for, but the hub cannot be reached."""
+
+
+class ChecksumError(DatasetError):
+    """A downloaded data file does not match its recorded sha256."""
+
+
+class TokenizerError(TextgruError, ValueError):
+    """A tokenizer cannot be trained, read or used."""
+
+
+class DataWarning(UserWarning):
+    """Data was changed on load (rows dropped); the message says how many."""

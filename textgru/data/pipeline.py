@@ -1,0 +1,221 @@
+"""From a tokenized split to batches: `tf.data` pipelines for the two tasks.
+
+Tokenizing runs once, in `Dataset.map(batched=True)` (the Rust batch path).
+The ids then go into tf.data as one flat tensor with row offsets, so
+shuffling, slicing, padding, bucketing and batching run inside tf.data's C++
+runtime with no per-example Python in the training loop.
+"""
+
+import numpy as np
+
+from textgru import _validation
+from textgru.data.progress import quiet
+from textgru.errors import DatasetError, InvalidArgumentError
+
+
+def encode(dataset, tokenizer, *, max_length=None, add_eos=False):
+    """Token ids of every text of `dataset`: a flat int32 array and row offsets.
+
+    Returns `(values, offsets)`: the ids of row i are
+    `values[offsets[i]:offsets[i + 1]]`, cut to `max_length` if given, with
+    `[EOS]` appended when `add_eos`.
+    """
+    eos = tokenizer.eos_id if add_eos else None
+    if add_eos and eos is None:
+        raise DatasetError("The tokenizer has no [EOS] token to end texts with")
+
+    def tokenize(batch):
+        ids = tokenizer.encode_batch(batch["text"])
+        if max_length is not None:
+            ids = [row[:max_length] for row in ids]
+        if eos is not None:
+            ids = [row + [eos] for row in ids]
+        return {"ids": ids}
+
+    if "text" not in dataset.column_names:
+        raise DatasetError(
+            f"Expected a dataset with a `text` column. Received columns: "
+            f"{', '.join(dataset.column_names)}"
+        )
+    with quiet():
+        encoded = dataset.map(
+            tokenize,
+            batched=True,
+            batch_size=1000,
+            remove_columns=dataset.column_names,
+            keep_in_memory=True,
+            load_from_cache_file=False,
+            new_fingerprint="textgru-encode",
+        )
+    column = encoded.data.column("ids").combine_chunks()
+    values = column.values.to_numpy(zero_copy_only=False).astype(np.int32)
+    offsets = column.offsets.to_numpy().astype(np.int64)
+    return values, offsets
+
+
+def classification_dataset(
+    dataset,
+    tokenizer,
+    *,
+    batch_size=32,
+    max_length=256,
+    shuffle=False,
+    seed=0,
+    bucket_by_length=False,
+    num_buckets=8,
+    pad_to_max_length=False,
+    drop_remainder=False,
+):
+    """Batches of `(ids, labels)` for text classification, as a `tf.data.Dataset`.
+
+    Args:
+        dataset: a split with `text` and `label` columns (from `load_dataset`).
+        tokenizer: a `textgru.data.Tokenizer` whose `[PAD]` id is 0.
+        batch_size: texts per batch.
+        max_length: keep at most this many tokens of each text (its start).
+        shuffle: reshuffle the texts every epoch (seeded by `seed`).
+        bucket_by_length: batch texts of similar length together, so short
+            texts are not padded to the longest; batch order stays seeded.
+        num_buckets: how many length buckets (boundaries at length quantiles).
+        pad_to_max_length: pad every batch to `max_length` (fixed shapes, for
+            XLA or the JAX backend); otherwise to the longest in the batch.
+        drop_remainder: drop the last, smaller batch.
+
+    Returns:
+        A `tf.data.Dataset` of `ids` (int32, `(batch, length)`, padded with 0)
+        and `labels` (int32, `(batch,)`), in the split's order unless shuffled
+        or bucketed.
+    """
+    import tensorflow as tf
+
+    batch_size = _validation.positive_int("batch_size", batch_size)
+    max_length = _validation.positive_int("max_length", max_length)
+    if "label" not in dataset.column_names:
+        raise DatasetError(
+            "Expected a dataset with a `label` column for classification. Received "
+            f"columns: {', '.join(dataset.column_names)}; load it with label_column=..."
+        )
+    _check_pad(tokenizer)
+    _check_nonempty(dataset)
+    values, offsets = encode(dataset, tokenizer, max_length=max_length)
+    labels = np.asarray(dataset["label"], dtype=np.int32)
+    lengths = np.diff(offsets)
+    ids_flat, starts, targets = map(tf.constant, (values, offsets, labels))
+    data = tf.data.Dataset.range(len(labels))
+    if shuffle:
+        data = data.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    data = data.map(
+        lambda i: (ids_flat[starts[i] : starts[i + 1]], targets[i]),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    width = max_length if pad_to_max_length else None
+    if bucket_by_length:
+        num_buckets = _validation.positive_int("num_buckets", num_buckets)
+        quantiles = np.quantile(lengths, np.linspace(0, 1, num_buckets + 1)[1:-1])
+        boundaries = sorted({int(q) + 1 for q in quantiles})
+        data = data.bucket_by_sequence_length(
+            lambda ids, label: tf.shape(ids)[0],
+            bucket_boundaries=boundaries,
+            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+            padded_shapes=([width], []),
+            drop_remainder=drop_remainder,
+        )
+    else:
+        data = data.padded_batch(
+            batch_size, padded_shapes=([width], []), drop_remainder=drop_remainder
+        )
+    # A batch of only empty texts would have zero time steps: keep at least one.
+    data = data.map(_at_least_one_step, num_parallel_calls=tf.data.AUTOTUNE)
+    return data.prefetch(tf.data.AUTOTUNE)
+
+
+def _at_least_one_step(ids, labels):
+    import tensorflow as tf
+
+    missing = tf.maximum(0, 1 - tf.shape(ids)[1])
+    return tf.pad(ids, [[0, 0], [0, missing]]), labels
+
+
+def language_model_dataset(
+    dataset,
+    tokenizer,
+    *,
+    seq_len=128,
+    batch_size=32,
+    shuffle=False,
+    seed=0,
+    consecutive=False,
+    add_eos=True,
+):
+    """Batches of `(inputs, targets)` for language modelling, as a `tf.data.Dataset`.
+
+    The texts of `dataset` are tokenized and joined into one stream (each text
+    followed by `[EOS]` when `add_eos`), cut into windows of `seq_len` tokens;
+    the targets are the same windows shifted by one token.
+
+    Args:
+        dataset: a split with a `text` column.
+        tokenizer: a `textgru.data.Tokenizer`.
+        seq_len: tokens per window.
+        batch_size: windows per batch (the last batch may be smaller, unless
+            `consecutive`).
+        shuffle: reshuffle the windows every epoch (seeded by `seed`).
+        consecutive: lay the stream out as `batch_size` contiguous lanes, so
+            row b of batch j+1 continues row b of batch j: what a stateful GRU
+            needs to carry its state across batches. Cannot be shuffled.
+        add_eos: end each text with `[EOS]`.
+
+    Returns:
+        A `tf.data.Dataset` of `inputs` and `targets`, both int32
+        `(batch, seq_len)`, with `targets[:, t] == inputs[:, t + 1]`
+        within a window.
+    """
+    import tensorflow as tf
+
+    seq_len = _validation.positive_int("seq_len", seq_len)
+    batch_size = _validation.positive_int("batch_size", batch_size)
+    if consecutive and shuffle:
+        raise InvalidArgumentError(
+            "Consecutive batches keep the stream in order and cannot be shuffled. "
+            "Received: consecutive=True, shuffle=True"
+        )
+    _check_nonempty(dataset)
+    stream, _ = encode(dataset, tokenizer, add_eos=add_eos)
+    lane = len(stream) // batch_size if consecutive else len(stream)
+    windows = (lane - 1) // seq_len
+    if windows < 1:
+        raise DatasetError(
+            f"The split has {len(stream)} tokens, too few for "
+            f"{batch_size if consecutive else 1} window(s) of {seq_len}+1 tokens; "
+            "use a smaller seq_len" + (" or batch_size" if consecutive else "")
+        )
+    if consecutive:
+        lanes = stream[: lane * batch_size].reshape(batch_size, lane)
+        span = windows * seq_len
+        shape = (batch_size, windows, seq_len)
+        x = lanes[:, :span].reshape(shape).transpose(1, 0, 2)
+        y = lanes[:, 1 : span + 1].reshape(shape).transpose(1, 0, 2)
+        return tf.data.Dataset.from_tensor_slices((x, y)).prefetch(tf.data.AUTOTUNE)
+    span = windows * seq_len
+    x = stream[:span].reshape(windows, seq_len)
+    y = stream[1 : span + 1].reshape(windows, seq_len)
+    data = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        data = data.shuffle(windows, seed=seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _check_pad(tokenizer):
+    if tokenizer.pad_id != 0:
+        raise DatasetError(
+            "Expected a tokenizer whose [PAD] token is id 0 (padding is id 0, which "
+            f"Embedding(mask_zero=True) masks). Received: pad id {tokenizer.pad_id}; "
+            "train one with textgru.data.train_tokenizer"
+        )
+
+
+def _check_nonempty(dataset):
+    if len(dataset) == 0:
+        name = f" {dataset.split}" if dataset.split else ""
+        raise DatasetError(f"The split{name} has no rows; nothing to batch")
