@@ -519,3 +519,29 @@ def test_unknown_length_with_a_fixed_batch_runs_every_step(rng):
     x = rng.normal(size=(2, 9, 3)).astype("float32")
     expected, _ = gru_reference(x, *_weights(layer), reset_after=False)
     np.testing.assert_allclose(np.asarray(traced(x)), expected, atol=1e-5)
+
+
+def test_unknown_length_with_a_mask_matches_the_reference(rng):
+    # Batches of varying length (as tf.data pads them) with a padding mask: the
+    # masked inputs reach the backend loop as a tuple, with the length unknown.
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("only TensorFlow traces graphs with an unknown time axis")
+    import tensorflow as tf
+
+    layer = textgru.GRU(4)
+    layer.build((None, None, 3))
+    traced = tf.function(
+        lambda x, mask: layer(x, mask=mask),
+        input_signature=[
+            tf.TensorSpec((None, None, 3)),
+            tf.TensorSpec((None, None), tf.bool),
+        ],
+    )
+    x = rng.normal(size=(2, 7, 3)).astype("float32")
+    mask = np.arange(7)[None, :] < np.array([[7], [4]])
+    got = np.asarray(traced(x, mask))
+    for row, length in enumerate((7, 4)):
+        expected, _ = gru_reference(
+            x[row : row + 1, :length], *_weights(layer), reset_after=False
+        )
+        np.testing.assert_allclose(got[row], expected[0, -1], atol=1e-5)

@@ -121,6 +121,15 @@ def classification_dataset(
             padded_shapes=([width], []),
             drop_remainder=drop_remainder,
         )
+        # tf.data cannot know how many batches the buckets give; we can, and
+        # Keras then shows a progress bar with a total.
+        per_bucket = np.bincount(
+            np.searchsorted(boundaries, lengths, side="right"),
+            minlength=len(boundaries) + 1,
+        )
+        rounding = np.floor_divide if drop_remainder else _ceil_divide
+        batches = int(rounding(per_bucket, batch_size).sum())
+        data = data.apply(tf.data.experimental.assert_cardinality(batches))
     else:
         data = data.padded_batch(
             batch_size, padded_shapes=([width], []), drop_remainder=drop_remainder
@@ -128,6 +137,10 @@ def classification_dataset(
     # A batch of only empty texts would have zero time steps: keep at least one.
     data = data.map(_at_least_one_step, num_parallel_calls=tf.data.AUTOTUNE)
     return data.prefetch(tf.data.AUTOTUNE)
+
+
+def _ceil_divide(a, b):
+    return -(-a // b)
 
 
 def _at_least_one_step(ids, labels):

@@ -242,13 +242,21 @@ class GRU(keras.layers.RNN):
 
             inputs = (sequences, ops.expand_dims(ops.cast(mask, "bool"), -1))
 
+        # Pass the length even when it is only known at run time: with a mask
+        # the inputs are a tuple, and the TensorFlow loop's fallback reads
+        # `inputs.shape`, which a tuple lacks. That loop tests the argument
+        # with `or` (a symbolic tensor cannot be a bool) and then only takes
+        # its maximum as the loop bound, so a run-time length goes in a list.
+        length = sequences.shape[1]
+        if length is None:
+            length = [ops.shape(sequences)[1]]
         return keras_backend.rnn(
             step,
             inputs,
             list(initial_state),
             go_backwards=self.go_backwards,
             unroll=self.unroll,
-            input_length=sequences.shape[1],
+            input_length=length,
             return_all_outputs=self.return_sequences,
         )
 
