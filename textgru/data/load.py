@@ -65,9 +65,11 @@ def load_dataset(
 
     Example:
 
-    >>> data = textgru.data.load_dataset("rotten_tomatoes")  # doctest: +SKIP
-    >>> data["train"].features["label"].names  # doctest: +SKIP
+    >>> data = textgru.data.load_dataset("rotten_tomatoes")
+    >>> data["train"].features["label"].names
     ['rotten', 'fresh']
+    >>> {name: len(split) for name, split in data.items()}
+    {'train': 10202, 'validation': 1275, 'test': 1275}
     """
     if isinstance(source, BuiltinDataset):
         source = source.name

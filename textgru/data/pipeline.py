@@ -1,9 +1,9 @@
 """From a tokenized split to batches: `tf.data` pipelines for the two tasks.
 
 Tokenizing runs once, in `Dataset.map(batched=True)` (the Rust batch path).
-The ids then go into tf.data as one flat tensor with row offsets, so
-shuffling, slicing, padding, bucketing and batching run inside tf.data's C++
-runtime with no per-example Python in the training loop.
+The ids then go into tf.data as one ragged tensor; shuffling, bucketing,
+batching and padding run inside tf.data's C++ runtime on whole batches of row
+indices, with no per-example Python in the training loop.
 """
 
 import numpy as np
@@ -62,7 +62,7 @@ def classification_dataset(
     shuffle=False,
     seed=0,
     bucket_by_length=False,
-    num_buckets=8,
+    bucket_window=32,
     pad_to_max_length=False,
     drop_remainder=False,
 ):
@@ -75,8 +75,10 @@ def classification_dataset(
         max_length: keep at most this many tokens of each text (its start).
         shuffle: reshuffle the texts every epoch (seeded by `seed`).
         bucket_by_length: batch texts of similar length together, so short
-            texts are not padded to the longest; batch order stays seeded.
-        num_buckets: how many length buckets (boundaries at length quantiles).
+            texts are not padded to the longest: the (shuffled) texts are
+            taken `bucket_window` batches at a time, sorted by length and cut
+            into batches, and those batches are shuffled again.
+        bucket_window: how many batches' worth of texts are sorted together.
         pad_to_max_length: pad every batch to `max_length` (fixed shapes, for
             XLA or the JAX backend); otherwise to the longest in the batch.
         drop_remainder: drop the last, smaller batch.
@@ -90,6 +92,7 @@ def classification_dataset(
 
     batch_size = _validation.positive_int("batch_size", batch_size)
     max_length = _validation.positive_int("max_length", max_length)
+    bucket_window = _validation.positive_int("bucket_window", bucket_window)
     if "label" not in dataset.column_names:
         raise DatasetError(
             "Expected a dataset with a `label` column for classification. Received "
@@ -98,56 +101,42 @@ def classification_dataset(
     _check_pad(tokenizer)
     _check_nonempty(dataset)
     values, offsets = encode(dataset, tokenizer, max_length=max_length)
-    labels = np.asarray(dataset["label"], dtype=np.int32)
-    lengths = np.diff(offsets)
-    ids_flat, starts, targets = map(tf.constant, (values, offsets, labels))
-    data = tf.data.Dataset.range(len(labels))
+    count = len(dataset)
+    ids = tf.RaggedTensor.from_row_splits(values, offsets, validate=False)
+    labels = tf.constant(np.asarray(dataset["label"], dtype=np.int32))
+    lengths = tf.constant(np.diff(offsets).astype(np.int32))
+    # The pipeline works on row indices and gathers whole batches at once, so
+    # its cost is per batch, not per text.
+    rows = tf.data.Dataset.range(count)
     if shuffle:
-        data = data.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-    data = data.map(
-        lambda i: (ids_flat[starts[i] : starts[i + 1]], targets[i]),
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=True,
-    )
-    width = max_length if pad_to_max_length else None
+        rows = rows.shuffle(count, seed=seed, reshuffle_each_iteration=True)
     if bucket_by_length:
-        num_buckets = _validation.positive_int("num_buckets", num_buckets)
-        quantiles = np.quantile(lengths, np.linspace(0, 1, num_buckets + 1)[1:-1])
-        boundaries = sorted({int(q) + 1 for q in quantiles})
-        data = data.bucket_by_sequence_length(
-            lambda ids, label: tf.shape(ids)[0],
-            bucket_boundaries=boundaries,
-            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-            padded_shapes=([width], []),
-            drop_remainder=drop_remainder,
-        )
-        # tf.data cannot know how many batches the buckets give; we can, and
-        # Keras then shows a progress bar with a total.
-        per_bucket = np.bincount(
-            np.searchsorted(boundaries, lengths, side="right"),
-            minlength=len(boundaries) + 1,
-        )
-        rounding = np.floor_divide if drop_remainder else _ceil_divide
-        batches = int(rounding(per_bucket, batch_size).sum())
-        data = data.apply(tf.data.experimental.assert_cardinality(batches))
+        window = batch_size * bucket_window
+
+        def sorted_batches(chunk):
+            order = tf.argsort(tf.gather(lengths, chunk), stable=True)
+            batches = tf.data.Dataset.from_tensor_slices(tf.gather(chunk, order))
+            return batches.batch(batch_size, drop_remainder=drop_remainder)
+
+        rows = rows.batch(window).flat_map(sorted_batches)
+        if shuffle:
+            rows = rows.shuffle(bucket_window, seed=seed, reshuffle_each_iteration=True)
+        # Only the last window can end in a smaller batch, so the count is
+        # what plain batching gives; telling tf.data lets Keras show a total.
+        total = count // batch_size if drop_remainder else -(-count // batch_size)
+        rows = rows.apply(tf.data.experimental.assert_cardinality(total))
     else:
-        data = data.padded_batch(
-            batch_size, padded_shapes=([width], []), drop_remainder=drop_remainder
-        )
-    # A batch of only empty texts would have zero time steps: keep at least one.
-    data = data.map(_at_least_one_step, num_parallel_calls=tf.data.AUTOTUNE)
+        rows = rows.batch(batch_size, drop_remainder=drop_remainder)
+    width = max_length if pad_to_max_length else None
+
+    def gather(batch):
+        dense = tf.gather(ids, batch).to_tensor(default_value=0, shape=[None, width])
+        # A batch of only empty texts would have no time step: keep one.
+        missing = tf.maximum(0, 1 - tf.shape(dense)[1])
+        return tf.pad(dense, [[0, 0], [0, missing]]), tf.gather(labels, batch)
+
+    data = rows.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return data.prefetch(tf.data.AUTOTUNE)
-
-
-def _ceil_divide(a, b):
-    return -(-a // b)
-
-
-def _at_least_one_step(ids, labels):
-    import tensorflow as tf
-
-    missing = tf.maximum(0, 1 - tf.shape(ids)[1])
-    return tf.pad(ids, [[0, 0], [0, missing]]), labels
 
 
 def language_model_dataset(

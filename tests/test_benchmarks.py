@@ -1,0 +1,39 @@
+"""The benchmark scripts still run (at a tiny size; their figures are not checked
+here: speed is measured by running them by hand, see the README)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_data_speed_runs(builtin_home, capsys):
+    _load("data_speed").main(["--model-steps", "1", "--batch", "16", "--json"])
+    out = capsys.readouterr().out
+    rows = json.loads(out[out.index("{") :])["rows"]
+    assert [r["dataset"] for r in rows] == [
+        "rotten_tomatoes (train)",
+        "shakespeare (train)",
+    ]
+    for row in rows:
+        assert row["tokens"] > 0 and row["batches_per_epoch"] > 0
+        assert row["pipeline_over_model"] > 0
+
+
+def test_gru_speed_runs(tmp_path, capsys):
+    out_file = tmp_path / "speed.json"
+    _load("gru_speed").main(
+        ["--rounds", "1", "--steps", "1", "--batch", "4", "--length", "6",
+         "--units", "8", "--embed", "4", "--vocab", "50", "--no-torch",
+         "--json", str(out_file)]
+    )  # fmt: skip
+    assert "textgru.GRU" in capsys.readouterr().out
+    assert json.loads(out_file.read_text())
