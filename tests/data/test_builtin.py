@@ -145,3 +145,11 @@ def test_datasets_command_lists_them(capsys, tmp_home):
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rows[0]["name"] == "rotten_tomatoes"
     assert rows[0]["texts"] == 12752 and rows[0]["cached"] is False
+
+
+def test_data_home_defaults_to_the_user_cache(monkeypatch, tmp_path):
+    monkeypatch.delenv("TEXTGRU_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert textgru.data.data_home() == tmp_path / ".cache" / "textgru"
+    monkeypatch.setenv("TEXTGRU_HOME", str(tmp_path / "elsewhere"))
+    assert textgru.data.data_home() == tmp_path / "elsewhere"
