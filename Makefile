@@ -20,7 +20,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $(VENV)/.installed $@
 
 run: $(VENV)/.installed
-	$(BIN)/textgru demo
+	$(BIN)/python recipes/sentiment.py --overwrite
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -1,31 +1,183 @@
-"""The `textgru` command."""
+"""The `textgru` command.
+
+    textgru train classify --dataset rotten_tomatoes --out runs/rt
+    textgru evaluate runs/rt
+    textgru predict runs/rt "A gem of a film." "A dull mess."
+    textgru datasets
+    textgru demo
+
+The flags of `textgru train` are generated from `textgru.training.TrainConfig`.
+A problem the user can fix prints one line, `textgru: error: ...`, and exits
+with code 2.
+"""
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
+import types
+import typing
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line (and exits 2)."""
+
+    def error(self, message):
+        self.exit(2, f"textgru: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _optional(kind):
+    def parse(text):
+        return None if text.lower() == "none" else kind(text)
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def add_config_flags(parser, config_class):
+    """One flag per field of the dataclass `config_class`, defaulting to unset."""
+    hints = typing.get_type_hints(config_class)
+    for field in dataclasses.fields(config_class):
+        hint = hints[field.name]
+        flag = "--" + field.name.replace("_", "-")
+        help_text = f"{field.metadata.get('help', '')} (default: {field.default})"
+        if hint is bool:
+            parser.add_argument(
+                flag,
+                dest=field.name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=help_text,
+            )
+            continue
+        kinds = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        kind = next(k for k in kinds if k is not type(None))
+        parse = _optional(kind) if type(None) in kinds else kind
+        metavar = kind.__name__.upper()
+        parser.add_argument(
+            flag,
+            dest=field.name,
+            type=parse,
+            default=None,
+            metavar=metavar,
+            help=help_text,
+        )
+
+
+def config_from_args(config_class, args):
+    """The config made of the flags given on the command line (others default)."""
+    given = {
+        field.name: getattr(args, field.name)
+        for field in dataclasses.fields(config_class)
+        if getattr(args, field.name) is not None
+    }
+    return config_class.from_dict(given)
 
 
 def _parser():
     from textgru import __version__
+    from textgru.training import TrainConfig
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="textgru",
         description="Text classification and language modelling with a GRU "
         "written from its gate equations (Keras 3).",
     )
     parser.add_argument("--version", action="version", version=f"textgru {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a model and write a run directory")
+    tasks = train.add_subparsers(dest="task", metavar="TASK", required=True)
+    classify = tasks.add_parser(
+        "classify",
+        help="text classification (sentiment, topics, spam, ...)",
+        description="Train a GRU text classifier. The defaults are the recommended "
+        "sentiment recipe on rotten_tomatoes.",
+    )
+    add_config_flags(classify, TrainConfig)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="metrics of a trained run on a labelled split"
+    )
+    evaluate.add_argument("run_dir", help="a run directory from `textgru train`")
+    evaluate.add_argument(
+        "--dataset", help="another labelled dataset (default: the run's own)"
+    )
+    evaluate.add_argument(
+        "--split", default="test", choices=["train", "validation", "test"]
+    )
+
+    predict = commands.add_parser("predict", help="label texts with a trained run")
+    predict.add_argument("run_dir", help="a run directory from `textgru train`")
+    predict.add_argument("texts", nargs="*", help="texts (default: --file or stdin)")
+    predict.add_argument("--file", help="a UTF-8 file with one text per line")
+    predict.add_argument("--json", action="store_true", help="one JSON object per text")
+
+    listing = commands.add_parser(
+        "datasets", help="list the built-in datasets (they load with no internet)"
+    )
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+
     demo = commands.add_parser(
         "demo", help="train a tiny textgru.GRU model on a toy counting task"
     )
     demo.add_argument("--epochs", type=int, default=None, help="training epochs")
     demo.add_argument("--seed", type=int, default=None, help="random seed")
-    listing = commands.add_parser(
-        "datasets", help="list the built-in datasets (they load with no internet)"
-    )
-    listing.add_argument("--json", action="store_true", help="one JSON object per line")
     return parser
+
+
+def _train(args):
+    from textgru.classification import train_classifier
+    from textgru.training import TrainConfig
+
+    run = train_classifier(config_from_args(TrainConfig, args))
+    test = run.metrics["test"]
+    print(
+        f"test accuracy {test['accuracy']:.4f}, macro-F1 {test['macro_f1']:.4f} "
+        f"({test['num_examples']} texts); run written to {run.path}"
+    )
+
+
+def _evaluate(args):
+    from textgru.classification import ClassifierRun
+
+    report = ClassifierRun.load(args.run_dir).evaluate(args.dataset, args.split)
+    print(json.dumps(report, indent=2))
+
+
+def _read_texts(args):
+    from textgru.errors import InvalidArgumentError
+
+    if args.texts:
+        texts = args.texts
+    elif args.file:
+        try:
+            with open(args.file, encoding="utf-8") as file:
+                texts = file.read().splitlines()
+        except FileNotFoundError:
+            raise InvalidArgumentError(f"No such file: {args.file}") from None
+        except UnicodeDecodeError:
+            raise InvalidArgumentError(f"{args.file} is not UTF-8 text") from None
+    else:
+        texts = sys.stdin.read().splitlines()
+    texts = [t for t in texts if t.strip()]
+    if not texts:
+        raise InvalidArgumentError(
+            "No text to predict: give texts as arguments, --file, or lines on stdin"
+        )
+    return texts
+
+
+def _predict(args):
+    from textgru.classification import ClassifierRun
+
+    run = ClassifierRun.load(args.run_dir)
+    for result in run.predict(_read_texts(args)):
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False))
+        else:
+            print(f"{result['label']}\t{result['probability']:.4f}\t{result['text']}")
 
 
 def _datasets(args):
@@ -68,6 +220,15 @@ def _demo(args):
     print(json.dumps(result, indent=2))
 
 
+COMMANDS = {
+    "train": _train,
+    "evaluate": _evaluate,
+    "predict": _predict,
+    "datasets": _datasets,
+    "demo": _demo,
+}
+
+
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = _parser()
@@ -78,10 +239,13 @@ def main(argv=None):
     from textgru.errors import TextgruError
 
     try:
-        {"demo": _demo, "datasets": _datasets}[args.command](args)
+        COMMANDS[args.command](args)
     except TextgruError as error:
         print(f"textgru: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("textgru: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -36,3 +36,7 @@ class TokenizerError(TextgruError, ValueError):
 
 class DataWarning(UserWarning):
     """Data was changed on load (rows dropped); the message says how many."""
+
+
+class RunError(TextgruError, ValueError):
+    """A run directory is missing, incomplete, in use or from another version."""

@@ -9,10 +9,12 @@ from textgru.layers.convert import (
 )
 from textgru.layers.gru import GRU
 from textgru.layers.gru_cell import GRUCell
+from textgru.layers.sequence_pooling import SequencePooling
 
 __all__ = [
     "GRU",
     "GRUCell",
+    "SequencePooling",
     "copy_gru_weights",
     "from_torch_state_dict",
     "keras_gru_to_textgru",

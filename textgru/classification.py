@@ -1,0 +1,298 @@
+"""Text classification end to end: train a run, evaluate it, predict with it.
+
+run = train_classifier(TrainConfig(dataset="rotten_tomatoes", out="runs/rt"))
+run.metrics["test"]["accuracy"]
+ClassifierRun.load("runs/rt").predict(["A gem.", "A mess."])
+"""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from textgru import __version__, plots
+from textgru import run as run_files
+from textgru.data import (
+    Tokenizer,
+    classification_dataset,
+    load_dataset,
+    train_tokenizer,
+)
+from textgru.errors import DatasetError, InvalidArgumentError, RunError
+from textgru.evaluation import classification_report
+from textgru.models import build_classifier
+from textgru.training import (
+    TrainConfig,
+    best_value,
+    compile_classifier,
+    fit,
+    total_steps,
+    training_callbacks,
+)
+
+TASK = "classify"
+# Fields that may differ between an interrupted run and its --resume.
+_RESUME_FREE = {"resume", "overwrite", "epochs", "max_steps", "tensorboard"}
+
+
+@dataclasses.dataclass
+class ClassifierRun:
+    """A trained classifier with its tokenizer, labels, config and metrics."""
+
+    path: Path
+    model: keras.Model
+    tokenizer: Tokenizer
+    label_names: list
+    config: TrainConfig
+    metrics: dict
+
+    @classmethod
+    def load(cls, path):
+        """Read a finished run directory written by `train_classifier`."""
+        info = run_files.read_config(path, task=TASK)
+        path = Path(path)
+        try:
+            model = keras.saving.load_model(path / "model.keras")
+        except Exception as error:  # keras raises many kinds on a bad file
+            raise RunError(f"{path}/model.keras cannot be loaded ({error})") from None
+        return cls(
+            path=path,
+            model=model,
+            tokenizer=Tokenizer.load(path / "tokenizer.json"),
+            label_names=list(info["label_names"]),
+            config=TrainConfig.from_dict(info["config"]),
+            metrics=json.loads((path / "metrics.json").read_text(encoding="utf-8")),
+        )
+
+    def predict_proba(self, texts, batch_size=None):
+        """Class probabilities, `(len(texts), num_classes)`."""
+        return predict_proba(
+            self.model,
+            self.tokenizer,
+            texts,
+            batch_size=batch_size or self.config.batch_size,
+            max_length=self.config.max_length,
+        )
+
+    def predict(self, texts, batch_size=None):
+        """One dict per text: `label`, its `probability`, and all `probabilities`."""
+        texts = list(texts)
+        probabilities = self.predict_proba(texts, batch_size)
+        results = []
+        for text, row in zip(texts, probabilities, strict=True):
+            best = int(np.argmax(row))
+            results.append(
+                {
+                    "text": text,
+                    "label": self.label_names[best],
+                    "probability": float(row[best]),
+                    "probabilities": dict(
+                        zip(self.label_names, map(float, row), strict=True)
+                    ),
+                }
+            )
+        return results
+
+    def evaluate(self, dataset=None, split="test"):
+        """A `classification_report` on a split of the run's dataset, or of
+        another labelled `dataset` (a source for `load_dataset`) whose label
+        names are among the run's."""
+        config = self.config
+        if dataset is None:
+            data = load_dataset(
+                config.dataset,
+                text_column=config.text_column,
+                label_column=config.label_column,
+                split_seed=config.split_seed,
+            )
+        else:
+            data = load_dataset(dataset, label_column="label")
+        if split not in data:
+            raise InvalidArgumentError(
+                f"Expected `split` to be train, validation or test. Received: {split!r}"
+            )
+        labels = _labels_as(data[split], self.label_names)
+        probabilities = self.predict_proba(data[split]["text"])
+        return classification_report(labels, probabilities.argmax(1), self.label_names)
+
+
+def predict_proba(model, tokenizer, texts, *, batch_size=64, max_length=128):
+    """Class probabilities of `texts` from a classifier made by `build_classifier`.
+
+    Texts are tokenized, cut to `max_length` and padded with 0 per batch of
+    `batch_size`, in order. A binary model's single sigmoid output p becomes
+    the two columns (1 - p, p).
+    """
+    texts = list(texts)
+    if not texts:
+        raise InvalidArgumentError(
+            "Expected at least one text to predict. Received none"
+        )
+    ids = [row[:max_length] for row in tokenizer.encode_batch(texts)]
+    outputs = []
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start : start + batch_size]
+        width = max(1, max(len(row) for row in batch))
+        padded = np.zeros((len(batch), width), dtype=np.int32)
+        for i, row in enumerate(batch):
+            padded[i, : len(row)] = row
+        outputs.append(np.asarray(model.predict_on_batch(padded)))
+    probabilities = np.concatenate(outputs).astype(np.float64)
+    if probabilities.shape[1] == 1:
+        probabilities = np.concatenate([1.0 - probabilities, probabilities], axis=1)
+    return probabilities
+
+
+def _labels_as(split, names):
+    """The split's labels as ids into `names` (mapped by label name)."""
+    own = split.features["label"].names
+    unknown = sorted(set(own) - set(names))
+    if unknown:
+        raise DatasetError(
+            f"The dataset has label(s) {', '.join(unknown)} that the run does not "
+            f"know (run labels: {', '.join(names)})"
+        )
+    index = np.array([names.index(n) for n in own])
+    return index[np.asarray(split["label"], dtype=np.int64)]
+
+
+def train_classifier(config=None, *, callbacks=(), verbose="auto"):
+    """Train a classifier as `config` says and write its run directory.
+
+    Args:
+        config: a `TrainConfig` (default: the recommended sentiment recipe).
+        callbacks: extra Keras callbacks for `fit`.
+        verbose: Keras `fit` verbosity ("auto" shows the progress bar).
+
+    Returns:
+        A `ClassifierRun` for the finished run directory `config.out`, holding
+        the trained model (the best epoch on `config.monitor`).
+    """
+    config = config or TrainConfig()
+    keras.utils.set_random_seed(config.seed)
+    data = load_dataset(
+        config.dataset,
+        text_column=config.text_column,
+        label_column=config.label_column,
+        split_seed=config.split_seed,
+    )
+    if "label" not in data["train"].column_names:
+        raise DatasetError(
+            f"{config.dataset} has no label column to classify by (columns: "
+            f"{', '.join(data['train'].column_names)}); pass --label-column"
+        )
+    label_names = data["train"].features["label"].names
+    work, resumed = run_files.start(
+        config.out, resume=config.resume, overwrite=config.overwrite
+    )
+    if resumed:
+        _check_same_settings(work, config)
+        tokenizer = Tokenizer.load(work / "tokenizer.json")
+    else:
+        tokenizer = train_tokenizer(
+            data["train"],
+            kind=config.tokenizer,
+            vocab_size=config.vocab_size,
+            lowercase=config.lowercase,
+        )
+        tokenizer.save(work / "tokenizer.json")
+        run_files.write_json(work / "config.json", _run_info(config, label_names, {}))
+
+    def batches(split, shuffle):
+        return classification_dataset(
+            data[split],
+            tokenizer,
+            batch_size=config.batch_size,
+            max_length=config.max_length,
+            shuffle=shuffle,
+            seed=config.seed,
+            bucket_by_length=config.bucket_by_length and shuffle,
+        )
+
+    train, validation = batches("train", True), batches("validation", False)
+    model = build_classifier(
+        tokenizer.vocab_size,
+        len(label_names),
+        embed_dim=config.embed_dim,
+        units=config.units,
+        num_layers=config.num_layers,
+        bidirectional=config.bidirectional,
+        pooling=config.pooling,
+        dropout=config.dropout,
+        embedding_dropout=config.embedding_dropout,
+        recurrent_dropout=config.recurrent_dropout,
+        reset_after=config.reset_after,
+    )
+    steps = total_steps(config, int(train.cardinality()))
+    compile_classifier(model, config, len(label_names), steps)
+    history_path = work / "history.csv"
+    best_so_far = best_value(run_files.read_history(history_path), config.monitor)
+    seconds = fit(
+        model,
+        train,
+        validation,
+        config,
+        [*training_callbacks(config, work, best_so_far), *callbacks],
+        verbose=verbose,
+    )
+    if (work / "best.weights.h5").exists():
+        model.load_weights(work / "best.weights.h5")
+    history = run_files.read_history(history_path)
+
+    def report(split):
+        probabilities = predict_proba(
+            model,
+            tokenizer,
+            data[split]["text"],
+            batch_size=config.batch_size,
+            max_length=config.max_length,
+        )
+        return classification_report(
+            data[split]["label"], probabilities.argmax(1), label_names
+        )
+
+    metrics = {
+        "test": report("test"),
+        "validation": report("validation"),
+        "label_names": label_names,
+        "num_parameters": int(model.count_params()),
+        "train_seconds": round(seconds, 1),
+        "resumed": resumed,
+        "epochs_run": len(history),
+        "split_sizes": {name: len(split) for name, split in data.items()},
+    }
+    model.save(work / "model.keras")
+    run_files.write_json(work / "metrics.json", metrics)
+    plots.save(plots.training_curves(history), work / "training_curves.png")
+    run_files.write_json(work / "config.json", _run_info(config, label_names, metrics))
+    out = run_files.finish(work, config.out, TASK)
+    return ClassifierRun(out, model, tokenizer, label_names, config, metrics)
+
+
+def _run_info(config, label_names, metrics):
+    return {
+        "task": TASK,
+        "run_format": run_files.RUN_FORMAT,
+        "textgru_version": __version__,
+        "keras_version": keras.__version__,
+        "backend": keras.backend.backend(),
+        "label_names": label_names,
+        "config": config.replace(resume=False, overwrite=False).to_dict(),
+        "finished": bool(metrics),
+    }
+
+
+def _check_same_settings(work, config):
+    saved = json.loads((work / "config.json").read_text(encoding="utf-8"))["config"]
+    changed = [
+        f"{name} ({saved.get(name)!r} -> {value!r})"
+        for name, value in config.to_dict().items()
+        if name not in _RESUME_FREE and saved.get(name) != value
+    ]
+    if changed:
+        raise RunError(
+            f"The interrupted run at {work} was started with other settings: "
+            f"{', '.join(changed)}; resume with the same flags"
+        )

@@ -1,0 +1,142 @@
+"""Run directories: what a training run leaves behind, written so that an
+interrupted run never looks complete, and read back for evaluation and
+prediction.
+
+A run trains in `<out>.partial/` and is renamed to `<out>` only once every
+file is written. `--resume` continues in `<out>.partial/`.
+"""
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+from textgru._atomic import write_text
+from textgru.errors import RunError
+
+# Bump when the files or their meaning change; older runs are then refused.
+RUN_FORMAT = 1
+FILES = {
+    "classify": (
+        "model.keras",
+        "tokenizer.json",
+        "config.json",
+        "metrics.json",
+        "history.csv",
+        "training_curves.png",
+    ),
+}
+# Working files that do not belong in a finished run.
+_SCRATCH = ("backup", "best.weights.h5")
+
+
+def workdir_for(out):
+    out = Path(out)
+    return out.with_name(out.name + ".partial")
+
+
+def start(out, *, resume=False, overwrite=False):
+    """Create (or, with `resume`, find) the working folder of a run at `out`.
+
+    Returns `(workdir, resumed)`.
+    """
+    out = Path(out)
+    work = workdir_for(out)
+    if resume:
+        if not work.is_dir():
+            raise RunError(
+                f"Nothing to resume at {out}: no interrupted run ({work} does not "
+                "exist); drop --resume to start a new run"
+            )
+        return work, True
+    if out.exists() and not overwrite:
+        raise RunError(
+            f"{out} already exists; pass --overwrite to replace it, "
+            "or choose another --out"
+        )
+    if work.exists():
+        if not overwrite:
+            raise RunError(
+                f"An interrupted run is at {work}; pass --resume to continue it "
+                "or --overwrite to start over"
+            )
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    return work, False
+
+
+def finish(work, out, task):
+    """Check the run in `work` is whole, then move it to `out` in one rename."""
+    work, out = Path(work), Path(out)
+    missing = [name for name in FILES[task] if not (work / name).exists()]
+    if missing:
+        raise RunError(
+            f"Run in {work} is missing {', '.join(missing)}; not finishing it"
+        )
+    for name in _SCRATCH:
+        path = work / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    if out.exists():
+        old = out.with_name(f".{out.name}.replaced")
+        shutil.rmtree(old, ignore_errors=True)
+        out.rename(old)
+        work.rename(out)
+        shutil.rmtree(old)
+    else:
+        work.rename(out)
+    return out
+
+
+def write_json(path, value):
+    write_text(path, json.dumps(value, indent=2) + "\n")
+
+
+def read_config(run_dir, task=None):
+    """The parsed `config.json` of a finished run, after checking the run is whole
+    and of this format."""
+    from textgru import __version__
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        hint = ""
+        if workdir_for(run_dir).is_dir():
+            hint = f" (an unfinished run is at {workdir_for(run_dir)}; --resume it)"
+        raise RunError(f"No run directory at {run_dir}{hint}")
+    try:
+        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunError(f"{run_dir} is not a textgru run: no config.json") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise RunError(f"{run_dir}/config.json is not valid JSON ({error})") from None
+    if not isinstance(config, dict) or config.get("run_format") != RUN_FORMAT:
+        made_by = (
+            config.get("textgru_version", "unknown")
+            if isinstance(config, dict)
+            else "?"
+        )
+        raise RunError(
+            f"{run_dir} was written by textgru {made_by} in a run format this "
+            f"textgru {__version__} cannot read; train it again"
+        )
+    if task is not None and config.get("task") != task:
+        raise RunError(
+            f"{run_dir} is a {config.get('task')!r} run; this needs a {task!r} run"
+        )
+    missing = [
+        n for n in FILES.get(config.get("task"), ()) if not (run_dir / n).exists()
+    ]
+    if missing:
+        raise RunError(f"{run_dir} is incomplete: missing {', '.join(missing)}")
+    return config
+
+
+def read_history(path):
+    """The rows of a `history.csv` (empty if there is none yet)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))

@@ -1,0 +1,244 @@
+"""Training: the typed `TrainConfig`, compile defaults, callbacks and `fit`.
+
+Everything a run can be told lives in `TrainConfig`; the `textgru train`
+command line is generated from its fields, and a run directory records it in
+`config.json`. The defaults are the recipe we recommend for sentiment
+classification on `rotten_tomatoes`.
+"""
+
+import dataclasses
+import math
+import time
+import types
+import typing
+
+import keras
+
+from textgru import _validation
+from textgru.errors import InvalidArgumentError
+
+SCHEDULES = ("constant", "cosine")
+
+
+def _field(default, help):
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """How to train a textgru model: data, tokenizer, model, optimisation, output.
+
+    Every field is also a `textgru train` flag (`batch_size` -> `--batch-size`).
+    Unknown fields are refused (`TrainConfig.from_dict`), and values are
+    checked when the config is made.
+    """
+
+    # Data
+    dataset: str = _field("rotten_tomatoes", "built-in name, local file or hub id")
+    text_column: str = _field("text", "column with the texts")
+    label_column: str | None = _field(None, "column with the labels (default: label)")
+    split_seed: int = _field(0, "seed of the train/validation/test split")
+    # Tokenizer
+    tokenizer: str = _field("word", "word, char, byte, bpe, wordpiece or unigram")
+    vocab_size: int = _field(20000, "largest vocabulary, specials included")
+    lowercase: bool = _field(True, "lowercase texts before tokenizing")
+    max_length: int = _field(128, "keep at most this many tokens per text")
+    # Model
+    embed_dim: int = _field(128, "embedding width")
+    units: int = _field(128, "GRU units per direction")
+    num_layers: int = _field(1, "stacked GRU layers")
+    bidirectional: bool = _field(True, "read texts both ways")
+    pooling: str = _field("concat", "last, max, mean or concat (all three)")
+    dropout: float = _field(0.4, "dropout before the head and between GRU layers")
+    embedding_dropout: float = _field(0.2, "dropped embedding channels")
+    recurrent_dropout: float = _field(0.0, "GRU dropout on the recurrent state")
+    reset_after: bool = _field(False, "GRU form: False is the textbook one")
+    # Optimisation
+    batch_size: int = _field(64, "texts per batch")
+    epochs: int = _field(8, "most epochs (early stopping may end sooner)")
+    max_steps: int | None = _field(None, "stop after this many optimizer steps")
+    learning_rate: float = _field(2e-3, "peak learning rate (AdamW)")
+    schedule: str = _field("cosine", "constant, or cosine decay to 0 over the run")
+    warmup_steps: int = _field(0, "steps of linear warm-up to the peak rate")
+    weight_decay: float = _field(1e-4, "AdamW weight decay")
+    clipnorm: float | None = _field(1.0, "clip each gradient to this norm")
+    patience: int = _field(2, "epochs without improvement before stopping")
+    monitor: str = _field("val_loss", "validation metric that picks the best epoch")
+    bucket_by_length: bool = _field(True, "batch texts of similar length together")
+    seed: int = _field(0, "seed of weights, dropout and shuffling")
+    # Output
+    out: str = _field("runs/sentiment", "run directory to write")
+    resume: bool = _field(False, "continue the interrupted run at --out")
+    overwrite: bool = _field(False, "replace an existing run at --out")
+    tensorboard: bool = _field(False, "also write TensorBoard logs")
+
+    def __post_init__(self):
+        hints = typing.get_type_hints(type(self))
+        for field in dataclasses.fields(self):
+            _check_type(field.name, getattr(self, field.name), hints[field.name])
+        positive = ["vocab_size", "max_length", "embed_dim", "units", "num_layers"]
+        positive += ["batch_size", "epochs"] + (["max_steps"] if self.max_steps else [])
+        for name in positive:
+            _validation.positive_int(name, getattr(self, name))
+        for name in ("dropout", "embedding_dropout", "recurrent_dropout"):
+            _validation.rate(name, getattr(self, name))
+        if self.learning_rate <= 0:
+            raise InvalidArgumentError(
+                f"Expected `learning_rate` > 0. Received: {self.learning_rate}"
+            )
+        if self.schedule not in SCHEDULES:
+            raise InvalidArgumentError(
+                f"Expected `schedule` to be one of {', '.join(SCHEDULES)}. "
+                f"Received: schedule={self.schedule!r}"
+            )
+        if self.resume and self.overwrite:
+            raise InvalidArgumentError(
+                "`resume` continues a run and `overwrite` replaces it; pass one"
+            )
+
+    @classmethod
+    def from_dict(cls, values):
+        """A config from a dict, refusing keys that are not fields."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise InvalidArgumentError(
+                f"Unknown {cls.__name__} field(s): {', '.join(unknown)}. "
+                f"Known: {', '.join(sorted(names))}"
+            )
+        return cls(**values)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+
+def _check_type(name, value, hint):
+    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    if value is None and type(None) in allowed:
+        return
+    for kind in allowed:
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return
+        if kind is int and isinstance(value, bool):
+            continue
+        if kind is not type(None) and isinstance(value, kind):
+            return
+    expected = " or ".join("None" if k is type(None) else k.__name__ for k in allowed)
+    raise InvalidArgumentError(
+        f"Expected `{name}` to be {expected}. Received: {name}={value!r}"
+    )
+
+
+def total_steps(config, steps_per_epoch):
+    steps = config.epochs * steps_per_epoch
+    return min(steps, config.max_steps) if config.max_steps else steps
+
+
+def learning_rate_schedule(config, steps):
+    """The learning rate over `steps` optimizer steps, as a Keras schedule."""
+    if config.schedule == "constant" and not config.warmup_steps:
+        return config.learning_rate
+    warmup = min(config.warmup_steps, max(steps - 1, 0))
+    decay_steps = max(steps - warmup, 1)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0 if warmup else config.learning_rate,
+        decay_steps=decay_steps,
+        alpha=1.0 if config.schedule == "constant" else 0.0,
+        warmup_target=config.learning_rate if warmup else None,
+        warmup_steps=warmup,
+    )
+
+
+def make_optimizer(config, steps):
+    return keras.optimizers.AdamW(
+        learning_rate=learning_rate_schedule(config, steps),
+        weight_decay=config.weight_decay,
+        clipnorm=config.clipnorm,
+    )
+
+
+def compile_classifier(model, config, num_classes, steps):
+    """Compile `model` with textgru's defaults for classification."""
+    loss = (
+        "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
+    )
+    model.compile(
+        optimizer=make_optimizer(config, steps), loss=loss, metrics=["accuracy"]
+    )
+    return model
+
+
+class StopAfterSteps(keras.callbacks.Callback):
+    """Stop training after `steps` optimizer steps in all (`--max-steps`)."""
+
+    def __init__(self, steps):
+        super().__init__()
+        self.steps = steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) >= self.steps:
+            self.model.stop_training = True
+
+
+def training_callbacks(config, workdir, best_so_far=None):
+    """The callbacks of a run in `workdir` (a `pathlib.Path`).
+
+    Early stopping restores the best weights; the best weights are also
+    checkpointed (`best.weights.h5`), so a resumed run still ends with the
+    best epoch of both parts (`best_so_far` is that epoch's monitored value);
+    `BackupAndRestore` lets `--resume` continue an interrupted run from its
+    last finished epoch; `history.csv` is appended epoch by epoch.
+    """
+    mode = "max" if "acc" in config.monitor or "f1" in config.monitor else "min"
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(workdir / "backup")),
+        keras.callbacks.EarlyStopping(
+            monitor=config.monitor,
+            mode=mode,
+            patience=config.patience,
+            restore_best_weights=True,
+        ),
+        keras.callbacks.ModelCheckpoint(
+            str(workdir / "best.weights.h5"),
+            monitor=config.monitor,
+            mode=mode,
+            save_best_only=True,
+            save_weights_only=True,
+            initial_value_threshold=best_so_far,
+        ),
+        keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True),
+    ]
+    if config.max_steps:
+        callbacks.append(StopAfterSteps(config.max_steps))
+    if config.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(str(workdir / "logs")))
+    return callbacks
+
+
+def fit(model, train, validation, config, callbacks, verbose="auto"):
+    """`model.fit` for `config.epochs`; returns the seconds it took."""
+    start = time.perf_counter()
+    model.fit(
+        train,
+        validation_data=validation,
+        epochs=config.epochs,
+        callbacks=callbacks,
+        shuffle=False,  # the tf.data pipeline shuffles
+        verbose=verbose,
+    )
+    return time.perf_counter() - start
+
+
+def best_value(history_rows, monitor):
+    """The best `monitor` value in the rows of a history.csv, or None."""
+    values = [
+        float(r[monitor]) for r in history_rows if r.get(monitor) not in (None, "")
+    ]
+    values = [v for v in values if not math.isnan(v)]
+    if not values:
+        return None
+    better_is_higher = "acc" in monitor or "f1" in monitor
+    return max(values) if better_is_higher else min(values)
