@@ -2,17 +2,20 @@
 
 import doctest
 
+import numpy as np
 import pytest
 
 import textgru
+from textgru import evaluation
 from textgru.data import load, tokenizer
-from textgru.layers import convert, gru, gru_cell
+from textgru.layers import convert, gru, gru_cell, sequence_pooling
+from textgru.models import classifier
 
 
 def _run(module):
     result = doctest.testmod(
         module,
-        extraglobs={"textgru": textgru},
+        extraglobs={"textgru": textgru, "np": np},
         optionflags=doctest.NORMALIZE_WHITESPACE,
     )
     assert result.attempted > 0
@@ -20,11 +23,17 @@ def _run(module):
 
 
 @pytest.mark.layers
-@pytest.mark.parametrize("module", [gru_cell, gru, convert], ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "module",
+    [gru_cell, gru, convert, sequence_pooling, classifier],
+    ids=lambda m: m.__name__,
+)
 def test_layer_docstring_examples(module):
     _run(module)
 
 
-@pytest.mark.parametrize("module", [load, tokenizer], ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "module", [load, tokenizer, evaluation], ids=lambda m: m.__name__
+)
 def test_data_docstring_examples(module, builtin_home):
     _run(module)

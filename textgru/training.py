@@ -18,6 +18,7 @@ from textgru import _validation
 from textgru.errors import InvalidArgumentError
 
 SCHEDULES = ("constant", "cosine")
+GRU_LAYERS = ("textgru", "keras")
 
 
 def _field(default, help):
@@ -53,6 +54,9 @@ class TrainConfig:
     embedding_dropout: float = _field(0.2, "dropped embedding channels")
     recurrent_dropout: float = _field(0.0, "GRU dropout on the recurrent state")
     reset_after: bool = _field(False, "GRU form: False is the textbook one")
+    gru_layer: str = _field(
+        "textgru", "textgru, or keras (keras.layers.GRU, to compare)"
+    )
     # Optimisation
     batch_size: int = _field(64, "texts per batch")
     epochs: int = _field(8, "most epochs (early stopping may end sooner)")
@@ -90,6 +94,20 @@ class TrainConfig:
             raise InvalidArgumentError(
                 f"Expected `schedule` to be one of {', '.join(SCHEDULES)}. "
                 f"Received: schedule={self.schedule!r}"
+            )
+        from textgru.data.tokenizer import KINDS
+        from textgru.models.classifier import POOLINGS
+
+        for name, allowed in (("tokenizer", KINDS), ("pooling", POOLINGS)):
+            if getattr(self, name) not in allowed:
+                raise InvalidArgumentError(
+                    f"Expected `{name}` to be one of {', '.join(allowed)}. "
+                    f"Received: {name}={getattr(self, name)!r}"
+                )
+        if self.gru_layer not in GRU_LAYERS:
+            raise InvalidArgumentError(
+                f"Expected `gru_layer` to be one of {', '.join(GRU_LAYERS)}. "
+                f"Received: gru_layer={self.gru_layer!r}"
             )
         if self.resume and self.overwrite:
             raise InvalidArgumentError(

@@ -1,0 +1,212 @@
+"""Classification end to end at a tiny size: the run directory, reloading in a
+new process with identical predictions, evaluate, resume, and the errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from textgru import run as run_files
+from textgru.classification import ClassifierRun, train_classifier
+from textgru.errors import DatasetError, RunError
+from textgru.training import TrainConfig
+
+POSITIVE = "good great fine superb lovely fun moving".split()
+NEGATIVE = "bad awful dull boring weak messy tedious".split()
+NEUTRAL = "film movie plot actor story scene the a it".split()
+TINY = dict(
+    embed_dim=8, units=8, vocab_size=200, batch_size=16, epochs=2, max_length=12,
+    embedding_dropout=0.0, dropout=0.1, patience=5, learning_rate=1e-2,
+)  # fmt: skip
+
+
+def _texts(rng, n, classes):
+    rows = []
+    for i in range(n):
+        label = i % len(classes)
+        words = list(rng.choice(NEUTRAL, size=4)) + list(
+            rng.choice(classes[label], size=2)
+        )
+        rng.shuffle(words)
+        rows.append((" ".join(words) + f" {i}", label))
+    return rows
+
+
+def _csv(path, rows, names):
+    lines = ["text,label"] + [f"{t},{names[y]}" for t, y in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def binary_csv(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    path = tmp_path_factory.mktemp("data") / "reviews.csv"
+    return _csv(path, _texts(rng, 320, [NEGATIVE, POSITIVE]), ["neg", "pos"])
+
+
+@pytest.fixture(scope="module")
+def trained(binary_csv, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "binary"
+    run = train_classifier(
+        TrainConfig(dataset=binary_csv, out=str(out), **TINY), verbose=0
+    )
+    return run
+
+
+def test_run_directory_holds_every_file(trained):
+    assert sorted(os.listdir(trained.path)) == sorted(run_files.FILES["classify"])
+    assert not run_files.workdir_for(trained.path).exists()
+    info = json.loads((trained.path / "config.json").read_text())
+    assert info["task"] == "classify" and info["run_format"] == run_files.RUN_FORMAT
+    assert info["label_names"] == ["neg", "pos"]
+    assert TrainConfig.from_dict(info["config"]) == trained.config.replace(
+        resume=False, overwrite=False
+    )
+    png = (trained.path / "training_curves.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    history = run_files.read_history(trained.path / "history.csv")
+    assert [row["epoch"] for row in history] == ["0", "1"]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(history[0])
+
+
+def test_metrics_file(trained):
+    metrics = json.loads((trained.path / "metrics.json").read_text())
+    test = metrics["test"]
+    assert set(test) >= {"accuracy", "macro_f1", "per_class", "confusion_matrix"}
+    assert set(test["per_class"]) == {"neg", "pos"}
+    assert (
+        sum(map(sum, test["confusion_matrix"])) == metrics["split_sizes"]["test"] == 32
+    )
+    assert metrics["num_parameters"] == trained.model.count_params() > 0
+    assert metrics["train_seconds"] > 0 and metrics["epochs_run"] == 2
+    # The words decide the label, so even this tiny model learns it.
+    assert test["accuracy"] >= 0.8
+
+
+def test_reloaded_run_predicts_exactly_as_in_training(trained):
+    texts = ["good great fun film", "awful dull plot", "the film", "a"]
+    expected = trained.predict_proba(texts)
+    code = (
+        "import json, sys\n"
+        "from textgru.classification import ClassifierRun\n"
+        "run = ClassifierRun.load(sys.argv[1])\n"
+        "print(json.dumps(run.predict_proba(json.loads(sys.argv[2])).tolist()))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(trained.path), json.dumps(texts)],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    np.testing.assert_array_equal(np.array(json.loads(result.stdout)), expected)
+    assert trained.predict(texts)[0]["label"] == "pos"
+    assert trained.predict(texts)[1]["label"] == "neg"
+
+
+def test_evaluate_reproduces_the_test_metrics(trained):
+    again = ClassifierRun.load(trained.path).evaluate()
+    assert again == trained.metrics["test"]
+
+
+def test_predict_batches_do_not_change_results(trained):
+    texts = [f"good film {i}" if i % 2 else f"dull plot {i}" for i in range(37)]
+    one = trained.predict_proba(texts, batch_size=1)
+    many = trained.predict_proba(texts, batch_size=16)
+    np.testing.assert_allclose(one, many, atol=1e-6)
+
+
+def test_multiclass_run(tmp_path):
+    rng = np.random.default_rng(1)
+    third = "question where when who why".split()
+    path = _csv(tmp_path / "topics.csv", _texts(rng, 300, [NEGATIVE, POSITIVE, third]),
+                ["a", "b", "c"])  # fmt: skip
+    run = train_classifier(
+        TrainConfig(dataset=path, out=str(tmp_path / "run"), **{**TINY, "epochs": 3}),
+        verbose=0,
+    )
+    assert run.model.output_shape == (None, 3)
+    assert run.metrics["test"]["label_names"] == ["a", "b", "c"]
+    probabilities = ClassifierRun.load(tmp_path / "run").predict_proba(["question who"])
+    assert probabilities.shape == (1, 3)
+    np.testing.assert_allclose(probabilities.sum(), 1.0, rtol=1e-5)
+
+
+def test_same_seed_same_run(binary_csv, tmp_path):
+    def train(name):
+        config = TrainConfig(dataset=binary_csv, out=str(tmp_path / name), **TINY)
+        return train_classifier(config, verbose=0)
+
+    a, b = train("a"), train("b")
+    for wa, wb in zip(a.model.get_weights(), b.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    assert (a.path / "history.csv").read_text() == (b.path / "history.csv").read_text()
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_run_resumes(binary_csv, tmp_path):
+    out = tmp_path / "run"
+    config = TrainConfig(dataset=binary_csv, out=str(out), **{**TINY, "epochs": 3})
+    with pytest.raises(KeyboardInterrupt):
+        train_classifier(config, callbacks=[_Interrupt()], verbose=0)
+    work = run_files.workdir_for(out)
+    assert not out.exists() and work.is_dir()  # nothing that looks finished
+    assert not (work / "metrics.json").exists()
+    with pytest.raises(RunError, match="--resume"):
+        train_classifier(config, verbose=0)
+    with pytest.raises(RunError, match="other settings: units"):
+        train_classifier(config.replace(resume=True, units=4), verbose=0)
+    run = train_classifier(config.replace(resume=True), verbose=0)
+    history = run_files.read_history(out / "history.csv")
+    assert [row["epoch"] for row in history] == ["0", "1", "2"]  # epoch 3 only was run
+    steps_per_epoch = -(-256 // 16)
+    assert int(run.model.optimizer.iterations.numpy()) == 3 * steps_per_epoch
+    assert run.metrics["resumed"] is True
+    assert not work.exists()
+    assert sorted(os.listdir(out)) == sorted(run_files.FILES["classify"])
+
+
+def test_existing_run_is_not_overwritten_unless_asked(trained, binary_csv):
+    config = TrainConfig(dataset=binary_csv, out=str(trained.path), **TINY)
+    with pytest.raises(RunError, match="already exists; pass --overwrite"):
+        train_classifier(config, verbose=0)
+    with pytest.raises(RunError, match="Nothing to resume"):
+        train_classifier(config.replace(out=str(trained.path) + "-x", resume=True))
+
+
+def test_unlabelled_data_cannot_be_classified(tmp_path):
+    path = tmp_path / "plain.txt"
+    path.write_text("".join(f"line {i}\n" for i in range(30)))
+    with pytest.raises(DatasetError, match="no label column"):
+        train_classifier(
+            TrainConfig(dataset=str(path), out=str(tmp_path / "r"), **TINY)
+        )
+    assert not (tmp_path / "r").exists() and not (tmp_path / "r.partial").exists()
+
+
+def test_broken_run_directories(trained, tmp_path):
+    import shutil
+
+    with pytest.raises(RunError, match="No run directory"):
+        ClassifierRun.load(tmp_path / "nothing")
+    copy = tmp_path / "copy"
+    shutil.copytree(trained.path, copy)
+    (copy / "tokenizer.json").unlink()
+    with pytest.raises(RunError, match="incomplete: missing tokenizer.json"):
+        ClassifierRun.load(copy)
+    shutil.copy(trained.path / "tokenizer.json", copy)
+    info = json.loads((copy / "config.json").read_text())
+    info["run_format"] = 99
+    (copy / "config.json").write_text(json.dumps(info))
+    with pytest.raises(RunError, match="run format this textgru"):
+        ClassifierRun.load(copy)
+    (copy / "config.json").write_text("{not json")
+    with pytest.raises(RunError, match="not valid JSON"):
+        ClassifierRun.load(copy)

@@ -1,0 +1,167 @@
+"""`textgru train classify`, `evaluate` and `predict`, and their one-line errors."""
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.test_classification import NEGATIVE, POSITIVE, TINY, _csv, _texts
+from textgru import cli
+from textgru.training import TrainConfig
+
+RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "sentiment.py"
+
+
+def _flags(values):
+    flags = []
+    for name, value in values.items():
+        flags += [f"--{name.replace('_', '-')}", str(value)]
+    return flags
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    rows = _texts(np.random.default_rng(2), 320, [NEGATIVE, POSITIVE])
+    data = _csv(folder / "d.csv", rows, ["neg", "pos"])
+    out = folder / "run"
+    code = cli.main(
+        ["train", "classify", "--dataset", data, "--out", str(out), *_flags(TINY)]
+    )
+    assert code == 0
+    return out
+
+
+def _textgru(*args, stdin=None):
+    result = subprocess.run(
+        [sys.executable, "-m", "textgru.cli", *map(str, args)],
+        input=stdin, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    errors = [line for line in result.stderr.splitlines() if line.startswith("textgru")]
+    return result.returncode, result.stdout, errors, result.stderr
+
+
+def test_train_prints_a_summary_and_writes_the_run(cli_run, capsys):
+    assert (cli_run / "model.keras").exists()
+    config = json.loads((cli_run / "config.json").read_text())["config"]
+    assert config["units"] == TINY["units"] and config["embed_dim"] == TINY["embed_dim"]
+
+
+def test_predict_texts_file_and_stdin(cli_run, tmp_path, capsys):
+    assert (
+        cli.main(["predict", str(cli_run), "good great superb", "awful dull boring"])
+        == 0
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["pos", "neg"]
+    label, probability, text = lines[0].split("\t")
+    assert 0.5 <= float(probability) <= 1 and text == "good great superb"
+
+    texts = tmp_path / "texts.txt"
+    texts.write_text("good great superb\n\nawful dull boring\n", encoding="utf-8")
+    assert cli.main(["predict", str(cli_run), "--file", str(texts), "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["label"] for r in rows] == ["pos", "neg"]
+    assert set(rows[0]["probabilities"]) == {"neg", "pos"}
+
+    code, out, errors, _ = _textgru(
+        "predict", cli_run, "--json", stdin="good fun\nweak plot\n"
+    )
+    assert code == 0 and not errors
+    assert [json.loads(line)["label"] for line in out.splitlines()] == ["pos", "neg"]
+
+
+def test_evaluate_prints_the_report(cli_run, capsys):
+    assert cli.main(["evaluate", str(cli_run)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    saved = json.loads((cli_run / "metrics.json").read_text())["test"]
+    assert report == saved
+    assert cli.main(["evaluate", str(cli_run), "--split", "validation"]) == 0
+    assert json.loads(capsys.readouterr().out)["num_examples"] == 32
+
+
+ERRORS = [
+    (["train", "classify", "--dataset", "no_such_dataset_xyz", "--out", "{tmp}/r"],
+     "not a built-in"),
+    (["train", "classify", "--no-such-flag", "1"], "unrecognized arguments"),
+    (["train", "classify", "--units", "0", "--out", "{tmp}/r"],
+     "Expected `units` to be a positive integer"),
+    (["train", "classify", "--pooling", "sum", "--out", "{tmp}/r"], "pooling"),
+    (["predict", "{tmp}/missing", "hello"], "No run directory"),
+    (["evaluate", "{tmp}/missing"], "No run directory"),
+    (["predict", "{run}"], "No text to predict"),
+    (["predict", "{run}", "--file", "{tmp}/none.txt"], "No such file"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "message"), ERRORS)
+def test_errors_are_one_line_with_exit_code_2(
+    cli_run, tmp_path, args, message, capsys, monkeypatch
+):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    args = [a.format(tmp=tmp_path, run=cli_run) for a in args]
+    try:
+        code = cli.main(args)
+    except SystemExit as exit_:  # argparse's own usage errors
+        code = exit_.code
+    assert code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("textgru: error: ")
+    assert message in lines[0]
+    assert not (tmp_path / "r").exists() and not (tmp_path / "r.partial").exists()
+
+
+def test_an_error_in_a_real_process_has_no_traceback(tmp_path):
+    code, _, errors, stderr = _textgru("predict", tmp_path / "missing", "hello")
+    assert code == 2 and "Traceback" not in stderr
+    assert errors == [f"textgru: error: No run directory at {tmp_path / 'missing'}"]
+
+
+def test_run_with_a_missing_file_is_an_error(cli_run, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(cli_run, broken)
+    (broken / "model.keras").unlink()
+    code, _, errors, _ = _textgru("predict", broken, "hello")
+    assert code == 2 and "missing model.keras" in errors[0]
+
+
+def test_every_config_field_is_a_flag(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "classify", "--help"])
+    help_text = capsys.readouterr().out
+    for field in TrainConfig.__dataclass_fields__:
+        assert f"--{field.replace('_', '-')}" in help_text
+
+
+def test_flags_become_the_config():
+    parser = cli._parser()
+    args = parser.parse_args(
+        ["train", "classify", "--units", "7", "--no-bidirectional",
+         "--max-steps", "none", "--label-column", "stars", "--learning-rate", "0.01"]
+    )  # fmt: skip
+    config = cli.config_from_args(TrainConfig, args)
+    assert config == TrainConfig(
+        units=7, bidirectional=False, label_column="stars", learning_rate=0.01
+    )
+
+
+def test_recipe_is_the_same_command(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(RECIPE), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0 and "--learning-rate" in result.stdout
+    result = subprocess.run(
+        [sys.executable, str(RECIPE), "--epochs", "0"], capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "Expected `epochs` to be a positive integer" in result.stderr
