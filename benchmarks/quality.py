@@ -8,8 +8,9 @@ On each dataset's seeded 80/10/10 split (the same split for every model):
 - TF-IDF LR: TF-IDF of word uni- and bigrams with logistic regression
   (scikit-learn), its C chosen on the validation split.
 
-Prints test accuracy, test macro-F1 and wall time. Model choices are made on
-validation only; the test split is only ever scored.
+Prints test accuracy and macro-F1 (mean ± standard deviation over seeds for the
+GRU recipes) and wall time per run. Model choices are made on validation only;
+the test split is only ever scored.
 
     python benchmarks/quality.py                        # all three datasets
     python benchmarks/quality.py --datasets rotten_tomatoes --json quality.json
@@ -18,6 +19,7 @@ validation only; the test split is only ever scored.
 import argparse
 import json
 import os
+import statistics
 import tempfile
 import time
 
@@ -58,15 +60,25 @@ def tfidf_logistic_regression(data):
     return report, time.perf_counter() - start, setting
 
 
-def recipe(dataset, gru_layer, workdir, overrides):
-    start = time.perf_counter()
-    config = TrainConfig(
-        dataset=dataset, out=os.path.join(workdir, f"{dataset}-{gru_layer}"),
-        gru_layer=gru_layer, **overrides,
-    )  # fmt: skip
-    run = train_classifier(config, verbose=0)
-    epochs = run.metrics["epochs_run"]
-    return run.metrics["test"], time.perf_counter() - start, f"{epochs} epochs"
+def recipe(dataset, gru_layer, workdir, overrides, seeds):
+    """The default recipe once per seed; the report of each run."""
+    reports, start = [], time.perf_counter()
+    for seed in seeds:
+        config = TrainConfig(
+            dataset=dataset, out=os.path.join(workdir, f"{dataset}-{gru_layer}-{seed}"),
+            gru_layer=gru_layer, seed=seed, **overrides,
+        )  # fmt: skip
+        run = train_classifier(config, verbose=0)
+        reports.append((run.metrics["test"], run.metrics["epochs_run"]))
+    seconds = (time.perf_counter() - start) / len(seeds)
+    epochs = "/".join(str(e) for _, e in reports)
+    return [r for r, _ in reports], seconds, f"seeds {list(seeds)}; epochs {epochs}"
+
+
+def _summary(values):
+    mean = statistics.fmean(values)
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return mean, spread
 
 
 def main(argv=None):
@@ -75,6 +87,10 @@ def main(argv=None):
         "--datasets", nargs="+", default=["rotten_tomatoes", "trec", "sms_spam"]
     )
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument(
+        "--seeds", nargs="+", type=int, default=[0, 1, 2],
+        help="one run of each GRU recipe per seed (mean and standard deviation)",
+    )  # fmt: skip
     parser.add_argument(
         "--set", nargs="*", default=[], metavar="FIELD=JSON",
         help="TrainConfig overrides for both GRU recipes, e.g. epochs=1",
@@ -85,28 +101,45 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as workdir:
         for dataset in args.datasets:
             data = load_dataset(dataset)
+            baseline, seconds, setting = tfidf_logistic_regression(data)
             runs = [
-                ("textgru", *recipe(dataset, "textgru", workdir, overrides)),
-                ("keras GRU", *recipe(dataset, "keras", workdir, overrides)),
-                ("TF-IDF LR", *tfidf_logistic_regression(data)),
+                (
+                    "textgru",
+                    *recipe(dataset, "textgru", workdir, overrides, args.seeds),
+                ),
+                (
+                    "keras GRU",
+                    *recipe(dataset, "keras", workdir, overrides, args.seeds),
+                ),
+                ("TF-IDF LR", [baseline], seconds, setting),
             ]
-            for name, report, seconds, note in runs:
+            for name, reports, seconds, note in runs:
+                accuracy = _summary([r["accuracy"] for r in reports])
+                macro_f1 = _summary([r["macro_f1"] for r in reports])
                 rows.append(
                     {
                         "dataset": dataset,
                         "model": name,
-                        "test_accuracy": round(report["accuracy"], 4),
-                        "test_macro_f1": round(report["macro_f1"], 4),
-                        "wall_seconds": round(seconds, 1),
+                        "test_accuracy": [round(v, 4) for v in accuracy],
+                        "test_macro_f1": [round(v, 4) for v in macro_f1],
+                        "runs": len(reports),
+                        "seconds_per_run": round(seconds, 1),
                         "note": note,
                     }
                 )
-    print("| dataset | model | test accuracy | test macro-F1 | wall time | note |")
+    print(
+        "| dataset | model | test accuracy | test macro-F1 | wall time per run | note |"
+    )
     print("|---|---|---|---|---|---|")
     for r in rows:
+        (acc, acc_sd), (f1, f1_sd) = r["test_accuracy"], r["test_macro_f1"]
+        spread = r["runs"] > 1
         print(
-            f"| {r['dataset']} | {r['model']} | {100 * r['test_accuracy']:.1f}% | "
-            f"{r['test_macro_f1']:.3f} | {r['wall_seconds']:.0f} s | {r['note']} |"
+            f"| {r['dataset']} | {r['model']} | {100 * acc:.1f}%"
+            + (f" ± {100 * acc_sd:.1f}" if spread else "")
+            + f" | {f1:.3f}"
+            + (f" ± {f1_sd:.3f}" if spread else "")
+            + f" | {r['seconds_per_run']:.0f} s | {r['note']} |"
         )
     if args.json:
         with open(args.json, "w") as file:

@@ -37,3 +37,31 @@ def test_gru_speed_runs(tmp_path, capsys):
     )  # fmt: skip
     assert "textgru.GRU" in capsys.readouterr().out
     assert json.loads(out_file.read_text())
+
+
+def test_quality_runs(tmp_path, capsys):
+    import numpy as np
+
+    from tests.test_classification import NEGATIVE, POSITIVE, TINY, _csv, _texts
+
+    rows = _texts(np.random.default_rng(3), 200, [NEGATIVE, POSITIVE])
+    data = _csv(tmp_path / "d.csv", rows, ["neg", "pos"])
+    out_file = tmp_path / "quality.json"
+    settings = [f"{k}={json.dumps(v)}" for k, v in {**TINY, "epochs": 1}.items()]
+    _load("quality").main(
+        [
+            "--datasets",
+            data,
+            "--seeds",
+            "0",
+            "--json",
+            str(out_file),
+            "--set",
+            *settings,
+        ]
+    )
+    results = json.loads(out_file.read_text())
+    assert [r["model"] for r in results] == ["textgru", "keras GRU", "TF-IDF LR"]
+    for result in results:
+        assert 0.0 <= result["test_accuracy"][0] <= 1.0
+    assert "| TF-IDF LR |" in capsys.readouterr().out
