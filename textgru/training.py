@@ -49,7 +49,7 @@ class TrainConfig:
     units: int = _field(128, "GRU units per direction")
     num_layers: int = _field(1, "stacked GRU layers")
     bidirectional: bool = _field(True, "read texts both ways")
-    pooling: str = _field("concat", "last, max, mean or concat (all three)")
+    pooling: str = _field("max", "last, max, mean, or concat (all three)")
     dropout: float = _field(0.4, "dropout before the head and between GRU layers")
     embedding_dropout: float = _field(0.2, "dropped embedding channels")
     recurrent_dropout: float = _field(0.0, "GRU dropout on the recurrent state")

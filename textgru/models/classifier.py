@@ -17,7 +17,7 @@ def build_classifier(
     units=128,
     num_layers=1,
     bidirectional=True,
-    pooling="concat",
+    pooling="max",
     dropout=0.3,
     embedding_dropout=0.0,
     recurrent_dropout=0.0,
