@@ -2,6 +2,7 @@
 is used directly, so no global backend is switched and nothing pops up."""
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def training_curves(history):
@@ -30,6 +31,7 @@ def training_curves(history):
             if values:
                 axes.plot(epochs[: len(values)], values, marker="o", label=label)
         axes.set_xlabel("epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_ylabel(metric)
         axes.grid(alpha=0.3)
         axes.legend()
