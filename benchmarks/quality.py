@@ -2,7 +2,7 @@
 
 On each dataset's seeded 80/10/10 split (the same split for every model):
 
-- textgru: `textgru train classify` with the default `TrainConfig`;
+- textgru: `textgru train classify` with the default `ClassifierConfig`;
 - keras GRU: the same recipe with `keras.layers.GRU` in place of `textgru.GRU`
   (`--gru-layer keras`), a parity check of the layer in real training;
 - TF-IDF LR: TF-IDF of word uni- and bigrams with logistic regression
@@ -28,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from textgru.classification import train_classifier  # noqa: E402
 from textgru.data import load_dataset  # noqa: E402
 from textgru.evaluation import classification_report  # noqa: E402
-from textgru.training import TrainConfig  # noqa: E402
+from textgru.training import ClassifierConfig  # noqa: E402
 
 
 def tfidf_logistic_regression(data):
@@ -64,7 +64,7 @@ def recipe(dataset, gru_layer, workdir, overrides, seeds):
     """The default recipe once per seed; the report of each run."""
     reports, start = [], time.perf_counter()
     for seed in seeds:
-        config = TrainConfig(
+        config = ClassifierConfig(
             dataset=dataset, out=os.path.join(workdir, f"{dataset}-{gru_layer}-{seed}"),
             gru_layer=gru_layer, seed=seed, **overrides,
         )  # fmt: skip
@@ -93,7 +93,7 @@ def main(argv=None):
     )  # fmt: skip
     parser.add_argument(
         "--set", nargs="*", default=[], metavar="FIELD=JSON",
-        help="TrainConfig overrides for both GRU recipes, e.g. epochs=1",
+        help="ClassifierConfig overrides for both GRU recipes, e.g. epochs=1",
     )  # fmt: skip
     args = parser.parse_args(argv)
     overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}

@@ -2,10 +2,10 @@
 
     python recipes/sentiment.py                         # defaults -> runs/sentiment
     python recipes/sentiment.py --dataset sms_spam --out runs/spam
-    python recipes/sentiment.py --help                  # every TrainConfig flag
+    python recipes/sentiment.py --help                  # every ClassifierConfig flag
 
 The same as `textgru train classify ...`; the defaults are those of
-`textgru.training.TrainConfig`.
+`textgru.training.ClassifierConfig`.
 """
 
 import sys

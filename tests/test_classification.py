@@ -13,7 +13,7 @@ import pytest
 from textgru import run as run_files
 from textgru.classification import ClassifierRun, train_classifier
 from textgru.errors import DatasetError, RunError
-from textgru.training import TrainConfig
+from textgru.training import ClassifierConfig
 
 POSITIVE = "good great fine superb lovely fun moving".split()
 NEGATIVE = "bad awful dull boring weak messy tedious".split()
@@ -53,7 +53,7 @@ def binary_csv(tmp_path_factory):
 def trained(binary_csv, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "binary"
     run = train_classifier(
-        TrainConfig(dataset=binary_csv, out=str(out), **TINY), verbose=0
+        ClassifierConfig(dataset=binary_csv, out=str(out), **TINY), verbose=0
     )
     return run
 
@@ -64,7 +64,7 @@ def test_run_directory_holds_every_file(trained):
     info = json.loads((trained.path / "config.json").read_text())
     assert info["task"] == "classify" and info["run_format"] == run_files.RUN_FORMAT
     assert info["label_names"] == ["neg", "pos"]
-    assert TrainConfig.from_dict(info["config"]) == trained.config.replace(
+    assert ClassifierConfig.from_dict(info["config"]) == trained.config.replace(
         resume=False, overwrite=False
     )
     png = (trained.path / "training_curves.png").read_bytes()
@@ -124,7 +124,9 @@ def test_multiclass_run(tmp_path):
     path = _csv(tmp_path / "topics.csv", _texts(rng, 300, [NEGATIVE, POSITIVE, third]),
                 ["a", "b", "c"])  # fmt: skip
     run = train_classifier(
-        TrainConfig(dataset=path, out=str(tmp_path / "run"), **{**TINY, "epochs": 3}),
+        ClassifierConfig(
+            dataset=path, out=str(tmp_path / "run"), **{**TINY, "epochs": 3}
+        ),
         verbose=0,
     )
     assert run.model.output_shape == (None, 3)
@@ -136,7 +138,7 @@ def test_multiclass_run(tmp_path):
 
 def test_same_seed_same_run(binary_csv, tmp_path):
     def train(name):
-        config = TrainConfig(dataset=binary_csv, out=str(tmp_path / name), **TINY)
+        config = ClassifierConfig(dataset=binary_csv, out=str(tmp_path / name), **TINY)
         return train_classifier(config, verbose=0)
 
     a, b = train("a"), train("b")
@@ -153,7 +155,7 @@ class _Interrupt(keras.callbacks.Callback):
 
 def test_interrupted_run_resumes(binary_csv, tmp_path):
     out = tmp_path / "run"
-    config = TrainConfig(dataset=binary_csv, out=str(out), **{**TINY, "epochs": 3})
+    config = ClassifierConfig(dataset=binary_csv, out=str(out), **{**TINY, "epochs": 3})
     with pytest.raises(KeyboardInterrupt):
         train_classifier(config, callbacks=[_Interrupt()], verbose=0)
     work = run_files.workdir_for(out)
@@ -174,7 +176,7 @@ def test_interrupted_run_resumes(binary_csv, tmp_path):
 
 
 def test_existing_run_is_not_overwritten_unless_asked(trained, binary_csv):
-    config = TrainConfig(dataset=binary_csv, out=str(trained.path), **TINY)
+    config = ClassifierConfig(dataset=binary_csv, out=str(trained.path), **TINY)
     with pytest.raises(RunError, match="already exists; pass --overwrite"):
         train_classifier(config, verbose=0)
     with pytest.raises(RunError, match="Nothing to resume"):
@@ -186,7 +188,7 @@ def test_unlabelled_data_cannot_be_classified(tmp_path):
     path.write_text("".join(f"line {i}\n" for i in range(30)))
     with pytest.raises(DatasetError, match="no label column"):
         train_classifier(
-            TrainConfig(dataset=str(path), out=str(tmp_path / "r"), **TINY)
+            ClassifierConfig(dataset=str(path), out=str(tmp_path / "r"), **TINY)
         )
     assert not (tmp_path / "r").exists() and not (tmp_path / "r.partial").exists()
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.test_classification import NEGATIVE, POSITIVE, TINY, _csv, _texts
 from textgru import cli
-from textgru.training import TrainConfig
+from textgru.training import ClassifierConfig
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "sentiment.py"
 
@@ -135,7 +135,7 @@ def test_every_config_field_is_a_flag(capsys):
     with pytest.raises(SystemExit):
         cli.main(["train", "classify", "--help"])
     help_text = capsys.readouterr().out
-    for field in TrainConfig.__dataclass_fields__:
+    for field in ClassifierConfig.__dataclass_fields__:
         assert f"--{field.replace('_', '-')}" in help_text
 
 
@@ -145,8 +145,8 @@ def test_flags_become_the_config():
         ["train", "classify", "--units", "7", "--no-bidirectional",
          "--max-steps", "none", "--label-column", "stars", "--learning-rate", "0.01"]
     )  # fmt: skip
-    config = cli.config_from_args(TrainConfig, args)
-    assert config == TrainConfig(
+    config = cli.config_from_args(ClassifierConfig, args)
+    assert config == ClassifierConfig(
         units=7, bidirectional=False, label_column="stars", learning_rate=0.01
     )
 

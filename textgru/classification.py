@@ -1,6 +1,6 @@
 """Text classification end to end: train a run, evaluate it, predict with it.
 
-run = train_classifier(TrainConfig(dataset="rotten_tomatoes", out="runs/rt"))
+run = train_classifier(ClassifierConfig(dataset="rotten_tomatoes", out="runs/rt"))
 run.metrics["test"]["accuracy"]
 ClassifierRun.load("runs/rt").predict(["A gem.", "A mess."])
 """
@@ -25,7 +25,7 @@ from textgru.evaluation import classification_report
 from textgru.layers import GRU
 from textgru.models import build_classifier
 from textgru.training import (
-    TrainConfig,
+    ClassifierConfig,
     best_value,
     compile_classifier,
     fit,
@@ -46,7 +46,7 @@ class ClassifierRun:
     model: keras.Model
     tokenizer: Tokenizer
     label_names: list
-    config: TrainConfig
+    config: ClassifierConfig
     metrics: dict
 
     @classmethod
@@ -63,7 +63,7 @@ class ClassifierRun:
             model=model,
             tokenizer=Tokenizer.load(path / "tokenizer.json"),
             label_names=list(info["label_names"]),
-            config=TrainConfig.from_dict(info["config"]),
+            config=ClassifierConfig.from_dict(info["config"]),
             metrics=json.loads((path / "metrics.json").read_text(encoding="utf-8")),
         )
 
@@ -163,7 +163,7 @@ def train_classifier(config=None, *, callbacks=(), verbose="auto"):
     """Train a classifier as `config` says and write its run directory.
 
     Args:
-        config: a `TrainConfig` (default: the recommended sentiment recipe).
+        config: a `ClassifierConfig` (default: the recommended sentiment recipe).
         callbacks: extra Keras callbacks for `fit`.
         verbose: Keras `fit` verbosity ("auto" shows the progress bar).
 
@@ -171,7 +171,7 @@ def train_classifier(config=None, *, callbacks=(), verbose="auto"):
         A `ClassifierRun` for the finished run directory `config.out`, holding
         the trained model (the best epoch on `config.monitor`).
     """
-    config = config or TrainConfig()
+    config = config or ClassifierConfig()
     keras.utils.set_random_seed(config.seed)
     data = load_dataset(
         config.dataset,

@@ -6,7 +6,8 @@
     textgru datasets
     textgru demo
 
-The flags of `textgru train` are generated from `textgru.training.TrainConfig`.
+The flags of `textgru train` are generated from the task's config dataclass
+(`textgru.training.ClassifierConfig`, `LanguageModelConfig`).
 A problem the user can fix prints one line, `textgru: error: ...`, and exits
 with code 2.
 """
@@ -77,7 +78,7 @@ def config_from_args(config_class, args):
 
 def _parser():
     from textgru import __version__
-    from textgru.training import TrainConfig
+    from textgru.training import ClassifierConfig
 
     parser = _Parser(
         prog="textgru",
@@ -95,7 +96,7 @@ def _parser():
         description="Train a GRU text classifier. The defaults are the recommended "
         "sentiment recipe on rotten_tomatoes.",
     )
-    add_config_flags(classify, TrainConfig)
+    add_config_flags(classify, ClassifierConfig)
 
     evaluate = commands.add_parser(
         "evaluate", help="metrics of a trained run on a labelled split"
@@ -129,9 +130,9 @@ def _parser():
 
 def _train(args):
     from textgru.classification import train_classifier
-    from textgru.training import TrainConfig
+    from textgru.training import ClassifierConfig
 
-    run = train_classifier(config_from_args(TrainConfig, args))
+    run = train_classifier(config_from_args(ClassifierConfig, args))
     test = run.metrics["test"]
     print(
         f"test accuracy {test['accuracy']:.4f}, macro-F1 {test['macro_f1']:.4f} "

@@ -29,36 +29,34 @@ def _field(default, help):
 class TrainConfig:
     """How to train a textgru model: data, tokenizer, model, optimisation, output.
 
-    Every field is also a `textgru train` flag (`batch_size` -> `--batch-size`).
-    Unknown fields are refused (`TrainConfig.from_dict`), and values are
-    checked when the config is made.
+    The fields every task shares. Each task has a subclass that adds its own
+    fields and defaults: `ClassifierConfig` (the recommended sentiment recipe
+    on `rotten_tomatoes`) and `LanguageModelConfig` (a character model of
+    `shakespeare`). Every field is also a `textgru train` flag (`batch_size`
+    -> `--batch-size`). Unknown fields are refused (`from_dict`), and values
+    are checked when a config is made.
     """
 
     # Data
     dataset: str = _field("rotten_tomatoes", "built-in name, local file or hub id")
     text_column: str = _field("text", "column with the texts")
-    label_column: str | None = _field(None, "column with the labels (default: label)")
     split_seed: int = _field(0, "seed of the train/validation/test split")
     # Tokenizer
     tokenizer: str = _field("word", "word, char, byte, bpe, wordpiece or unigram")
     vocab_size: int = _field(20000, "largest vocabulary, specials included")
     lowercase: bool = _field(True, "lowercase texts before tokenizing")
-    max_length: int = _field(128, "keep at most this many tokens per text")
     # Model
     embed_dim: int = _field(128, "embedding width")
-    units: int = _field(128, "GRU units per direction")
+    units: int = _field(128, "GRU units (per direction)")
     num_layers: int = _field(1, "stacked GRU layers")
-    bidirectional: bool = _field(True, "read texts both ways")
-    pooling: str = _field("max", "last, max, mean, or concat (all three)")
-    dropout: float = _field(0.4, "dropout before the head and between GRU layers")
-    embedding_dropout: float = _field(0.2, "dropped embedding channels")
+    dropout: float = _field(0.4, "dropout between layers and before the output")
     recurrent_dropout: float = _field(0.0, "GRU dropout on the recurrent state")
     reset_after: bool = _field(False, "GRU form: False is the textbook one")
     gru_layer: str = _field(
         "textgru", "textgru, or keras (keras.layers.GRU, to compare)"
     )
     # Optimisation
-    batch_size: int = _field(64, "texts per batch")
+    batch_size: int = _field(64, "examples per batch")
     epochs: int = _field(8, "most epochs (early stopping may end sooner)")
     max_steps: int | None = _field(None, "stop after this many optimizer steps")
     learning_rate: float = _field(2e-3, "peak learning rate (AdamW)")
@@ -68,7 +66,6 @@ class TrainConfig:
     clipnorm: float | None = _field(1.0, "clip each gradient to this norm")
     patience: int = _field(2, "epochs without improvement before stopping")
     monitor: str = _field("val_loss", "validation metric that picks the best epoch")
-    bucket_by_length: bool = _field(True, "batch texts of similar length together")
     seed: int = _field(0, "seed of weights, dropout and shuffling")
     # Output
     out: str = _field("runs/sentiment", "run directory to write")
@@ -80,35 +77,21 @@ class TrainConfig:
         hints = typing.get_type_hints(type(self))
         for field in dataclasses.fields(self):
             _check_type(field.name, getattr(self, field.name), hints[field.name])
-        positive = ["vocab_size", "max_length", "embed_dim", "units", "num_layers"]
+        positive = ["vocab_size", "embed_dim", "units", "num_layers"]
         positive += ["batch_size", "epochs"] + (["max_steps"] if self.max_steps else [])
         for name in positive:
             _validation.positive_int(name, getattr(self, name))
-        for name in ("dropout", "embedding_dropout", "recurrent_dropout"):
+        for name in ("dropout", "recurrent_dropout"):
             _validation.rate(name, getattr(self, name))
         if self.learning_rate <= 0:
             raise InvalidArgumentError(
                 f"Expected `learning_rate` > 0. Received: {self.learning_rate}"
             )
-        if self.schedule not in SCHEDULES:
-            raise InvalidArgumentError(
-                f"Expected `schedule` to be one of {', '.join(SCHEDULES)}. "
-                f"Received: schedule={self.schedule!r}"
-            )
+        _one_of("schedule", self.schedule, SCHEDULES)
         from textgru.data.tokenizer import KINDS
-        from textgru.models.classifier import POOLINGS
 
-        for name, allowed in (("tokenizer", KINDS), ("pooling", POOLINGS)):
-            if getattr(self, name) not in allowed:
-                raise InvalidArgumentError(
-                    f"Expected `{name}` to be one of {', '.join(allowed)}. "
-                    f"Received: {name}={getattr(self, name)!r}"
-                )
-        if self.gru_layer not in GRU_LAYERS:
-            raise InvalidArgumentError(
-                f"Expected `gru_layer` to be one of {', '.join(GRU_LAYERS)}. "
-                f"Received: gru_layer={self.gru_layer!r}"
-            )
+        _one_of("tokenizer", self.tokenizer, KINDS)
+        _one_of("gru_layer", self.gru_layer, GRU_LAYERS)
         if self.resume and self.overwrite:
             raise InvalidArgumentError(
                 "`resume` continues a run and `overwrite` replaces it; pass one"
@@ -131,6 +114,70 @@ class TrainConfig:
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
+
+
+@dataclasses.dataclass
+class ClassifierConfig(TrainConfig):
+    """A `TrainConfig` for text classification (`textgru train classify`);
+    its defaults are the recommended sentiment recipe on `rotten_tomatoes`."""
+
+    label_column: str | None = _field(None, "column with the labels (default: label)")
+    max_length: int = _field(128, "keep at most this many tokens per text")
+    bidirectional: bool = _field(True, "read texts both ways")
+    pooling: str = _field("max", "last, max, mean, or concat (all three)")
+    embedding_dropout: float = _field(0.2, "dropped embedding channels")
+    bucket_by_length: bool = _field(True, "batch texts of similar length together")
+
+    def __post_init__(self):
+        super().__post_init__()
+        from textgru.models.classifier import POOLINGS
+
+        _validation.positive_int("max_length", self.max_length)
+        _validation.rate("embedding_dropout", self.embedding_dropout)
+        _one_of("pooling", self.pooling, POOLINGS)
+
+
+@dataclasses.dataclass
+class LanguageModelConfig(TrainConfig):
+    """A `TrainConfig` for language modelling (`textgru train lm`); its
+    defaults are a character model of `shakespeare`."""
+
+    dataset: str = _field("shakespeare", "built-in name, local text file or hub id")
+    tokenizer: str = _field("char", "char, byte, word, bpe, wordpiece or unigram")
+    vocab_size: int = _field(256, "largest vocabulary, specials included")
+    lowercase: bool = _field(False, "lowercase texts before tokenizing")
+    embed_dim: int = _field(64, "embedding width")
+    units: int = _field(512, "GRU units")
+    dropout: float = _field(0.1, "dropout between layers and before the output")
+    batch_size: int = _field(64, "windows per batch")
+    epochs: int = _field(6, "most epochs (early stopping may end sooner)")
+    learning_rate: float = _field(3e-3, "peak learning rate (AdamW)")
+    warmup_steps: int = _field(100, "steps of linear warm-up to the peak rate")
+    out: str = _field("runs/lm", "run directory to write")
+    seq_len: int = _field(128, "tokens per training window")
+    stateful: bool = _field(
+        True, "carry the GRU state across consecutive windows (reset each epoch)"
+    )
+    tie_embeddings: bool = _field(False, "share the embedding with the output layer")
+    samples: int = _field(3, "passages per temperature written to samples.txt")
+    sample_length: int = _field(300, "tokens per sample passage")
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("seq_len", "sample_length"):
+            _validation.positive_int(name, getattr(self, name))
+        if self.samples < 0:
+            raise InvalidArgumentError(
+                f"Expected `samples` >= 0. Received: samples={self.samples}"
+            )
+
+
+def _one_of(name, value, allowed):
+    if value not in allowed:
+        raise InvalidArgumentError(
+            f"Expected `{name}` to be one of {', '.join(allowed)}. "
+            f"Received: {name}={value!r}"
+        )
 
 
 def _check_type(name, value, hint):
