@@ -12,13 +12,11 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from textgru import __version__, plots
 from textgru import run as run_files
 from textgru.data import (
     Tokenizer,
     classification_dataset,
     load_dataset,
-    train_tokenizer,
 )
 from textgru.errors import DatasetError, InvalidArgumentError, RunError
 from textgru.evaluation import classification_report
@@ -26,16 +24,14 @@ from textgru.layers import GRU
 from textgru.models import build_classifier
 from textgru.training import (
     ClassifierConfig,
-    best_value,
+    close_run,
     compile_classifier,
-    fit,
+    fit_run,
+    open_run,
     total_steps,
-    training_callbacks,
 )
 
 TASK = "classify"
-# Fields that may differ between an interrupted run and its --resume.
-_RESUME_FREE = {"resume", "overwrite", "epochs", "max_steps", "tensorboard"}
 
 
 @dataclasses.dataclass
@@ -185,21 +181,8 @@ def train_classifier(config=None, *, callbacks=(), verbose="auto"):
             f"{', '.join(data['train'].column_names)}); pass --label-column"
         )
     label_names = data["train"].features["label"].names
-    work, resumed = run_files.start(
-        config.out, resume=config.resume, overwrite=config.overwrite
-    )
-    if resumed:
-        _check_same_settings(work, config)
-        tokenizer = Tokenizer.load(work / "tokenizer.json")
-    else:
-        tokenizer = train_tokenizer(
-            data["train"],
-            kind=config.tokenizer,
-            vocab_size=config.vocab_size,
-            lowercase=config.lowercase,
-        )
-        tokenizer.save(work / "tokenizer.json")
-        run_files.write_json(work / "config.json", _run_info(config, label_names, {}))
+    info = {"label_names": label_names}
+    work, resumed, tokenizer = open_run(config, TASK, data["train"], info)
 
     def batches(split, shuffle):
         return classification_dataset(
@@ -229,19 +212,9 @@ def train_classifier(config=None, *, callbacks=(), verbose="auto"):
     )
     steps = total_steps(config, int(train.cardinality()))
     compile_classifier(model, config, len(label_names), steps)
-    history_path = work / "history.csv"
-    best_so_far = best_value(run_files.read_history(history_path), config.monitor)
-    seconds = fit(
-        model,
-        train,
-        validation,
-        config,
-        [*training_callbacks(config, work, best_so_far), *callbacks],
-        verbose=verbose,
+    seconds, history = fit_run(
+        model, train, validation, config, work, callbacks, verbose
     )
-    if (work / "best.weights.h5").exists():
-        model.load_weights(work / "best.weights.h5")
-    history = run_files.read_history(history_path)
 
     def report(split):
         probabilities = predict_proba(
@@ -265,36 +238,5 @@ def train_classifier(config=None, *, callbacks=(), verbose="auto"):
         "epochs_run": len(history),
         "split_sizes": {name: len(split) for name, split in data.items()},
     }
-    model.save(work / "model.keras")
-    run_files.write_json(work / "metrics.json", metrics)
-    plots.save(plots.training_curves(history), work / "training_curves.png")
-    run_files.write_json(work / "config.json", _run_info(config, label_names, metrics))
-    out = run_files.finish(work, config.out, TASK)
+    out = close_run(work, config, TASK, model, metrics, history, info)
     return ClassifierRun(out, model, tokenizer, label_names, config, metrics)
-
-
-def _run_info(config, label_names, metrics):
-    return {
-        "task": TASK,
-        "run_format": run_files.RUN_FORMAT,
-        "textgru_version": __version__,
-        "keras_version": keras.__version__,
-        "backend": keras.backend.backend(),
-        "label_names": label_names,
-        "config": config.replace(resume=False, overwrite=False).to_dict(),
-        "finished": bool(metrics),
-    }
-
-
-def _check_same_settings(work, config):
-    saved = json.loads((work / "config.json").read_text(encoding="utf-8"))["config"]
-    changed = [
-        f"{name} ({saved.get(name)!r} -> {value!r})"
-        for name, value in config.to_dict().items()
-        if name not in _RESUME_FREE and saved.get(name) != value
-    ]
-    if changed:
-        raise RunError(
-            f"The interrupted run at {work} was started with other settings: "
-            f"{', '.join(changed)}; resume with the same flags"
-        )

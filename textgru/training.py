@@ -7,6 +7,7 @@ classification on `rotten_tomatoes`.
 """
 
 import dataclasses
+import json
 import math
 import time
 import types
@@ -14,8 +15,9 @@ import typing
 
 import keras
 
-from textgru import _validation
-from textgru.errors import InvalidArgumentError
+from textgru import _validation, plots
+from textgru import run as run_files
+from textgru.errors import InvalidArgumentError, RunError
 
 SCHEDULES = ("constant", "cosine")
 GRU_LAYERS = ("textgru", "keras")
@@ -307,3 +309,89 @@ def best_value(history_rows, monitor):
         return None
     better_is_higher = "acc" in monitor or "f1" in monitor
     return max(values) if better_is_higher else min(values)
+
+
+# --- a training run, shared by every task ---------------------------------------
+
+# Fields that may differ between an interrupted run and its --resume.
+_RESUME_FREE = {"resume", "overwrite", "epochs", "max_steps", "tensorboard"}
+
+
+def open_run(config, task, train_split, info):
+    """Start (or resume) the run directory of `config.out` for `task`.
+
+    Trains the tokenizer on `train_split` (or, when resuming, reads the one
+    the interrupted run saved) and records `config.json` with `info` (task
+    facts such as label names). Returns `(workdir, resumed, tokenizer)`.
+    """
+    from textgru.data import Tokenizer, train_tokenizer
+
+    work, resumed = run_files.start(
+        config.out, resume=config.resume, overwrite=config.overwrite
+    )
+    if resumed:
+        _check_same_settings(work, config)
+        return work, True, Tokenizer.load(work / "tokenizer.json")
+    tokenizer = train_tokenizer(
+        train_split,
+        kind=config.tokenizer,
+        vocab_size=config.vocab_size,
+        lowercase=config.lowercase,
+    )
+    tokenizer.save(work / "tokenizer.json")
+    run_files.write_json(work / "config.json", _run_info(config, task, info, False))
+    return work, False, tokenizer
+
+
+def fit_run(model, train, validation, config, work, callbacks=(), verbose="auto"):
+    """Fit a compiled `model` in the run's `work` folder and keep its best epoch.
+
+    Returns `(seconds, history_rows)`; the model ends with the best weights
+    on `config.monitor`, across an interruption and its resume.
+    """
+    history_path = work / "history.csv"
+    best_so_far = best_value(run_files.read_history(history_path), config.monitor)
+    all_callbacks = [*training_callbacks(config, work, best_so_far), *callbacks]
+    seconds = fit(model, train, validation, config, all_callbacks, verbose=verbose)
+    if (work / "best.weights.h5").exists():
+        model.load_weights(work / "best.weights.h5")
+    return seconds, run_files.read_history(history_path)
+
+
+def close_run(work, config, task, model, metrics, history, info):
+    """Write the model, metrics, curves and config, then finish the run
+    directory in one rename. Returns its final path."""
+    model.save(work / "model.keras")
+    run_files.write_json(work / "metrics.json", metrics)
+    plots.save(plots.training_curves(history), work / "training_curves.png")
+    run_files.write_json(work / "config.json", _run_info(config, task, info, True))
+    return run_files.finish(work, config.out, task)
+
+
+def _run_info(config, task, info, finished):
+    from textgru import __version__
+
+    return {
+        "task": task,
+        "run_format": run_files.RUN_FORMAT,
+        "textgru_version": __version__,
+        "keras_version": keras.__version__,
+        "backend": keras.backend.backend(),
+        **info,
+        "config": config.replace(resume=False, overwrite=False).to_dict(),
+        "finished": finished,
+    }
+
+
+def _check_same_settings(work, config):
+    saved = json.loads((work / "config.json").read_text(encoding="utf-8"))["config"]
+    changed = [
+        f"{name} ({saved.get(name)!r} -> {value!r})"
+        for name, value in config.to_dict().items()
+        if name not in _RESUME_FREE and saved.get(name) != value
+    ]
+    if changed:
+        raise RunError(
+            f"The interrupted run at {work} was started with other settings: "
+            f"{', '.join(changed)}; resume with the same flags"
+        )

@@ -9,11 +9,13 @@ from textgru.layers.convert import (
 )
 from textgru.layers.gru import GRU
 from textgru.layers.gru_cell import GRUCell
+from textgru.layers.reversible_embedding import ReversibleEmbedding
 from textgru.layers.sequence_pooling import SequencePooling
 
 __all__ = [
     "GRU",
     "GRUCell",
+    "ReversibleEmbedding",
     "SequencePooling",
     "copy_gru_weights",
     "from_torch_state_dict",

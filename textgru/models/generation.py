@@ -1,0 +1,193 @@
+"""Text generation from a GRU language model, one step per new token.
+
+The trained model's layers are reused, with their weights, in a small step
+model: one token and the GRU states in, next-token logits and the new states
+out. The prompt is read once, token by token, and each new token costs one
+step: the prefix is never run again.
+"""
+
+import weakref
+
+import keras
+import numpy as np
+
+from textgru import _validation
+from textgru.errors import InvalidArgumentError
+
+_STEP_MODELS = weakref.WeakKeyDictionary()
+
+
+def step_model(model):
+    """`(token (batch,), *states) -> (logits, *new_states)`, sharing the
+    weights of a model made by `build_language_model` (built once per model)."""
+    if model not in _STEP_MODELS:
+        _STEP_MODELS[model] = _build_step_model(model)
+    return _STEP_MODELS[model]
+
+
+def _build_step_model(model):
+    embedding = model.get_layer("embedding")
+    grus = [layer for layer in model.layers if isinstance(layer, keras.layers.RNN)]
+    token = keras.Input(shape=(), dtype="int32", name="token")
+    states = [
+        keras.Input(shape=(layer.cell.units,), name=f"state_{i}")
+        for i, layer in enumerate(grus)
+    ]
+    x = embedding(token)
+    new_states = []
+    for index, (layer, state) in enumerate(zip(grus, states, strict=True)):
+        x = _CellStep(layer.cell, name=f"step_{index}")(x, state)
+        new_states.append(x)
+    names = {layer.name for layer in model.layers}
+    if "projection" in names:
+        x = model.get_layer("projection")(x)
+    if "logits" in names:
+        logits = model.get_layer("logits")(x)
+    else:
+        logits = embedding(x, reverse=True)
+    return keras.Model([token, *states], [logits, *new_states], name="step")
+
+
+class _CellStep(keras.layers.Layer):
+    """One step of a trained GRU cell (its weights shared, not copied): the
+    same code path the GRU layer runs at every time step."""
+
+    def __init__(self, cell, **kwargs):
+        super().__init__(**kwargs)
+        self.cell = cell
+
+    def call(self, inputs, state):
+        output, _ = self.cell(inputs, [state], training=False)
+        return output
+
+
+class _Stepper:
+    """Runs the step model on NumPy arrays, compiled once by Keras."""
+
+    def __init__(self, model, batch):
+        self.model = step_model(model)
+        self.states = [
+            np.zeros((batch, s.shape[-1]), dtype="float32")
+            for s in self.model.inputs[1:]
+        ]
+
+    def __call__(self, tokens):
+        logits, *states = self.model.predict_on_batch(
+            [np.asarray(tokens, dtype="int32"), *self.states]
+        )
+        self.states = [np.asarray(s) for s in states]
+        return np.asarray(logits, dtype=np.float64)
+
+
+def sample_next(logits, rng, *, temperature=1.0, top_k=None, top_p=None):
+    """One token id per row of `logits` `(batch, vocab)`.
+
+    Greedy (argmax) when `temperature` is 0; otherwise softmax(logits /
+    temperature), cut to the `top_k` most likely tokens and to the smallest
+    set whose probability reaches `top_p`, renormalized, sampled with `rng`.
+    """
+    if temperature == 0:
+        return logits.argmax(axis=-1)
+    scaled = logits / temperature
+    scaled = scaled - scaled.max(axis=-1, keepdims=True)
+    probs = np.exp(scaled)
+    if top_k is not None and top_k < probs.shape[-1]:
+        kth = np.partition(probs, -top_k, axis=-1)[:, -top_k][:, None]
+        probs = np.where(probs >= kth, probs, 0.0)
+    probs /= probs.sum(axis=-1, keepdims=True)
+    if top_p is not None and top_p < 1.0:
+        order = np.argsort(-probs, axis=-1, kind="stable")
+        sorted_probs = np.take_along_axis(probs, order, axis=-1)
+        before = np.cumsum(sorted_probs, axis=-1) - sorted_probs
+        keep_sorted = before < top_p  # the smallest prefix that reaches top_p
+        keep = np.zeros_like(keep_sorted)
+        np.put_along_axis(keep, order, keep_sorted, axis=-1)
+        probs = np.where(keep, probs, 0.0)
+        probs /= probs.sum(axis=-1, keepdims=True)
+    cumulative = np.cumsum(probs, axis=-1)
+    draws = rng.random((probs.shape[0], 1)) * cumulative[:, -1:]
+    return np.minimum((cumulative <= draws).sum(axis=-1), probs.shape[-1] - 1)
+
+
+def generate(
+    model,
+    tokenizer,
+    prompt="",
+    *,
+    max_new_tokens=200,
+    temperature=1.0,
+    top_k=None,
+    top_p=None,
+    seed=None,
+    num_samples=1,
+):
+    """Continue `prompt` with text sampled from a language model.
+
+    Args:
+        model: a model made by `textgru.models.build_language_model`.
+        tokenizer: its `textgru.data.Tokenizer`.
+        prompt: the text to continue; empty starts a new text at `[BOS]`.
+        max_new_tokens: the most tokens to add (fewer if `[EOS]` comes).
+        temperature: 0 for greedy decoding; higher is more random.
+        top_k: sample only among the `top_k` most likely tokens.
+        top_p: sample only among the most likely tokens whose probabilities
+            add up to `top_p` (nucleus sampling), in (0, 1].
+        seed: the same seed gives the same text.
+        num_samples: how many continuations, generated together as a batch.
+
+    Returns:
+        The generated text after the prompt (a str), or a list of
+        `num_samples` of them.
+
+    Example:
+
+    >>> tok = textgru.data.train_tokenizer(["abcabc"], kind="char")
+    >>> lm = textgru.models.build_language_model(tok.vocab_size, units=8)
+    >>> text = generate(lm, tok, "ab", max_new_tokens=5, seed=0)
+    >>> text == generate(lm, tok, "ab", max_new_tokens=5, seed=0)
+    True
+    """
+    max_new_tokens = _validation.positive_int("max_new_tokens", max_new_tokens)
+    num_samples = _validation.positive_int("num_samples", num_samples)
+    if not isinstance(temperature, (int, float)) or temperature < 0:
+        raise InvalidArgumentError(
+            f"Expected `temperature` >= 0. Received: temperature={temperature!r}"
+        )
+    if top_k is not None:
+        top_k = _validation.positive_int("top_k", top_k)
+    if top_p is not None and not 0.0 < top_p <= 1.0:
+        raise InvalidArgumentError(
+            f"Expected `top_p` in (0, 1]. Received: top_p={top_p!r}"
+        )
+    ids = tokenizer.encode(prompt) if prompt else []
+    if not ids:
+        if tokenizer.bos_id is None:
+            raise InvalidArgumentError(
+                "The prompt is empty and the tokenizer has no [BOS] token to start "
+                "from; give a prompt"
+            )
+        ids = [tokenizer.bos_id]
+    rng = np.random.default_rng(seed)
+    step = _Stepper(model, num_samples)
+    for token in ids:
+        logits = step(np.full(num_samples, token))
+    eos = tokenizer.eos_id
+    generated = np.zeros((num_samples, max_new_tokens), dtype=np.int64)
+    done = np.zeros(num_samples, dtype=bool)
+    length = 0
+    for position in range(max_new_tokens):
+        tokens = sample_next(
+            logits, rng, temperature=temperature, top_k=top_k, top_p=top_p
+        )
+        generated[:, position] = tokens
+        length = position + 1
+        done |= tokens == eos
+        if done.all() or position == max_new_tokens - 1:
+            break
+        logits = step(tokens)
+    texts = []
+    for row in generated[:, :length]:
+        if eos is not None and eos in row:
+            row = row[: list(row).index(eos)]
+        texts.append(tokenizer.decode(row))
+    return texts[0] if num_samples == 1 else texts
