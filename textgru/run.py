@@ -25,6 +25,15 @@ FILES = {
         "history.csv",
         "training_curves.png",
     ),
+    "lm": (
+        "model.keras",
+        "tokenizer.json",
+        "config.json",
+        "metrics.json",
+        "history.csv",
+        "training_curves.png",
+        "samples.txt",
+    ),
 }
 # Working files that do not belong in a finished run.
 _SCRATCH = ("backup", "best.weights.h5")

@@ -152,7 +152,7 @@ class LanguageModelConfig(TrainConfig):
     units: int = _field(512, "GRU units")
     dropout: float = _field(0.1, "dropout between layers and before the output")
     batch_size: int = _field(64, "windows per batch")
-    epochs: int = _field(6, "most epochs (early stopping may end sooner)")
+    epochs: int = _field(5, "most epochs (early stopping may end sooner)")
     learning_rate: float = _field(3e-3, "peak learning rate (AdamW)")
     warmup_steps: int = _field(100, "steps of linear warm-up to the peak rate")
     out: str = _field("runs/lm", "run directory to write")
@@ -238,6 +238,22 @@ def compile_classifier(model, config, num_classes, steps):
     return model
 
 
+class ElapsedTime(keras.callbacks.Callback):
+    """Adds `seconds` (wall time since training began, across a resume) to each
+    epoch's logs, so history.csv records loss against time."""
+
+    def __init__(self, offset=0.0):
+        super().__init__()
+        self.offset = offset
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["seconds"] = round(self.offset + time.perf_counter() - self.start, 1)
+
+
 class StopAfterSteps(keras.callbacks.Callback):
     """Stop training after `steps` optimizer steps in all (`--max-steps`)."""
 
@@ -250,7 +266,7 @@ class StopAfterSteps(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def training_callbacks(config, workdir, best_so_far=None):
+def training_callbacks(config, workdir, best_so_far=None, seconds_so_far=0.0):
     """The callbacks of a run in `workdir` (a `pathlib.Path`).
 
     Early stopping restores the best weights; the best weights are also
@@ -261,6 +277,7 @@ def training_callbacks(config, workdir, best_so_far=None):
     """
     mode = "max" if "acc" in config.monitor or "f1" in config.monitor else "min"
     callbacks = [
+        ElapsedTime(seconds_so_far),
         keras.callbacks.BackupAndRestore(str(workdir / "backup")),
         keras.callbacks.EarlyStopping(
             monitor=config.monitor,
@@ -350,8 +367,13 @@ def fit_run(model, train, validation, config, work, callbacks=(), verbose="auto"
     on `config.monitor`, across an interruption and its resume.
     """
     history_path = work / "history.csv"
-    best_so_far = best_value(run_files.read_history(history_path), config.monitor)
-    all_callbacks = [*training_callbacks(config, work, best_so_far), *callbacks]
+    earlier = run_files.read_history(history_path)
+    best_so_far = best_value(earlier, config.monitor)
+    seconds_so_far = float(earlier[-1].get("seconds") or 0) if earlier else 0.0
+    all_callbacks = [
+        *training_callbacks(config, work, best_so_far, seconds_so_far),
+        *callbacks,
+    ]
     seconds = fit(model, train, validation, config, all_callbacks, verbose=verbose)
     if (work / "best.weights.h5").exists():
         model.load_weights(work / "best.weights.h5")

@@ -13,21 +13,22 @@ from textgru.data.progress import quiet
 from textgru.errors import DatasetError, InvalidArgumentError
 
 
-def encode(dataset, tokenizer, *, max_length=None, add_eos=False):
+def encode(dataset, tokenizer, *, max_length=None, add_bos=False, add_eos=False):
     """Token ids of every text of `dataset`: a flat int32 array and row offsets.
 
     Returns `(values, offsets)`: the ids of row i are
     `values[offsets[i]:offsets[i + 1]]`, cut to `max_length` if given, with
-    `[EOS]` appended when `add_eos`.
+    `[BOS]` put first when `add_bos` and `[EOS]` appended when `add_eos`.
     """
-    eos = tokenizer.eos_id if add_eos else None
-    if add_eos and eos is None:
-        raise DatasetError("The tokenizer has no [EOS] token to end texts with")
+    bos = _special(tokenizer, "bos") if add_bos else None
+    eos = _special(tokenizer, "eos") if add_eos else None
 
     def tokenize(batch):
         ids = tokenizer.encode_batch(batch["text"])
         if max_length is not None:
             ids = [row[:max_length] for row in ids]
+        if bos is not None:
+            ids = [[bos, *row] for row in ids]
         if eos is not None:
             ids = [row + [eos] for row in ids]
         return {"ids": ids}
@@ -148,13 +149,15 @@ def language_model_dataset(
     shuffle=False,
     seed=0,
     consecutive=False,
+    add_bos=False,
     add_eos=True,
 ):
     """Batches of `(inputs, targets)` for language modelling, as a `tf.data.Dataset`.
 
     The texts of `dataset` are tokenized and joined into one stream (each text
-    followed by `[EOS]` when `add_eos`), cut into windows of `seq_len` tokens;
-    the targets are the same windows shifted by one token.
+    led by `[BOS]` when `add_bos` and followed by `[EOS]` when `add_eos`), cut
+    into windows of `seq_len` tokens; the targets are the same windows shifted
+    by one token.
 
     Args:
         dataset: a split with a `text` column.
@@ -166,6 +169,8 @@ def language_model_dataset(
         consecutive: lay the stream out as `batch_size` contiguous lanes, so
             row b of batch j+1 continues row b of batch j: what a stateful GRU
             needs to carry its state across batches. Cannot be shuffled.
+        add_bos: start each text with `[BOS]` (so a model learns how texts
+            begin, and generation can start from `[BOS]`).
         add_eos: end each text with `[EOS]`.
 
     Returns:
@@ -183,7 +188,7 @@ def language_model_dataset(
             "Received: consecutive=True, shuffle=True"
         )
     _check_nonempty(dataset)
-    stream, _ = encode(dataset, tokenizer, add_eos=add_eos)
+    stream, _ = encode(dataset, tokenizer, add_bos=add_bos, add_eos=add_eos)
     lane = len(stream) // batch_size if consecutive else len(stream)
     windows = (lane - 1) // seq_len
     if windows < 1:
@@ -206,6 +211,13 @@ def language_model_dataset(
     if shuffle:
         data = data.shuffle(windows, seed=seed, reshuffle_each_iteration=True)
     return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _special(tokenizer, name):
+    token_id = getattr(tokenizer, f"{name}_id")
+    if token_id is None:
+        raise DatasetError(f"The tokenizer has no [{name.upper()}] token")
+    return token_id
 
 
 def _check_pad(tokenizer):

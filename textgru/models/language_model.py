@@ -65,9 +65,7 @@ def build_language_model(
             "stateful=True, batch_size=None"
         )
     ids = keras.Input(batch_shape=(batch_size, None), dtype="int32", name="token_ids")
-    embedding = ReversibleEmbedding(
-        vocab_size, embed_dim, reverse_bias=True, name="embedding"
-    )
+    embedding = ReversibleEmbedding(vocab_size, embed_dim, name="embedding")
     x = embedding(ids)
     if dropout:
         x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
