@@ -3,6 +3,8 @@
     textgru train classify --dataset rotten_tomatoes --out runs/rt
     textgru evaluate runs/rt
     textgru predict runs/rt "A gem of a film." "A dull mess."
+    textgru train lm --dataset shakespeare --out runs/lm
+    textgru generate runs/lm --prompt "ROMEO:" --temperature 0.8 --seed 1
     textgru datasets
     textgru demo
 
@@ -78,7 +80,7 @@ def config_from_args(config_class, args):
 
 def _parser():
     from textgru import __version__
-    from textgru.training import ClassifierConfig
+    from textgru.training import ClassifierConfig, LanguageModelConfig
 
     parser = _Parser(
         prog="textgru",
@@ -97,6 +99,13 @@ def _parser():
         "sentiment recipe on rotten_tomatoes.",
     )
     add_config_flags(classify, ClassifierConfig)
+    lm = tasks.add_parser(
+        "lm",
+        help="language modelling (character level by default)",
+        description="Train a GRU language model. The defaults are a character "
+        "model of shakespeare.",
+    )
+    add_config_flags(lm, LanguageModelConfig)
 
     evaluate = commands.add_parser(
         "evaluate", help="metrics of a trained run on a labelled split"
@@ -115,6 +124,18 @@ def _parser():
     predict.add_argument("--file", help="a UTF-8 file with one text per line")
     predict.add_argument("--json", action="store_true", help="one JSON object per text")
 
+    gen = commands.add_parser("generate", help="generate text with a trained LM run")
+    gen.add_argument("run_dir", help="a run directory from `textgru train lm`")
+    gen.add_argument(
+        "--prompt", default="", help="text to continue (default: a new text)"
+    )
+    gen.add_argument("--max-new-tokens", type=int, default=300)
+    gen.add_argument("--temperature", type=float, default=0.8, help="0 is greedy")
+    gen.add_argument("--top-k", type=int, default=None)
+    gen.add_argument("--top-p", type=float, default=None)
+    gen.add_argument("--seed", type=int, default=None, help="same seed, same text")
+    gen.add_argument("--num-samples", type=int, default=1)
+
     listing = commands.add_parser(
         "datasets", help="list the built-in datasets (they load with no internet)"
     )
@@ -129,6 +150,18 @@ def _parser():
 
 
 def _train(args):
+    if args.task == "lm":
+        from textgru.language_modeling import train_language_model
+        from textgru.training import LanguageModelConfig
+
+        run = train_language_model(config_from_args(LanguageModelConfig, args))
+        test = run.metrics["test"]
+        print(
+            f"test loss {test['loss_nats_per_token']:.4f} nats/token, perplexity "
+            f"{test['perplexity']:.2f}, {test['bits_per_character']:.3f} bits/char; "
+            f"run written to {run.path}"
+        )
+        return
     from textgru.classification import train_classifier
     from textgru.training import ClassifierConfig
 
@@ -138,6 +171,23 @@ def _train(args):
         f"test accuracy {test['accuracy']:.4f}, macro-F1 {test['macro_f1']:.4f} "
         f"({test['num_examples']} texts); run written to {run.path}"
     )
+
+
+def _generate(args):
+    from textgru.language_modeling import LanguageModelRun
+
+    run = LanguageModelRun.load(args.run_dir)
+    texts = run.generate(
+        args.prompt,
+        max_new_tokens=args.max_new_tokens,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        seed=args.seed,
+        num_samples=args.num_samples,
+    )
+    for text in [texts] if isinstance(texts, str) else texts:
+        print(args.prompt + text)
 
 
 def _evaluate(args):
@@ -225,6 +275,7 @@ COMMANDS = {
     "train": _train,
     "evaluate": _evaluate,
     "predict": _predict,
+    "generate": _generate,
     "datasets": _datasets,
     "demo": _demo,
 }

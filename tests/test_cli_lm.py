@@ -1,0 +1,90 @@
+"""`textgru train lm` and `textgru generate`, and their one-line errors."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_language_modeling import TINY
+from textgru import cli
+from textgru.training import LanguageModelConfig
+
+RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "language_model.py"
+
+
+@pytest.fixture(scope="module")
+def lm_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli-lm")
+    text = folder / "text.txt"
+    text.write_text("".join(f"to be or not to be, line {i}.\n" for i in range(200)))
+    flags = []
+    for name, value in {**TINY, "max_steps": 8}.items():
+        flags += [f"--{name.replace('_', '-')}", str(value)]
+    out = folder / "lm"
+    assert (
+        cli.main(["train", "lm", "--dataset", str(text), "--out", str(out), *flags])
+        == 0
+    )
+    return out
+
+
+def test_generate_prints_prompt_and_continuation(lm_dir, capsys):
+    args = ["generate", str(lm_dir), "--prompt", "to be", "--max-new-tokens", "12"]
+    assert cli.main([*args, "--seed", "4"]) == 0
+    first = capsys.readouterr().out
+    assert first.startswith("to be")
+    assert cli.main([*args, "--seed", "4"]) == 0
+    assert capsys.readouterr().out == first
+    assert cli.main([*args, "--num-samples", "2", "--seed", "1"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) >= 2
+
+
+ERRORS = [
+    (["generate", "{run}", "--temperature", "-1"], "temperature"),
+    (["generate", "{run}", "--top-p", "1.5"], "top_p"),
+    (["generate", "{run}", "--max-new-tokens", "0"], "max_new_tokens"),
+    (["generate", "{tmp}/nothing"], "No run directory"),
+    (["generate", "{tmp}/classify"], "is a 'classify' run; this needs a 'lm' run"),
+    (["train", "lm", "--seq-len", "0", "--out", "{tmp}/r"], "seq_len"),
+    (["train", "lm", "--pooling", "max"], "unrecognized arguments"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "message"), ERRORS)
+def test_errors_are_one_line_with_exit_code_2(lm_dir, tmp_path, args, message, capsys):
+    import json
+
+    from textgru import run as run_files
+
+    (tmp_path / "classify").mkdir()
+    (tmp_path / "classify" / "config.json").write_text(
+        json.dumps({"run_format": run_files.RUN_FORMAT, "task": "classify"})
+    )
+    args = [a.format(run=lm_dir, tmp=tmp_path) for a in args]
+    try:
+        code = cli.main(args)
+    except SystemExit as exit_:
+        code = exit_.code
+    assert code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+
+
+def test_every_config_field_is_a_flag(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "lm", "--help"])
+    help_text = capsys.readouterr().out
+    for field in LanguageModelConfig.__dataclass_fields__:
+        assert f"--{field.replace('_', '-')}" in help_text
+
+
+def test_recipe_is_the_same_command():
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, str(RECIPE), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0 and "--seq-len" in result.stdout
