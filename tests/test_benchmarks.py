@@ -65,3 +65,10 @@ def test_quality_runs(tmp_path, capsys):
     for result in results:
         assert 0.0 <= result["test_accuracy"][0] <= 1.0
     assert "| TF-IDF LR |" in capsys.readouterr().out
+
+
+def test_generation_speed_runs(capsys):
+    _load("generation_speed").main(["--tokens", "5", "--batch", "2", "--json"])
+    out = capsys.readouterr().out
+    result = json.loads(out[out.index("{") :])
+    assert result["one_stream_chars_per_s"] > 0 and result["batch_2_chars_per_s"] > 0

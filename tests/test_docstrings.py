@@ -8,8 +8,14 @@ import pytest
 import textgru
 from textgru import evaluation
 from textgru.data import load, tokenizer
-from textgru.layers import convert, gru, gru_cell, sequence_pooling
-from textgru.models import classifier
+from textgru.layers import (
+    convert,
+    gru,
+    gru_cell,
+    reversible_embedding,
+    sequence_pooling,
+)
+from textgru.models import classifier, generation, language_model
 
 
 def _run(module):
@@ -25,7 +31,16 @@ def _run(module):
 @pytest.mark.layers
 @pytest.mark.parametrize(
     "module",
-    [gru_cell, gru, convert, sequence_pooling, classifier],
+    [
+        gru_cell,
+        gru,
+        convert,
+        sequence_pooling,
+        reversible_embedding,
+        classifier,
+        language_model,
+        generation,
+    ],
     ids=lambda m: m.__name__,
 )
 def test_layer_docstring_examples(module):

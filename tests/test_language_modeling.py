@@ -42,6 +42,7 @@ def chars(corpus):
     )
 
 
+@pytest.mark.layers  # also under JAX
 @pytest.mark.parametrize("tie", [False, True])
 @pytest.mark.parametrize("reset_after", [False, True])
 def test_one_step_at_a_time_equals_the_whole_prefix(chars, tie, reset_after):
@@ -98,6 +99,7 @@ def test_sampling_respects_top_k_and_top_p():
                                atol=0.03)  # fmt: skip
 
 
+@pytest.mark.layers
 def test_generate_is_seeded_and_stops_at_eos(chars):
     model = build_language_model(chars.vocab_size, embed_dim=8, units=12)
     a = generate(model, chars, "to be", max_new_tokens=30, seed=1)
