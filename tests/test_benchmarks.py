@@ -72,3 +72,21 @@ def test_generation_speed_runs(capsys):
     out = capsys.readouterr().out
     result = json.loads(out[out.index("{") :])
     assert result["one_stream_chars_per_s"] > 0 and result["batch_2_chars_per_s"] > 0
+
+
+def test_lm_quality_runs(tmp_path, capsys):
+    from tests.test_language_modeling import TINY
+
+    text = tmp_path / "t.txt"
+    text.write_text("".join(f"to be or not to be, line {i}.\n" for i in range(200)))
+    settings = [
+        f"{k}={json.dumps(v)}" for k, v in {**TINY, "dataset": str(text)}.items()
+    ]
+    out_file = tmp_path / "lm.json"
+    _load("lm_quality").main(
+        ["--parity-steps", "3", "--json", str(out_file), "--set", *settings]
+    )
+    results = json.loads(out_file.read_text())
+    assert len(results["default"]["history"]) == TINY["epochs"]
+    assert set(results["parity"]) == {"textgru", "keras"}
+    assert "test-loss difference" in capsys.readouterr().out
