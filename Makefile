@@ -33,6 +33,7 @@ test: lint
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/gru_speed.py
 	$(BIN)/python benchmarks/data_speed.py
+	$(BIN)/python benchmarks/generation_speed.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
