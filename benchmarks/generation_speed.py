@@ -73,6 +73,15 @@ def main(argv=None):
     if args.run:
         run = LanguageModelRun.load(args.run)
         model, tokenizer = run.model, run.tokenizer
+        if run.config.stateful:  # fixed batch size: copy into a free-batch model
+            free = build_language_model(
+                tokenizer.vocab_size, embed_dim=run.config.embed_dim,
+                units=run.config.units, num_layers=run.config.num_layers,
+                tie_embeddings=run.config.tie_embeddings,
+                reset_after=run.config.reset_after,
+            )  # fmt: skip
+            free.set_weights(model.get_weights())
+            model = free
     else:
         model, tokenizer = fresh_model(LanguageModelConfig())
     result = {

@@ -15,7 +15,7 @@ from textgru import run as run_files
 from textgru.errors import InvalidArgumentError, RunError
 from textgru.language_modeling import LanguageModelRun, train_language_model
 from textgru.models import build_language_model, generate
-from textgru.models.generation import sample_next, step_model
+from textgru.models.generation import compiled_step, sample_next, step_model
 from textgru.training import LanguageModelConfig
 
 TINY = dict(
@@ -52,11 +52,22 @@ def test_one_step_at_a_time_equals_the_whole_prefix(chars, tie, reset_after):
     )  # fmt: skip
     prefix = np.array([chars.encode("to be or not that")], dtype="int32")
     full = model.predict(prefix, verbose=0)[0]
-    step = step_model(model)
-    states = [np.zeros((1, 12), "float32")] * 2
-    for position, token in enumerate(prefix[0]):
-        logits, *states = step.predict_on_batch([np.array([token], "int32"), *states])
-        np.testing.assert_allclose(logits[0], full[position], rtol=1e-5, atol=1e-5)
+    # Both ways to run the step: Keras's predict_on_batch, and the fast path
+    # that generate uses (a concrete function on TensorFlow).
+    for call in (
+        _predict_on_batch(step_model(model)),
+        compiled_step(step_model(model)),
+    ):
+        states = [np.zeros((1, 12), "float32")] * 2
+        for position, token in enumerate(prefix[0]):
+            logits, *states = call(np.array([token], "int32"), states)
+            np.testing.assert_allclose(
+                np.asarray(logits)[0], full[position], rtol=1e-5, atol=1e-5
+            )
+
+
+def _predict_on_batch(step):
+    return lambda tokens, states: step.predict_on_batch([tokens, *states])
 
 
 def test_model_shapes_tying_and_saving(tmp_path):

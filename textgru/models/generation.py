@@ -61,21 +61,39 @@ class _CellStep(keras.layers.Layer):
         return output
 
 
+def compiled_step(step):
+    """`step_model(...)` as a fast callable `(tokens, states) -> (logits, *states)`.
+
+    On TensorFlow a concrete function with a fixed signature: it skips the
+    per-call signature matching of `predict_on_batch`, which costs more than
+    the step itself for one stream (about 1.5x more steps per second here).
+    Elsewhere Keras's compiled `predict_on_batch`.
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        specs = [tf.TensorSpec((None,), tf.int32)]
+        specs += [tf.TensorSpec((None, s.shape[-1]), s.dtype) for s in step.inputs[1:]]
+        call = tf.function(
+            lambda token, *states: step([token, *states], training=False),
+            input_signature=specs,
+        ).get_concrete_function()
+        return lambda tokens, states: call(tf.constant(tokens, tf.int32), *states)
+    return lambda tokens, states: step.predict_on_batch([tokens, *states])
+
+
 class _Stepper:
-    """Runs the step model on NumPy arrays, compiled once by Keras."""
+    """Feeds tokens through the step model, keeping the GRU states."""
 
     def __init__(self, model, batch):
-        self.model = step_model(model)
+        step = step_model(model)
+        self.call = compiled_step(step)
         self.states = [
-            np.zeros((batch, s.shape[-1]), dtype="float32")
-            for s in self.model.inputs[1:]
+            np.zeros((batch, s.shape[-1]), dtype=s.dtype) for s in step.inputs[1:]
         ]
 
     def __call__(self, tokens):
-        logits, *states = self.model.predict_on_batch(
-            [np.asarray(tokens, dtype="int32"), *self.states]
-        )
-        self.states = [np.asarray(s) for s in states]
+        logits, *self.states = self.call(np.asarray(tokens, dtype="int32"), self.states)
         return np.asarray(logits, dtype=np.float64)
 
 
