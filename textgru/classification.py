@@ -6,7 +6,6 @@ ClassifierRun.load("runs/rt").predict(["A gem.", "A mess."])
 """
 
 import dataclasses
-import json
 from pathlib import Path
 
 import keras
@@ -18,7 +17,7 @@ from textgru.data import (
     classification_dataset,
     load_dataset,
 )
-from textgru.errors import DatasetError, InvalidArgumentError, RunError
+from textgru.errors import DatasetError, InvalidArgumentError
 from textgru.evaluation import classification_report
 from textgru.layers import GRU
 from textgru.models import build_classifier
@@ -48,19 +47,14 @@ class ClassifierRun:
     @classmethod
     def load(cls, path):
         """Read a finished run directory written by `train_classifier`."""
-        info = run_files.read_config(path, task=TASK)
-        path = Path(path)
-        try:
-            model = keras.saving.load_model(path / "model.keras")
-        except Exception as error:  # keras raises many kinds on a bad file
-            raise RunError(f"{path}/model.keras cannot be loaded ({error})") from None
+        info, model, tokenizer, metrics = run_files.load(path, TASK)
         return cls(
-            path=path,
+            path=Path(path),
             model=model,
-            tokenizer=Tokenizer.load(path / "tokenizer.json"),
+            tokenizer=tokenizer,
             label_names=list(info["label_names"]),
             config=ClassifierConfig.from_dict(info["config"]),
-            metrics=json.loads((path / "metrics.json").read_text(encoding="utf-8")),
+            metrics=metrics,
         )
 
     def predict_proba(self, texts, batch_size=None):

@@ -7,7 +7,6 @@ generate text.
 """
 
 import dataclasses
-import json
 import math
 from pathlib import Path
 
@@ -15,7 +14,6 @@ import keras
 
 from textgru import run as run_files
 from textgru.data import Tokenizer, encode, language_model_dataset, load_dataset
-from textgru.errors import RunError
 from textgru.layers import GRU
 from textgru.models import build_language_model, generate
 from textgru.training import (
@@ -62,19 +60,13 @@ class LanguageModelRun:
     @classmethod
     def load(cls, path):
         """Read a finished run directory written by `train_language_model`."""
-        run_files.read_config(path, task=TASK)
-        path = Path(path)
-        info = json.loads((path / "config.json").read_text(encoding="utf-8"))
-        try:
-            model = keras.saving.load_model(path / "model.keras")
-        except Exception as error:  # keras raises many kinds on a bad file
-            raise RunError(f"{path}/model.keras cannot be loaded ({error})") from None
+        info, model, tokenizer, metrics = run_files.load(path, TASK)
         return cls(
-            path=path,
+            path=Path(path),
             model=model,
-            tokenizer=Tokenizer.load(path / "tokenizer.json"),
+            tokenizer=tokenizer,
             config=LanguageModelConfig.from_dict(info["config"]),
-            metrics=json.loads((path / "metrics.json").read_text(encoding="utf-8")),
+            metrics=metrics,
         )
 
     def generate(self, prompt="", **kwargs):

@@ -16,25 +16,15 @@ from textgru.errors import RunError
 
 # Bump when the files or their meaning change; older runs are then refused.
 RUN_FORMAT = 1
-FILES = {
-    "classify": (
-        "model.keras",
-        "tokenizer.json",
-        "config.json",
-        "metrics.json",
-        "history.csv",
-        "training_curves.png",
-    ),
-    "lm": (
-        "model.keras",
-        "tokenizer.json",
-        "config.json",
-        "metrics.json",
-        "history.csv",
-        "training_curves.png",
-        "samples.txt",
-    ),
-}
+_COMMON = (
+    "model.keras",
+    "tokenizer.json",
+    "config.json",
+    "metrics.json",
+    "history.csv",
+    "training_curves.png",
+)
+FILES = {"classify": _COMMON, "lm": (*_COMMON, "samples.txt")}
 # Working files that do not belong in a finished run.
 _SCRATCH = ("backup", "best.weights.h5")
 
@@ -140,6 +130,24 @@ def read_config(run_dir, task=None):
     if missing:
         raise RunError(f"{run_dir} is incomplete: missing {', '.join(missing)}")
     return config
+
+
+def load(run_dir, task):
+    """The parts of a finished run: `(info, model, tokenizer, metrics)`, where
+    `info` is its parsed config.json (checked by `read_config`)."""
+    import keras
+
+    from textgru.data import Tokenizer
+
+    info = read_config(run_dir, task=task)
+    run_dir = Path(run_dir)
+    try:
+        model = keras.saving.load_model(run_dir / "model.keras")
+    except Exception as error:  # keras raises many kinds on a bad file
+        raise RunError(f"{run_dir}/model.keras cannot be loaded ({error})") from None
+    tokenizer = Tokenizer.load(run_dir / "tokenizer.json")
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    return info, model, tokenizer, metrics
 
 
 def read_history(path):
