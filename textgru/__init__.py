@@ -1,7 +1,7 @@
 """textgru: a Keras 3 toolkit for text classification and language modelling
 built around a GRU written from its gate equations."""
 
-from textgru import data, errors, layers
+from textgru import data, errors, layers, models
 from textgru.errors import InvalidArgumentError, TextgruError
 from textgru.layers import GRU, GRUCell
 
@@ -15,5 +15,6 @@ __all__ = [
     "data",
     "errors",
     "layers",
+    "models",
     "__version__",
 ]
