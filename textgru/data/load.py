@@ -7,7 +7,7 @@ from pathlib import Path
 import datasets
 from datasets.exceptions import DatasetGenerationError
 
-from textgru.data.builtin import BUILTINS, BuiltinDataset, is_cached, load_builtin
+from textgru.data.builtin import BUILTINS, BuiltinDataset, load_builtin
 from textgru.data.prepare import standardize
 from textgru.errors import DatasetError, DatasetNotFoundError, HubUnreachableError
 
@@ -198,4 +198,4 @@ def _first_line(error):
     return text[0] if text else type(error).__name__
 
 
-__all__ = ["is_cached", "list_datasets", "load_dataset"]
+__all__ = ["list_datasets", "load_dataset"]
