@@ -9,6 +9,7 @@ import pytest
 import textgru
 from textgru.cli import main
 from textgru.demo import DemoConfig, run_demo
+from textgru.training import ClassifierConfig, LanguageModelConfig
 
 
 def test_version(capsys):
@@ -55,3 +56,15 @@ def test_demo_command_prints_its_result_as_json(capsys):
     result = json.loads(out[out.rindex("{\n") :])
     assert set(result) == {"test_accuracy", "majority_baseline", "train_seconds"}
     assert 0.0 <= result["test_accuracy"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("task", "config_class"),
+    [("classify", ClassifierConfig), ("lm", LanguageModelConfig)],
+)
+def test_every_config_field_is_a_flag(task, config_class, capsys):
+    with pytest.raises(SystemExit):
+        main(["train", task, "--help"])
+    help_text = capsys.readouterr().out
+    for field in config_class.__dataclass_fields__:
+        assert f"--{field.replace('_', '-')}" in help_text

@@ -131,14 +131,6 @@ def test_run_with_a_missing_file_is_an_error(cli_run, tmp_path):
     assert code == 2 and "missing model.keras" in errors[0]
 
 
-def test_every_config_field_is_a_flag(capsys):
-    with pytest.raises(SystemExit):
-        cli.main(["train", "classify", "--help"])
-    help_text = capsys.readouterr().out
-    for field in ClassifierConfig.__dataclass_fields__:
-        assert f"--{field.replace('_', '-')}" in help_text
-
-
 def test_flags_become_the_config():
     parser = cli._parser()
     args = parser.parse_args(

@@ -7,7 +7,6 @@ import pytest
 
 from tests.test_language_modeling import TINY
 from textgru import cli
-from textgru.training import LanguageModelConfig
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "language_model.py"
 
@@ -68,14 +67,6 @@ def test_errors_are_one_line_with_exit_code_2(lm_dir, tmp_path, args, message, c
     assert code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], lines
-
-
-def test_every_config_field_is_a_flag(capsys):
-    with pytest.raises(SystemExit):
-        cli.main(["train", "lm", "--help"])
-    help_text = capsys.readouterr().out
-    for field in LanguageModelConfig.__dataclass_fields__:
-        assert f"--{field.replace('_', '-')}" in help_text
 
 
 def test_recipe_is_the_same_command():

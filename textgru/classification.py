@@ -19,7 +19,6 @@ from textgru.data import (
 )
 from textgru.errors import DatasetError, InvalidArgumentError
 from textgru.evaluation import classification_report
-from textgru.layers import GRU
 from textgru.models import build_classifier
 from textgru.training import (
     ClassifierConfig,
@@ -202,7 +201,7 @@ def train_classifier(config=None, *, callbacks=(), verbose="auto"):
         embedding_dropout=config.embedding_dropout,
         recurrent_dropout=config.recurrent_dropout,
         reset_after=config.reset_after,
-        gru_class=GRU if config.gru_layer == "textgru" else keras.layers.GRU,
+        gru_class=config.gru_class,
     )
     steps = total_steps(config, int(train.cardinality()))
     compile_classifier(model, config, len(label_names), steps)

@@ -14,7 +14,6 @@ import keras
 
 from textgru import run as run_files
 from textgru.data import Tokenizer, encode, language_model_dataset, load_dataset
-from textgru.layers import GRU
 from textgru.models import build_language_model, generate
 from textgru.training import (
     LanguageModelConfig,
@@ -164,7 +163,7 @@ def train_language_model(config=None, *, callbacks=(), verbose="auto"):
         reset_after=config.reset_after,
         stateful=config.stateful,
         batch_size=config.batch_size if config.stateful else None,
-        gru_class=GRU if config.gru_layer == "textgru" else keras.layers.GRU,
+        gru_class=config.gru_class,
     )
     steps = total_steps(config, int(train.cardinality()))
     model.compile(

@@ -117,6 +117,13 @@ class TrainConfig:
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
 
+    @property
+    def gru_class(self):
+        """The recurrent layer class `gru_layer` names."""
+        from textgru.layers import GRU
+
+        return GRU if self.gru_layer == "textgru" else keras.layers.GRU
+
 
 @dataclasses.dataclass
 class ClassifierConfig(TrainConfig):
