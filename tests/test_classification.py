@@ -13,6 +13,7 @@ import pytest
 from textgru import run as run_files
 from textgru.classification import ClassifierRun, train_classifier
 from textgru.errors import DatasetError, RunError
+from textgru.inspect import gate_activations
 from textgru.training import ClassifierConfig
 
 POSITIVE = "good great fine superb lovely fun moving".split()
@@ -67,8 +68,9 @@ def test_run_directory_holds_every_file(trained):
     assert ClassifierConfig.from_dict(info["config"]) == trained.config.replace(
         resume=False, overwrite=False
     )
-    png = (trained.path / "training_curves.png").read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    for figure in ("training_curves.png", "confusion_matrix.png", "gates.png"):
+        png = (trained.path / figure).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n", figure
     history = run_files.read_history(trained.path / "history.csv")
     assert [row["epoch"] for row in history] == ["0", "1"]
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(history[0])
@@ -86,6 +88,22 @@ def test_metrics_file(trained):
     assert metrics["train_seconds"] > 0 and metrics["epochs_run"] == 2
     # The words decide the label, so even this tiny model learns it.
     assert test["accuracy"] >= 0.8
+
+
+def test_gates_of_a_run_directory(trained):
+    """A run directory is enough to look inside its GRU; texts are cut to the
+    run's max_length, as in training and prediction."""
+    long_text = " ".join(["good"] * 20)
+    acts = gate_activations(str(trained.path), ["a dull film", long_text])
+    assert acts[0].tokens == ["a", "dull", "film"]
+    assert len(acts[1].tokens) == trained.config.max_length == 12
+    assert acts[0].update.shape == (3, trained.config.units)
+    backward = gate_activations(trained, "a dull film", direction="backward")
+    assert backward.layer.startswith("backward_")
+    # The run object and its directory give the same values.
+    np.testing.assert_array_equal(
+        gate_activations(trained, "a dull film").update, acts[0].update
+    )
 
 
 def test_reloaded_run_predicts_exactly_as_in_training(trained):
@@ -208,6 +226,13 @@ def test_broken_run_directories(trained, tmp_path):
     (copy / "tokenizer.json").unlink()
     with pytest.raises(RunError, match="incomplete: missing tokenizer.json"):
         ClassifierRun.load(copy)
+    # Reports are not needed to use a run (runs made before one existed load).
+    for report in ("gates.png", "confusion_matrix.png", "history.csv"):
+        (copy / report).unlink()
+    shutil.copy(trained.path / "tokenizer.json", copy)
+    assert ClassifierRun.load(copy).predict(["good fun"]) == trained.predict(
+        ["good fun"]
+    )
     shutil.copy(trained.path / "tokenizer.json", copy)
     info = json.loads((copy / "config.json").read_text())
     info["run_format"] = 99

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import textgru
-from textgru import evaluation
+from textgru import evaluation, inspect
 from textgru.data import load, tokenizer
 from textgru.layers import (
     convert,
@@ -40,6 +40,7 @@ def _run(module):
         classifier,
         language_model,
         generation,
+        inspect,
     ],
     ids=lambda m: m.__name__,
 )

@@ -13,6 +13,7 @@ import pytest
 import textgru
 from textgru import run as run_files
 from textgru.errors import InvalidArgumentError, RunError
+from textgru.inspect import gate_activations
 from textgru.language_modeling import LanguageModelRun, train_language_model
 from textgru.models import build_language_model, generate
 from textgru.models.generation import compiled_step, sample_next, step_model
@@ -174,6 +175,14 @@ def test_run_directory(lm_run):
     assert "temperature 0.7" in samples and "temperature 1.0" in samples
     info = json.loads((lm_run.path / "config.json").read_text())
     assert info["task"] == "lm" and info["config"]["stateful"] is True
+    assert (lm_run.path / "gates.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_gates_of_a_language_model_run(lm_run):
+    """A language-model run reads texts after [BOS], as it was trained."""
+    acts = gate_activations(lm_run.path, "to be or")
+    assert acts.tokens[0] == "[BOS]" and "".join(acts.tokens[1:]) == "to be or"
+    assert acts.hidden.shape == (9, lm_run.config.units)
 
 
 def test_reloaded_run_generates_the_same_text(lm_run):

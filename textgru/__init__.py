@@ -1,7 +1,7 @@
 """textgru: a Keras 3 toolkit for text classification and language modelling
 built around a GRU written from its gate equations."""
 
-from textgru import data, errors, layers, models
+from textgru import data, errors, inspect, layers, models, plots
 from textgru.errors import InvalidArgumentError, TextgruError
 from textgru.layers import GRU, GRUCell
 
@@ -14,7 +14,9 @@ __all__ = [
     "TextgruError",
     "data",
     "errors",
+    "inspect",
     "layers",
     "models",
+    "plots",
     "__version__",
 ]

@@ -11,6 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from textgru import plots
 from textgru import run as run_files
 from textgru.data import (
     Tokenizer,
@@ -19,6 +20,7 @@ from textgru.data import (
 )
 from textgru.errors import DatasetError, InvalidArgumentError
 from textgru.evaluation import classification_report
+from textgru.inspect import gate_activations
 from textgru.models import build_classifier
 from textgru.training import (
     ClassifierConfig,
@@ -30,6 +32,9 @@ from textgru.training import (
 )
 
 TASK = "classify"
+# The run's gates.png shows the first few test texts of a readable length.
+GATE_EXAMPLES = 3
+GATE_TOKENS = (6, 24)
 
 
 @dataclasses.dataclass
@@ -231,5 +236,33 @@ def train_classifier(config=None, *, callbacks=(), verbose="auto"):
         "epochs_run": len(history),
         "split_sizes": {name: len(split) for name, split in data.items()},
     }
-    out = close_run(work, config, TASK, model, metrics, history, info)
+    figures = {
+        "confusion_matrix.png": plots.confusion_matrix(
+            metrics["test"]["confusion_matrix"],
+            label_names,
+            title=f"test accuracy {metrics['test']['accuracy']:.1%}",
+        ),
+        "gates.png": gate_figure(model, tokenizer, data["test"], label_names, config),
+    }
+    out = close_run(work, config, TASK, model, metrics, history, info, figures)
     return ClassifierRun(out, model, tokenizer, label_names, config, metrics)
+
+
+def gate_figure(model, tokenizer, split, label_names, config):
+    """The update gate of the first GRU over a few test texts, each titled with
+    its label and the model's prediction."""
+    low, high = GATE_TOKENS
+    lengths = [len(ids) for ids in tokenizer.encode_batch(split["text"])]
+    chosen = [i for i, n in enumerate(lengths) if low <= n <= high][:GATE_EXAMPLES]
+    chosen = chosen or [0]
+    texts = [split["text"][i] for i in chosen]
+    probabilities = predict_proba(model, tokenizer, texts, max_length=config.max_length)
+    titles = [
+        f"true: {label_names[split['label'][i]]}, predicted: "
+        f"{label_names[p.argmax()]} ({p.max():.2f})"
+        for i, p in zip(chosen, probabilities, strict=True)
+    ]
+    activations = gate_activations(
+        model, texts, tokenizer=tokenizer, max_length=config.max_length
+    )
+    return plots.gate_heatmap(activations, gate="update", units=16, titles=titles)

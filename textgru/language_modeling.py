@@ -12,8 +12,10 @@ from pathlib import Path
 
 import keras
 
+from textgru import plots
 from textgru import run as run_files
 from textgru.data import Tokenizer, encode, language_model_dataset, load_dataset
+from textgru.inspect import gate_activations
 from textgru.models import build_language_model, generate
 from textgru.training import (
     LanguageModelConfig,
@@ -26,6 +28,7 @@ from textgru.training import (
 
 TASK = "lm"
 SAMPLE_TEMPERATURES = (0.7, 1.0)
+GATE_TOKENS = 80  # the length of the line in the run's gates.png
 
 
 def reset_states(model):
@@ -193,8 +196,29 @@ def train_language_model(config=None, *, callbacks=(), verbose="auto"):
     (work / "samples.txt").write_text(
         _samples(model, tokenizer, config), encoding="utf-8"
     )
-    out = close_run(work, config, TASK, model, metrics, history, {})
+    figures = {"gates.png": gate_figure(model, tokenizer, config)}
+    out = close_run(work, config, TASK, model, metrics, history, {}, figures)
     return LanguageModelRun(out, model, tokenizer, config, metrics)
+
+
+def gate_figure(model, tokenizer, config):
+    """The update gate of the first GRU over a line the model generates."""
+    line = generate(
+        model,
+        tokenizer,
+        "",
+        max_new_tokens=GATE_TOKENS,
+        temperature=SAMPLE_TEMPERATURES[0],
+        seed=config.seed,
+    )
+    activations = gate_activations(
+        model, line, tokenizer=tokenizer, add_bos=True, max_length=GATE_TOKENS
+    )
+    title = (
+        f"update gate of {activations.layer} over a generated line "
+        f"(temperature {SAMPLE_TEMPERATURES[0]})"
+    )
+    return plots.gate_heatmap(activations, gate="update", units=16, titles=[title])
 
 
 __all__ = ["LanguageModelRun", "language_model_metrics", "train_language_model"]

@@ -1,8 +1,15 @@
-"""Figures: training curves (and, in notebooks, more). Matplotlib's object API
-is used directly, so no global backend is switched and nothing pops up."""
+"""Figures: training curves, confusion matrices and gate heatmaps.
 
+Each function returns a `matplotlib.figure.Figure` built with Matplotlib's
+object API, so no global backend is switched and nothing pops up; a notebook
+shows it when it is a cell's last value, and `save(figure, path)` writes it.
+"""
+
+import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+
+from textgru.errors import InvalidArgumentError
 
 
 def training_curves(history):
@@ -38,6 +45,147 @@ def training_curves(history):
     return figure
 
 
+def confusion_matrix(matrix, label_names, *, title=None, annotate=None):
+    """A confusion matrix: true class down, predicted class across.
+
+    Cells are coloured by the fraction of the true class (the row), so rare
+    classes show as clearly as common ones, and annotated with the counts.
+
+    Args:
+        matrix: counts, `(classes, classes)`, rows true and columns predicted
+            (`metrics["test"]["confusion_matrix"]` of a run).
+        label_names: the class names.
+        title: a title (default: the accuracy).
+        annotate: write the counts in the cells (default: up to 20 classes).
+
+    Returns:
+        A `matplotlib.figure.Figure`.
+    """
+    counts = np.asarray(matrix, dtype=np.int64)
+    k = len(label_names)
+    if counts.shape != (k, k):
+        raise InvalidArgumentError(
+            f"Expected a {k}x{k} confusion matrix for {k} labels. "
+            f"Received: shape {counts.shape}"
+        )
+    rows = counts.sum(axis=1, keepdims=True)
+    fractions = np.divide(counts, rows, out=np.zeros(counts.shape), where=rows > 0)
+    size = min(max(3.2, 0.45 * k + 1.8), 16)
+    figure = Figure(figsize=(size + 0.9, size), layout="constrained")
+    axes = figure.add_subplot()
+    image = axes.imshow(fractions, cmap="Blues", vmin=0, vmax=1)
+    figure.colorbar(image, ax=axes, label="fraction of the true class", shrink=0.8)
+    axes.set_xticks(range(k), label_names, rotation=45 if k > 2 else 0, ha="right")
+    axes.set_yticks(range(k), label_names)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    if annotate is None:
+        annotate = k <= 20
+    if annotate:
+        for (i, j), count in np.ndenumerate(counts):
+            colour = "white" if fractions[i, j] > 0.5 else "black"
+            axes.text(j, i, str(count), ha="center", va="center", color=colour)
+    if title is None:
+        total = counts.sum()
+        title = f"accuracy {np.trace(counts) / total:.1%} of {total}" if total else ""
+    axes.set_title(title)
+    return figure
+
+
+def gate_heatmap(activations, *, gate="update", units=16, titles=None):
+    """Gate activations as a heatmap: tokens across, units down.
+
+    Args:
+        activations: a `textgru.inspect.GateActivations`, or a list of them
+            (one panel each, on one colour scale).
+        gate: `"update"` (z: 1 keeps the state, 0 overwrites it), `"reset"`,
+            `"candidate"` or `"hidden"`.
+        units: `"mean"` for the mean over all units (one row); an int k for
+            the k units whose value changes most along these texts; or a
+            list of unit indices.
+        titles: one title per panel (default: the layer, its direction and
+            the gate).
+
+    Returns:
+        A `matplotlib.figure.Figure`.
+    """
+    panels = [activations] if hasattr(activations, "tokens") else list(activations)
+    if not panels:
+        raise InvalidArgumentError(
+            "Expected at least one GateActivations. Received none"
+        )
+    values = [panel.gate(gate) for panel in panels]
+    rows, row_labels = _unit_rows(values, units)
+    if titles is None:
+        titles = [f"{p.layer} ({p.direction}): {gate} gate" for p in panels]
+    bounded = gate in ("update", "reset")
+    colour_range = dict(vmin=0, vmax=1) if bounded else dict(vmin=-1, vmax=1)
+    cmap = "viridis" if bounded else "RdBu_r"
+    longest = max(len(p.tokens) for p in panels)
+    width = min(max(6.0, 0.3 * longest + 2.5), 40)
+    heights = [0.22 * len(row_labels) + 1.4 for _ in panels]
+    figure = Figure(figsize=(width, sum(heights)), layout="constrained")
+    grid = figure.add_gridspec(len(panels), 1, height_ratios=heights)
+    for index, (panel, value, title) in enumerate(
+        zip(panels, values, titles, strict=True)
+    ):
+        axes = figure.add_subplot(grid[index])
+        image = axes.imshow(
+            rows(value).T,
+            aspect="auto",
+            cmap=cmap,
+            interpolation="nearest",
+            **colour_range,
+        )
+        labels = [_label(t) for t in panel.tokens]
+        axes.set_xticks(range(len(labels)), labels)
+        # One cell per token at the same width in every panel.
+        axes.set_xlim(-0.5, longest - 0.5)
+        if max(len(label) for label in labels) > 1:
+            axes.tick_params(axis="x", labelrotation=90 if longest > 12 else 45)
+        axes.set_yticks(range(len(row_labels)), row_labels)
+        axes.set_title(title, loc="left", fontsize="medium")
+    figure.colorbar(image, ax=figure.axes, label=gate, shrink=0.9)
+    return figure
+
+
+def _unit_rows(values, units):
+    """A function picking the plotted rows out of `(length, units)` values,
+    and the row labels."""
+    if isinstance(units, str):
+        if units != "mean":
+            raise InvalidArgumentError(
+                f"Expected `units` to be 'mean', an int or a list of unit indices. "
+                f"Received: units={units!r}"
+            )
+        return (lambda v: v.mean(axis=1, keepdims=True)), ["mean"]
+    total = values[0].shape[1]
+    if isinstance(units, (int, np.integer)) and not isinstance(units, bool):
+        if units < 1:
+            raise InvalidArgumentError(
+                f"Expected `units` to be at least 1. Received: units={units}"
+            )
+        spread = np.concatenate(values).std(axis=0)
+        chosen = np.sort(np.argsort(-spread, kind="stable")[: min(units, total)])
+    else:
+        chosen = np.asarray(list(units), dtype=np.int64)
+        if chosen.size == 0 or chosen.min() < -total or chosen.max() >= total:
+            raise InvalidArgumentError(
+                f"Expected unit indices in [0, {total}). Received: units={units!r}"
+            )
+    return (lambda v: v[:, chosen]), [f"unit {i}" for i in chosen % total]
+
+
+def _label(token):
+    """A token as a readable tick label: line breaks as ⏎, a bare space as ␣,
+    other invisible characters escaped (a half-trained model makes them)."""
+    token = "".join(
+        c if c.isprintable() or c in " \n" else repr(c)[1:-1] for c in token
+    ).replace("\n", "\u23ce")
+    return token.replace(" ", "\u2423") if token.strip() == "" else token
+
+
 def save(figure, path):
+    """Write `figure` to `path` (PNG by its extension) and return the path."""
     figure.savefig(path, dpi=110)
     return path

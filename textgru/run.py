@@ -16,15 +16,14 @@ from textgru.errors import RunError
 
 # Bump when the files or their meaning change; older runs are then refused.
 RUN_FORMAT = 1
-_COMMON = (
-    "model.keras",
-    "tokenizer.json",
-    "config.json",
-    "metrics.json",
-    "history.csv",
-    "training_curves.png",
-)
-FILES = {"classify": _COMMON, "lm": (*_COMMON, "samples.txt")}
+# What loading a run needs; the reports after it are written by every run
+# but not needed to use it (runs made before a report existed still load).
+_NEEDED = ("model.keras", "tokenizer.json", "config.json", "metrics.json")
+_REPORTS = ("history.csv", "training_curves.png", "gates.png")
+FILES = {
+    "classify": (*_NEEDED, *_REPORTS, "confusion_matrix.png"),
+    "lm": (*_NEEDED, *_REPORTS, "samples.txt"),
+}
 # Working files that do not belong in a finished run.
 _SCRATCH = ("backup", "best.weights.h5")
 
@@ -124,9 +123,7 @@ def read_config(run_dir, task=None):
         raise RunError(
             f"{run_dir} is a {config.get('task')!r} run; this needs a {task!r} run"
         )
-    missing = [
-        n for n in FILES.get(config.get("task"), ()) if not (run_dir / n).exists()
-    ]
+    missing = [n for n in _NEEDED if not (run_dir / n).exists()]
     if missing:
         raise RunError(f"{run_dir} is incomplete: missing {', '.join(missing)}")
     return config

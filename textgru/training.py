@@ -387,12 +387,15 @@ def fit_run(model, train, validation, config, work, callbacks=(), verbose="auto"
     return seconds, run_files.read_history(history_path)
 
 
-def close_run(work, config, task, model, metrics, history, info):
-    """Write the model, metrics, curves and config, then finish the run
-    directory in one rename. Returns its final path."""
+def close_run(work, config, task, model, metrics, history, info, figures=None):
+    """Write the model, metrics, curves, the task's `figures` (file name ->
+    matplotlib Figure) and config, then finish the run directory in one
+    rename. Returns its final path."""
     model.save(work / "model.keras")
     run_files.write_json(work / "metrics.json", metrics)
-    plots.save(plots.training_curves(history), work / "training_curves.png")
+    figures = {"training_curves.png": plots.training_curves(history), **(figures or {})}
+    for name, figure in figures.items():
+        plots.save(figure, work / name)
     run_files.write_json(work / "config.json", _run_info(config, task, info, True))
     return run_files.finish(work, config.out, task)
 

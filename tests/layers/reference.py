@@ -21,10 +21,13 @@ def gru_reference(
     h0=None,
     mask=None,
     go_backwards=False,
+    return_gates=False,
 ):
     """Returns (outputs (batch, time, units), final state) in float64.
 
-    A masked step keeps the previous state and outputs it.
+    A masked step keeps the previous state and outputs it. With
+    `return_gates`, also a dict of `update`, `reset` and `candidate`, each
+    (batch, time, units) with time in input order.
     """
     x = np.asarray(x, np.float64)
     W = np.asarray(kernel, np.float64)
@@ -43,6 +46,7 @@ def gru_reference(
     mask = np.ones((batch, steps), bool) if mask is None else np.asarray(mask, bool)
     order = range(steps - 1, -1, -1) if go_backwards else range(steps)
     outputs = []
+    gates = {"update": {}, "reset": {}, "candidate": {}}
     for t in order:
         x_t = x[:, t]
         z = sigmoid(x_t @ W_z + b_in[:u] + h @ U_z + b_rec[:u])
@@ -54,7 +58,16 @@ def gru_reference(
         else:
             candidate = np.tanh(x_t @ W_h + (r * h) @ U_h + b_in[2 * u :])
         new_h = z * h + (1 - z) * candidate
+        for name, value in (("update", z), ("reset", r), ("candidate", candidate)):
+            gates[name][t] = value
         keep = mask[:, t : t + 1]
         h = np.where(keep, new_h, h)
         outputs.append(h)
-    return np.stack(outputs, axis=1), h
+    outputs = np.stack(outputs, axis=1)
+    if return_gates:
+        gates = {
+            name: np.stack([steps_[t] for t in range(steps)], axis=1)
+            for name, steps_ in gates.items()
+        }
+        return outputs, h, gates
+    return outputs, h

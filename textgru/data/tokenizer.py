@@ -150,6 +150,23 @@ class Tokenizer:
         """The token strings of one text (for labelling plots)."""
         return self.backend.encode(_check_text(text)).tokens
 
+    def encode_pieces(self, text):
+        """The ids of one text and the piece of the text each id covers.
+
+        Returns `(ids, pieces)`: `pieces[i]` is the span of `text` that token
+        i came from (original case and spacing; `"Ġthe"` becomes `" the"`),
+        or the token itself where it covers no text (special tokens). For
+        labelling plots token by token.
+        """
+        encoding = self.backend.encode(_check_text(text))
+        pieces = [
+            text[start:end] if end > start else token
+            for token, (start, end) in zip(
+                encoding.tokens, encoding.offsets, strict=True
+            )
+        ]
+        return encoding.ids, pieces
+
     def decode(self, ids, skip_special_tokens=True):
         return self.backend.decode([int(i) for i in ids], skip_special_tokens)
 

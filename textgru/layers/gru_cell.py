@@ -1,5 +1,7 @@
 """`GRUCell`: one step of a gated recurrent unit, written from its equations."""
 
+from typing import NamedTuple
+
 import keras
 from keras import constraints, initializers, ops, regularizers
 
@@ -10,6 +12,15 @@ from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 from textgru import _validation
 from textgru.errors import InvalidArgumentError
+
+
+class GateValues(NamedTuple):
+    """The intermediates of one GRU step, each `(batch, units)`."""
+
+    update: object  # z
+    reset: object  # r
+    candidate: object  # h~
+    state: object  # h'
 
 
 @keras.saving.register_keras_serializable(package="textgru")
@@ -184,6 +195,15 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
     def step(self, inputs, h_tm1, weights, training=False):
         """Returns the new state for inputs `x` and the previous state `h`,
         with `weights` from `step_weights()`."""
+        return self.gate_values(inputs, h_tm1, weights, training).state
+
+    def gate_values(self, inputs, h_tm1, weights, training=False):
+        """One step, returning every intermediate: a `GateValues` of the update
+        gate z, the reset gate r, the candidate h~ and the new state h'.
+
+        `step` is this function's `state`, so what `textgru.inspect` shows is
+        exactly what the layer computes.
+        """
         # W x + b for all three gates in one product.
         projected = ops.matmul(inputs, weights["kernel"])
         if self.use_bias:
@@ -221,7 +241,8 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
                 x_h + ops.matmul(r * h_in, weights["recurrent_kernel_h"])
             )
         # h' = z * h + (1 - z) * h~, written with one product fewer.
-        return candidate + z * (h_tm1 - candidate)
+        state = candidate + z * (h_tm1 - candidate)
+        return GateValues(update=z, reset=r, candidate=candidate, state=state)
 
     def call(self, inputs, states, training=False):
         h_tm1 = states[0] if isinstance(states, (list, tuple)) else states
