@@ -84,6 +84,23 @@ def test_evaluate_prints_the_report(cli_run, capsys):
     assert json.loads(capsys.readouterr().out)["num_examples"] == 32
 
 
+def test_gates_draws_the_heatmap(cli_run, tmp_path, capsys):
+    out = tmp_path / "figures" / "gates.png"
+    code = cli.main(
+        ["gates", str(cli_run), "good fun film", "a dull plot", "--out", str(out),
+         "--gate", "update", "reset", "--units", "3,0", "--direction", "backward"]
+    )  # fmt: skip
+    assert code == 0 and capsys.readouterr().out.strip() == f"wrote {out}"
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = tmp_path / "gates.svg"
+    assert (
+        cli.main(["gates", str(cli_run), "fun", "--out", str(svg), "--units", "mean"])
+        == 0
+    )
+    assert svg.read_text().lstrip().startswith("<?xml")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figures", "gates.svg"]
+
+
 ERRORS = [
     (["train", "classify", "--dataset", "no_such_dataset_xyz", "--out", "{tmp}/r"],
      "not a built-in"),
@@ -93,8 +110,16 @@ ERRORS = [
     (["train", "classify", "--pooling", "sum", "--out", "{tmp}/r"], "pooling"),
     (["predict", "{tmp}/missing", "hello"], "No run directory"),
     (["evaluate", "{tmp}/missing"], "No run directory"),
-    (["predict", "{run}"], "No text to predict"),
+    (["predict", "{run}"], "No text given"),
     (["predict", "{run}", "--file", "{tmp}/none.txt"], "No such file"),
+    (["gates", "{run}", "fun", "--out", "{tmp}/g.png", "--units", "all"],
+     "Expected --units to be 'mean'"),
+    (["gates", "{run}", "fun", "--out", "{tmp}/g.png", "--units", "3,99"],
+     "unit indices"),
+    (["gates", "{run}", "fun", "--out", "{tmp}/g.png", "--layer", "7"],
+     "index one of the model's 1 GRU layers"),
+    (["gates", "{run}", "fun", "--out", "{tmp}/g.xyz"], "Cannot write a figure"),
+    (["gates", "{run}", "fun"], "the following arguments are required: --out"),
 ]  # fmt: skip
 
 
@@ -113,6 +138,7 @@ def test_errors_are_one_line_with_exit_code_2(
     assert len(lines) == 1 and lines[0].startswith("textgru: error: ")
     assert message in lines[0]
     assert not (tmp_path / "r").exists() and not (tmp_path / "r.partial").exists()
+    assert not list(tmp_path.glob("*g.*"))  # no figure, not even a partial one
 
 
 def test_an_error_in_a_real_process_has_no_traceback(tmp_path):

@@ -70,6 +70,17 @@ def test_gate_heatmap_rows_and_labels():
     mean = plots.gate_heatmap(first, units="mean", titles=["the mean"]).axes[0]
     np.testing.assert_allclose(mean.images[0].get_array(), [first.update.mean(1)])
     assert mean.get_title(loc="left") == "the mean"
+    both = plots.gate_heatmap([first, second], gate=["update", "hidden"], units=1)
+    panels, bars = both.axes[:4], both.axes[4:]
+    assert [a.get_title(loc="left") for a in panels[:2]] == [
+        "gru (forward): update",
+        "gru (forward): hidden",
+    ]
+    unit = np.argmax(np.concatenate([first.update, second.update]).std(axis=0))
+    np.testing.assert_allclose(
+        panels[3].images[0].get_array(), [second.hidden[:, unit]]
+    )
+    assert [b.get_ylabel() for b in bars] == ["gate", "state"]
     picked = plots.gate_heatmap(first, gate="hidden", units=[5, 0]).axes[0]
     np.testing.assert_allclose(picked.images[0].get_array(), first.hidden[:, [5, 0]].T)
     assert picked.images[0].get_clim() == (-1, 1)
@@ -83,6 +94,8 @@ def test_gate_heatmap_rows_and_labels():
         (dict(units=0), "at least 1"),
         (dict(units=[6]), r"unit indices in \[0, 6\)"),
         (dict(units=[]), r"unit indices in \[0, 6\)"),
+        (dict(gate=[]), "at least one GateActivations and one gate"),
+        (dict(titles=["a", "b"]), r"one title per panel \(1\)"),
     ],
 )
 def test_gate_heatmap_rejects_bad_arguments(kwargs, message):

@@ -61,6 +61,11 @@ class ClassifierRun:
             metrics=metrics,
         )
 
+    @property
+    def history(self):
+        """The run's `history.csv`: one dict per epoch (for `plots.training_curves`)."""
+        return run_files.read_history(self.path / "history.csv")
+
     def predict_proba(self, texts, batch_size=None):
         """Class probabilities, `(len(texts), num_classes)`."""
         return predict_proba(

@@ -5,6 +5,7 @@
     textgru predict runs/rt "A gem of a film." "A dull mess."
     textgru train lm --dataset shakespeare --out runs/lm
     textgru generate runs/lm --prompt "ROMEO:" --temperature 0.8 --seed 1
+    textgru gates runs/rt "not bad at all" --out gates.png
     textgru datasets
     textgru demo
 
@@ -136,6 +137,38 @@ def _parser():
     gen.add_argument("--seed", type=int, default=None, help="same seed, same text")
     gen.add_argument("--num-samples", type=int, default=1)
 
+    gates = commands.add_parser(
+        "gates",
+        help="draw a trained run's GRU gates over texts (a heatmap image)",
+        description="Draw the gates of a trained run's GRU, token by token "
+        "(textgru.inspect.gate_activations and textgru.plots.gate_heatmap).",
+    )
+    gates.add_argument("run_dir", help="a run directory from `textgru train`")
+    gates.add_argument("texts", nargs="*", help="texts (default: --file or stdin)")
+    gates.add_argument("--file", help="a UTF-8 file with one text per line")
+    gates.add_argument(
+        "--out", required=True, help="the image to write (.png, .svg, .pdf, ...)"
+    )
+    gates.add_argument(
+        "--gate",
+        nargs="+",
+        default=["update"],
+        choices=["update", "reset", "candidate", "hidden"],
+        help="what to draw, one panel each (default: update)",
+    )
+    gates.add_argument(
+        "--units",
+        default="16",
+        help="'mean', a count k (the k units that change most), or indices "
+        "like 3,17,42 (default: 16)",
+    )
+    gates.add_argument(
+        "--layer", default="0", help="the GRU: an index (default 0) or a layer name"
+    )
+    gates.add_argument(
+        "--direction", default="forward", choices=["forward", "backward"]
+    )
+
     listing = commands.add_parser(
         "datasets", help="list the built-in datasets (they load with no internet)"
     )
@@ -215,7 +248,7 @@ def _read_texts(args):
     texts = [t for t in texts if t.strip()]
     if not texts:
         raise InvalidArgumentError(
-            "No text to predict: give texts as arguments, --file, or lines on stdin"
+            "No text given: give texts as arguments, --file, or lines on stdin"
         )
     return texts
 
@@ -229,6 +262,35 @@ def _predict(args):
             print(json.dumps(result, ensure_ascii=False))
         else:
             print(f"{result['label']}\t{result['probability']:.4f}\t{result['text']}")
+
+
+def _gates(args):
+    from textgru import plots
+    from textgru.inspect import gate_activations
+
+    activations = gate_activations(
+        args.run_dir,
+        _read_texts(args),
+        layer=int(args.layer) if args.layer.lstrip("-").isdigit() else args.layer,
+        direction=args.direction,
+    )
+    figure = plots.gate_heatmap(activations, gate=args.gate, units=_units(args.units))
+    print(f"wrote {plots.save(figure, args.out)}")
+
+
+def _units(text):
+    from textgru.errors import InvalidArgumentError
+
+    if text == "mean":
+        return text
+    try:
+        numbers = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise InvalidArgumentError(
+            f"Expected --units to be 'mean', a count or indices like 3,17,42. "
+            f"Received: {text!r}"
+        ) from None
+    return numbers[0] if len(numbers) == 1 and "," not in text else numbers
 
 
 def _datasets(args):
@@ -276,6 +338,7 @@ COMMANDS = {
     "evaluate": _evaluate,
     "predict": _predict,
     "generate": _generate,
+    "gates": _gates,
     "datasets": _datasets,
     "demo": _demo,
 }

@@ -71,6 +71,11 @@ class LanguageModelRun:
             metrics=metrics,
         )
 
+    @property
+    def history(self):
+        """The run's `history.csv`: one dict per epoch (for `plots.training_curves`)."""
+        return run_files.read_history(self.path / "history.csv")
+
     def generate(self, prompt="", **kwargs):
         """`textgru.models.generate` with this run's model and tokenizer."""
         return generate(self.model, self.tokenizer, prompt, **kwargs)

@@ -5,10 +5,13 @@ object API, so no global backend is switched and nothing pops up; a notebook
 shows it when it is a cell's last value, and `save(figure, path)` writes it.
 """
 
+from pathlib import Path
+
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from textgru._atomic import atomic_path
 from textgru.errors import InvalidArgumentError
 
 
@@ -97,47 +100,56 @@ def gate_heatmap(activations, *, gate="update", units=16, titles=None):
 
     Args:
         activations: a `textgru.inspect.GateActivations`, or a list of them
-            (one panel each, on one colour scale).
+            (one panel each).
         gate: `"update"` (z: 1 keeps the state, 0 overwrites it), `"reset"`,
-            `"candidate"` or `"hidden"`.
+            `"candidate"` or `"hidden"`; or a list of them, for one panel per
+            gate under each text.
         units: `"mean"` for the mean over all units (one row); an int k for
-            the k units whose value changes most along these texts; or a
-            list of unit indices.
+            the k units whose value (of the first gate listed) changes most
+            along these texts; or a list of unit indices.
         titles: one title per panel (default: the layer, its direction and
             the gate).
 
     Returns:
-        A `matplotlib.figure.Figure`.
+        A `matplotlib.figure.Figure`. Gates share a colour scale from 0 to 1;
+        the candidate and the state one from -1 to 1.
     """
-    panels = [activations] if hasattr(activations, "tokens") else list(activations)
-    if not panels:
+    texts = [activations] if hasattr(activations, "tokens") else list(activations)
+    gates = [gate] if isinstance(gate, str) else list(gate)
+    if not texts or not gates:
         raise InvalidArgumentError(
-            "Expected at least one GateActivations. Received none"
+            "Expected at least one GateActivations and one gate. Received none"
         )
-    values = [panel.gate(gate) for panel in panels]
-    rows, row_labels = _unit_rows(values, units)
+    panels = [(text, name, text.gate(name)) for text in texts for name in gates]
+    rows, row_labels = _unit_rows(
+        [v for _, name, v in panels if name == gates[0]], units
+    )
     if titles is None:
-        titles = [f"{p.layer} ({p.direction}): {gate} gate" for p in panels]
-    bounded = gate in ("update", "reset")
-    colour_range = dict(vmin=0, vmax=1) if bounded else dict(vmin=-1, vmax=1)
-    cmap = "viridis" if bounded else "RdBu_r"
-    longest = max(len(p.tokens) for p in panels)
+        titles = [f"{t.layer} ({t.direction}): {name}" for t, name, _ in panels]
+    if len(titles) != len(panels):
+        raise InvalidArgumentError(
+            f"Expected one title per panel ({len(panels)}). Received {len(titles)}"
+        )
+    longest = max(len(t.tokens) for t in texts)
     width = min(max(6.0, 0.3 * longest + 2.5), 40)
     heights = [0.22 * len(row_labels) + 1.4 for _ in panels]
     figure = Figure(figsize=(width, sum(heights)), layout="constrained")
     grid = figure.add_gridspec(len(panels), 1, height_ratios=heights)
-    for index, (panel, value, title) in enumerate(
-        zip(panels, values, titles, strict=True)
+    images = {}
+    for index, ((text, name, value), title) in enumerate(
+        zip(panels, titles, strict=True)
     ):
         axes = figure.add_subplot(grid[index])
-        image = axes.imshow(
+        bounded = name in ("update", "reset")
+        images[bounded] = axes.imshow(
             rows(value).T,
             aspect="auto",
-            cmap=cmap,
+            cmap="viridis" if bounded else "RdBu_r",
+            vmin=0 if bounded else -1,
+            vmax=1,
             interpolation="nearest",
-            **colour_range,
         )
-        labels = [_label(t) for t in panel.tokens]
+        labels = [_label(t) for t in text.tokens]
         axes.set_xticks(range(len(labels)), labels)
         # One cell per token at the same width in every panel.
         axes.set_xlim(-0.5, longest - 0.5)
@@ -145,7 +157,12 @@ def gate_heatmap(activations, *, gate="update", units=16, titles=None):
             axes.tick_params(axis="x", labelrotation=90 if longest > 12 else 45)
         axes.set_yticks(range(len(row_labels)), row_labels)
         axes.set_title(title, loc="left", fontsize="medium")
-    figure.colorbar(image, ax=figure.axes, label=gate, shrink=0.9)
+    panel_axes = list(figure.axes)
+    for bounded, image in images.items():
+        label = "gate" if bounded else "state"
+        if len(set(gates)) == 1:
+            label = gates[0]
+        figure.colorbar(image, ax=panel_axes, label=label, shrink=0.9)
     return figure
 
 
@@ -186,6 +203,16 @@ def _label(token):
 
 
 def save(figure, path):
-    """Write `figure` to `path` (PNG by its extension) and return the path."""
-    figure.savefig(path, dpi=110)
+    """Write `figure` to `path` in the format its extension names (`.png`,
+    `.svg`, `.pdf`, ...), atomically, and return the path."""
+    path = Path(path)
+    kind = path.suffix[1:].lower() or "png"
+    if kind not in figure.canvas.get_supported_filetypes():
+        raise InvalidArgumentError(
+            f"Cannot write a figure as .{kind}; use one of "
+            f"{', '.join(sorted(figure.canvas.get_supported_filetypes()))}. "
+            f"Received: {path}"
+        )
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=110, format=kind)
     return path
