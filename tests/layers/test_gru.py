@@ -13,11 +13,30 @@ import pytest
 import textgru
 from tests.layers.harness import gradients, run_layer_test
 from tests.layers.reference import gru_reference, sigmoid
-from textgru.layers import copy_gru_weights
+from textgru.layers import copy_gru_weights, recurrence
 
 pytestmark = pytest.mark.layers
 
 RESET_AFTER = pytest.mark.parametrize("reset_after", [False, True])
+
+
+@pytest.fixture(params=["fast", "plain"])
+def loop(request, monkeypatch):
+    """Runs a test on each of textgru.GRU's two loops: the fast path
+    (`textgru.layers.recurrence`, TensorFlow with a fixed length) and the
+    plain one, and checks that the one named was the one used."""
+    calls = []
+    if request.param == "plain":
+        monkeypatch.setattr(recurrence, "supported", lambda *args: False)
+    elif keras.backend.backend() != "tensorflow":
+        pytest.skip("the fast path is TensorFlow's; JAX runs the plain loop")
+    else:
+        real = recurrence.recurrence
+        monkeypatch.setattr(
+            recurrence, "recurrence", lambda *a: calls.append(1) or real(*a)
+        )
+    yield request.param
+    assert bool(calls) == (request.param == "fast")
 
 
 def _pair(units, input_dim, reset_after, rng, **kwargs):
@@ -108,7 +127,7 @@ def test_weight_names_and_shapes_match_keras(reset_after):
 
 @RESET_AFTER
 @pytest.mark.parametrize("go_backwards", [False, True])
-def test_matches_float64_numpy_loop(reset_after, go_backwards, rng):
+def test_matches_float64_numpy_loop(reset_after, go_backwards, rng, loop):
     layer, _ = _pair(
         6,
         4,
@@ -193,7 +212,7 @@ def test_sigmoid_reference_is_sane():
 
 @RESET_AFTER
 @pytest.mark.parametrize("padding", [None, "right", "left"])
-def test_outputs_and_gradients_match_keras(reset_after, padding, rng):
+def test_outputs_and_gradients_match_keras(reset_after, padding, rng, loop):
     ours, theirs = _pair(8, 5, reset_after, rng, return_sequences=True)
     x = rng.normal(size=(6, 11, 5)).astype("float32")
     kwargs = {}
@@ -222,7 +241,7 @@ def test_outputs_and_gradients_match_keras(reset_after, padding, rng):
 
 
 @RESET_AFTER
-def test_bidirectional_matches_keras(reset_after, rng):
+def test_bidirectional_matches_keras(reset_after, rng, loop):
     x = rng.normal(size=(4, 7, 3)).astype("float32")
     mask = _padded_mask(4, 7, rng, "right")
     ours = keras.layers.Bidirectional(
@@ -250,7 +269,7 @@ def test_stacked_cells_inside_keras_rnn(rng):
 
 
 @RESET_AFTER
-def test_left_and_right_padding_give_the_same_states(reset_after, rng):
+def test_left_and_right_padding_give_the_same_states(reset_after, rng, loop):
     layer, _ = _pair(6, 4, reset_after, rng, return_sequences=True, return_state=True)
     lengths = [7, 3, 5, 1]
     tokens = [rng.normal(size=(n, 4)).astype("float32") for n in lengths]
@@ -272,7 +291,7 @@ def test_left_and_right_padding_give_the_same_states(reset_after, rng):
         np.testing.assert_allclose(right_out[i, :n], left_out[i, 7 - n :], atol=1e-6)
 
 
-def test_masked_step_keeps_the_previous_state(rng):
+def test_masked_step_keeps_the_previous_state(rng, loop):
     layer = textgru.GRU(4, return_sequences=True)
     x = rng.normal(size=(1, 5, 3)).astype("float32")
     mask = np.array([[True, True, False, False, True]])
@@ -283,7 +302,7 @@ def test_masked_step_keeps_the_previous_state(rng):
 
 
 @RESET_AFTER
-def test_fully_masked_row_gives_the_initial_state(reset_after, rng):
+def test_fully_masked_row_gives_the_initial_state(reset_after, rng, loop):
     layer = textgru.GRU(4, reset_after=reset_after, return_state=True)
     x = rng.normal(size=(2, 5, 3)).astype("float32")
     mask = np.array([[False] * 5, [True] * 5])
@@ -315,7 +334,7 @@ def test_mask_from_embedding_and_masking_layers(rng):
 # --- states and options ------------------------------------------------------
 
 
-def test_return_state_and_go_backwards(rng):
+def test_return_state_and_go_backwards(rng, loop):
     x = rng.normal(size=(2, 6, 3)).astype("float32")
     layer = textgru.GRU(4, return_sequences=True, return_state=True, go_backwards=True)
     outputs, state = layer(x)
@@ -329,7 +348,7 @@ def test_return_state_and_go_backwards(rng):
     )
 
 
-def test_stateful_carries_state_and_reset_state(rng):
+def test_stateful_carries_state_and_reset_state(rng, loop):
     x = rng.normal(size=(2, 8, 3)).astype("float32")
     stateful = textgru.GRU(4, stateful=True)
     stateful.build((2, None, 3))

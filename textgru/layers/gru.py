@@ -8,6 +8,7 @@ from keras import ops
 from keras.src import backend as keras_backend
 
 from textgru.errors import InvalidArgumentError
+from textgru.layers import recurrence
 from textgru.layers.gru_cell import GRUCell
 
 # The arguments that belong to the cell; `GRU.get_config` stores them flat,
@@ -210,6 +211,8 @@ class GRU(keras.layers.RNN):
             # sequence, broadcast over time.
             dropout_mask = cell.get_dropout_mask(sequences[:, 0, :])
             sequences = sequences * ops.expand_dims(dropout_mask, axis=1)
+        if recurrence.supported(cell, sequences, training, self.unroll):
+            return self._whole_sequence(sequences, initial_state[0], mask)
         zero_output_for_mask = self.zero_output_for_mask
 
         weights = cell.step_weights()
@@ -259,6 +262,40 @@ class GRU(keras.layers.RNN):
             input_length=length,
             return_all_outputs=self.return_sequences,
         )
+
+    def _whole_sequence(self, sequences, h0, mask):
+        """The fast path (`textgru.layers.recurrence`), returning what the
+        plain path's loop returns, in the same layout."""
+        cell = self.cell
+        units = cell.units
+        if self.go_backwards:
+            sequences = ops.flip(sequences, axis=1)
+            mask = None if mask is None else ops.flip(mask, axis=1)
+        # W x + b for every step in one product, time-major.
+        projected = ops.matmul(ops.transpose(sequences, (1, 0, 2)), cell.kernel)
+        recurrent_bias = ops.zeros((3 * units,), dtype=projected.dtype)
+        if cell.use_bias:
+            bias = ops.convert_to_tensor(cell.bias)
+            if cell.reset_after:
+                input_bias, recurrent_bias = bias[0], bias[1]
+            else:
+                input_bias = bias
+            projected = projected + input_bias
+        keep = None
+        if mask is not None:
+            keep = ops.expand_dims(ops.transpose(ops.cast(mask, projected.dtype)), -1)
+        states, last_state = recurrence.recurrence(
+            projected,
+            h0,
+            ops.convert_to_tensor(cell.recurrent_kernel),
+            recurrent_bias,
+            keep,
+            cell.reset_after,
+        )
+        if keep is not None and self.zero_output_for_mask:
+            states = states * keep
+        outputs = ops.transpose(states, (1, 0, 2))
+        return outputs[:, -1], outputs, [last_state]
 
     def get_config(self):
         cell_config = self.cell.get_config()

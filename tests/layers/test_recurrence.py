@@ -1,0 +1,139 @@
+"""The fast path of textgru.GRU (textgru.layers.recurrence): when it is taken,
+and that it computes what the plain loop computes, values and gradients,
+for any batch size and in real training."""
+
+import keras
+import numpy as np
+import pytest
+
+import textgru
+from tests.layers.harness import gradients
+from textgru.layers import recurrence
+
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="the fast path is TensorFlow's; other backends run the plain loop",
+)
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Counts the calls of the fast path."""
+    seen = []
+    real = recurrence.recurrence
+    monkeypatch.setattr(recurrence, "recurrence", lambda *a: seen.append(1) or real(*a))
+    return seen
+
+
+def _plain(monkeypatch):
+    monkeypatch.setattr(recurrence, "supported", lambda *args: False)
+
+
+@pytest.mark.parametrize(
+    "kwargs, policy, taken",
+    [
+        ({}, "float32", True),
+        ({"reset_after": True, "go_backwards": True}, "float32", True),
+        ({"activation": "relu"}, "float32", False),
+        ({"recurrent_activation": "hard_sigmoid"}, "float32", False),
+        ({"unroll": True}, "float32", False),
+        ({}, "mixed_bfloat16", False),
+    ],
+)
+def test_when_the_fast_path_is_taken(kwargs, policy, taken, calls, rng):
+    keras.config.set_dtype_policy(policy)
+    layer = textgru.GRU(4, **kwargs)
+    layer(rng.normal(size=(3, 5, 2)).astype("float32"))
+    assert bool(calls) == taken
+
+
+def test_recurrent_dropout_takes_the_plain_loop_only_while_training(calls, rng):
+    layer = textgru.GRU(4, recurrent_dropout=0.5)
+    x = rng.normal(size=(3, 5, 2)).astype("float32")
+    layer(x, training=True)
+    assert not calls
+    layer(x, training=False)
+    assert calls
+
+
+def test_a_length_known_only_at_run_time_takes_the_plain_loop(calls, rng):
+    import tensorflow as tf
+
+    layer = textgru.GRU(4)
+    layer.build((None, None, 2))
+    run = tf.function(layer, input_signature=[tf.TensorSpec((None, None, 2))])
+    assert run(rng.normal(size=(3, 5, 2)).astype("float32")).shape == (3, 4)
+    assert not calls  # no XLA compilation per batch length
+    layer(rng.normal(size=(3, 5, 2)).astype("float32"))
+    assert calls
+
+
+@pytest.mark.parametrize("reset_after", [False, True])
+@pytest.mark.parametrize("batch", [1, 3, 8])
+def test_fast_equals_plain_for_any_batch_size(reset_after, batch, rng, monkeypatch):
+    """Each half of the batch runs in its own loop: odd batches and a batch
+    of one (an empty half) give the plain loop's values and gradients,
+    including those of the initial state."""
+    layer = textgru.GRU(
+        5, reset_after=reset_after, return_sequences=True, bias_initializer="uniform"
+    )
+    x = rng.normal(size=(batch, 7, 3)).astype("float32")
+    h0 = rng.normal(size=(batch, 5)).astype("float32")
+    mask = rng.uniform(size=(batch, 7)) > 0.3
+    weights = rng.normal(size=(batch, 7, 5)).astype("float32")
+
+    def reduce(y):
+        return keras.ops.sum(y * weights)
+
+    def run():
+        outputs = np.asarray(layer(x, initial_state=h0, mask=mask))
+        grads = gradients(layer, x, reduce, initial_state=h0, mask=mask)
+        import tensorflow as tf
+
+        state = tf.constant(h0)
+        with tf.GradientTape() as tape:
+            tape.watch(state)
+            loss = reduce(layer(x, initial_state=state, mask=mask))
+        return outputs, grads, np.asarray(tape.gradient(loss, state))
+
+    fast = run()
+    with monkeypatch.context() as patch:
+        _plain(patch)
+        plain = run()
+    np.testing.assert_allclose(fast[0], plain[0], atol=1e-6)
+    for g1, g2 in zip(fast[1], plain[1], strict=True):
+        np.testing.assert_allclose(g1, g2, atol=2e-5)
+    np.testing.assert_allclose(fast[2], plain[2], atol=2e-5)
+
+
+def test_training_on_the_fast_path_gives_the_plain_paths_weights(
+    rng, monkeypatch, calls
+):
+    ids = rng.integers(1, 30, size=(32, 12)).astype("int32")
+    labels = rng.integers(0, 2, size=(32, 1)).astype("float32")
+
+    def trained():
+        keras.utils.set_random_seed(3)
+        model = keras.Sequential(
+            [
+                keras.Input((12,), dtype="int32"),
+                keras.layers.Embedding(30, 8, mask_zero=True),
+                keras.layers.Bidirectional(textgru.GRU(6, return_sequences=True)),
+                textgru.GRU(6, reset_after=True),
+                keras.layers.Dense(1, activation="sigmoid"),
+            ]
+        )
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        history = model.fit(
+            ids, labels, batch_size=8, epochs=2, verbose=0, shuffle=False
+        )
+        return model.get_weights(), history.history["loss"]
+
+    fast_weights, fast_loss = trained()
+    assert calls
+    with monkeypatch.context() as patch:
+        _plain(patch)
+        plain_weights, plain_loss = trained()
+    np.testing.assert_allclose(fast_loss, plain_loss, rtol=1e-5)
+    for a, b in zip(fast_weights, plain_weights, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
