@@ -1,14 +1,16 @@
-"""End to end: the sentiment recipe's training time with textgru.GRU against
-the same recipe with keras.layers.GRU.
+"""End to end: a recipe's training time with textgru.GRU against the same
+recipe with keras.layers.GRU.
 
-Trains the default `textgru train classify` recipe (rotten_tomatoes, word
-tokenizer, bidirectional GRU(128), batch 64, length bucketing) with each
-layer, alternating, a fixed number of epochs (early stopping off, so both do
-the same steps), and prints the `fit` seconds of each run (from the run's
-metrics), their medians and the ratio.
+Trains a recipe with its defaults (`--task classify`: the sentiment recipe on
+rotten_tomatoes, bidirectional GRU(128), bucketed batches; `--task lm`: the
+character model of shakespeare, GRU(512) over fixed windows of 128) with
+each layer, alternating, for the same number of steps (early stopping off),
+and prints the `fit` seconds of each run (from the run's metrics), their
+medians and the ratio.
 
-    python benchmarks/recipe_speed.py                  # 2 runs each, 2 epochs
-    python benchmarks/recipe_speed.py --repeats 3 --epochs 4 --json out.json
+    python benchmarks/recipe_speed.py                        # sentiment, 3 epochs
+    python benchmarks/recipe_speed.py --task lm --max-steps 150
+    python benchmarks/recipe_speed.py --repeats 3 --set reset_after=true
 """
 
 import argparse
@@ -23,16 +25,29 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
 from textgru.classification import train_classifier  # noqa: E402
-from textgru.training import ClassifierConfig  # noqa: E402
+from textgru.language_modeling import train_language_model  # noqa: E402
+from textgru.training import ClassifierConfig, LanguageModelConfig  # noqa: E402
 
 LAYERS = ("textgru", "keras")
+TASKS = {
+    "classify": (ClassifierConfig, train_classifier),
+    "lm": (LanguageModelConfig, train_language_model),
+}
+
+
+def _summary(task, metrics):
+    if task == "lm":
+        return f"test loss {metrics['test']['loss_nats_per_token']:.4f} nats/token"
+    return f"test accuracy {metrics['test']['accuracy']:.4f}"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset", default="rotten_tomatoes")
+    parser.add_argument("--task", choices=sorted(TASKS), default="classify")
+    parser.add_argument("--dataset", help="default: the recipe's own")
     parser.add_argument("--repeats", type=int, default=2, help="runs per layer")
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--max-steps", type=int, help="stop after this many steps")
     parser.add_argument(
         "--set",
         nargs="*",
@@ -44,30 +59,35 @@ def main(argv=None):
     args = parser.parse_args(argv)
     overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
 
+    config_class, train = TASKS[args.task]
+    if args.dataset:
+        overrides["dataset"] = args.dataset
+    if args.max_steps:
+        overrides["max_steps"] = args.max_steps
     seconds = {layer: [] for layer in LAYERS}
     with tempfile.TemporaryDirectory() as tmp:
         for repeat in range(args.repeats):
             for layer in LAYERS:
-                config = ClassifierConfig(
-                    dataset=args.dataset,
+                config = config_class(
                     out=str(Path(tmp) / f"{layer}-{repeat}"),
                     epochs=args.epochs,
                     patience=args.epochs + 1,
                     gru_layer=layer,
                     **overrides,
                 )
-                run = train_classifier(config, verbose=0)
+                run = train(config, verbose=0)
                 fit_seconds = run.metrics["train_seconds"]
                 seconds[layer].append(fit_seconds)
                 print(
                     f"{layer:8} run {repeat + 1}: fit {fit_seconds:.1f} s, "
-                    f"test accuracy {run.metrics['test']['accuracy']:.4f}"
+                    f"{_summary(args.task, run.metrics)}"
                 )
     medians = {layer: statistics.median(values) for layer, values in seconds.items()}
     ratio = medians["keras"] / medians["textgru"]
     print(
         f"keras {keras.__version__}, backend {keras.backend.backend()}, "
-        f"{os.cpu_count()} CPUs; {args.dataset}, {args.epochs} epochs, "
+        f"{os.cpu_count()} CPUs; task {args.task}, {config.dataset}, "
+        f"{args.epochs} epochs, max steps {config.max_steps}, "
         f"{args.repeats} runs per layer"
     )
     print(

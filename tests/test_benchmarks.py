@@ -90,3 +90,20 @@ def test_lm_quality_runs(tmp_path, capsys):
     assert len(results["default"]["history"]) == TINY["epochs"]
     assert set(results["parity"]) == {"textgru", "keras"}
     assert "test-loss difference" in capsys.readouterr().out
+
+
+def test_recipe_speed_runs(tmp_path, capsys):
+    import numpy as np
+
+    from tests.test_classification import NEGATIVE, POSITIVE, TINY, _csv, _texts
+
+    rows = _texts(np.random.default_rng(4), 120, [NEGATIVE, POSITIVE])
+    data = _csv(tmp_path / "d.csv", rows, ["neg", "pos"])
+    settings = {k: v for k, v in TINY.items() if k not in ("epochs", "patience")}
+    result = _load("recipe_speed").main(
+        ["--dataset", data, "--repeats", "1", "--epochs", "1", "--set"]
+        + [f"{k}={json.dumps(v)}" for k, v in settings.items()]
+    )
+    assert set(result["seconds"]) == {"textgru", "keras"}
+    assert result["ratio"] > 0
+    assert "textgru is" in capsys.readouterr().out

@@ -46,6 +46,12 @@ class GRU(keras.layers.RNN):
     `GRU` and a `keras.layers.GRU` with the same `reset_after` give the same
     outputs with the same weights.
 
+    On TensorFlow on CPU, when the sequence length is fixed at trace time,
+    the layer runs a faster loop with the same results
+    (`textgru.layers.recurrence`: XLA-compiled, a hand-written backward
+    pass, two halves of the batch at once); otherwise Keras's generic loop
+    over `GRUCell.step`.
+
     Args:
         units: Positive integer, dimensionality of the state and the output.
         activation: Activation of the candidate state. Default: `"tanh"`.
