@@ -9,7 +9,7 @@ and a parity check of textgru.GRU against keras.layers.GRU in real training.
    `textgru.GRU` and once with `keras.layers.GRU`; the held-out losses should
    agree within 0.02 nats.
 
-    python benchmarks/lm_quality.py                       # about 45 minutes on 2 cores
+    python benchmarks/lm_quality.py                       # about 30 minutes on 2 cores
     python benchmarks/lm_quality.py --skip-default --parity-steps 300
 """
 
