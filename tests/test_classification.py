@@ -73,6 +73,7 @@ def test_run_directory_holds_every_file(trained):
         assert png[:8] == b"\x89PNG\r\n\x1a\n", figure
     history = run_files.read_history(trained.path / "history.csv")
     assert [row["epoch"] for row in history] == ["0", "1"]
+    assert trained.history == history
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(history[0])
 
 

@@ -176,6 +176,7 @@ def test_run_directory(lm_run):
     info = json.loads((lm_run.path / "config.json").read_text())
     assert info["task"] == "lm" and info["config"]["stateful"] is True
     assert (lm_run.path / "gates.png").read_bytes()[:4] == b"\x89PNG"
+    assert [row["epoch"] for row in lm_run.history] == ["0", "1"]
 
 
 def test_gates_of_a_language_model_run(lm_run):

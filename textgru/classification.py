@@ -38,7 +38,7 @@ GATE_TOKENS = (6, 24)
 
 
 @dataclasses.dataclass
-class ClassifierRun:
+class ClassifierRun(run_files.RunDirectory):
     """A trained classifier with its tokenizer, labels, config and metrics."""
 
     path: Path
@@ -60,11 +60,6 @@ class ClassifierRun:
             config=ClassifierConfig.from_dict(info["config"]),
             metrics=metrics,
         )
-
-    @property
-    def history(self):
-        """The run's `history.csv`: one dict per epoch (for `plots.training_curves`)."""
-        return run_files.read_history(self.path / "history.csv")
 
     def predict_proba(self, texts, batch_size=None):
         """Class probabilities, `(len(texts), num_classes)`."""

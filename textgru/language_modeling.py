@@ -50,7 +50,7 @@ class ResetStates(keras.callbacks.Callback):
 
 
 @dataclasses.dataclass
-class LanguageModelRun:
+class LanguageModelRun(run_files.RunDirectory):
     """A trained language model with its tokenizer, config and metrics."""
 
     path: Path
@@ -70,11 +70,6 @@ class LanguageModelRun:
             config=LanguageModelConfig.from_dict(info["config"]),
             metrics=metrics,
         )
-
-    @property
-    def history(self):
-        """The run's `history.csv`: one dict per epoch (for `plots.training_curves`)."""
-        return run_files.read_history(self.path / "history.csv")
 
     def generate(self, prompt="", **kwargs):
         """`textgru.models.generate` with this run's model and tokenizer."""

@@ -28,6 +28,16 @@ FILES = {
 _SCRATCH = ("backup", "best.weights.h5")
 
 
+class RunDirectory:
+    """What every finished run offers from its folder `self.path` (a base of
+    `ClassifierRun` and `LanguageModelRun`)."""
+
+    @property
+    def history(self):
+        """The run's `history.csv`: one dict per epoch (for `plots.training_curves`)."""
+        return read_history(self.path / "history.csv")
+
+
 def workdir_for(out):
     out = Path(out)
     return out.with_name(out.name + ".partial")
