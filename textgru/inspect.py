@@ -19,7 +19,7 @@ import keras
 import numpy as np
 
 from textgru.errors import InvalidArgumentError
-from textgru.layers import GRUCell, copy_gru_weights
+from textgru.layers import GRUCell, keras_gru_to_textgru
 
 DIRECTIONS = ("forward", "backward")
 GATES = ("update", "reset", "candidate", "hidden")
@@ -293,7 +293,7 @@ def _merge(layer, forward, backward):
 def _run_gru(layer, x):
     """Steps the layer's cell through one text `x` `(length, features)` from a
     zero state; the rows come back in token order."""
-    cell = _textgru_cell(layer, x.shape[-1])
+    cell = _textgru_cell(layer)
     weights = cell.step_weights()
     order = np.arange(len(x))[::-1] if layer.go_backwards else np.arange(len(x))
     state = keras.ops.zeros((1, cell.units), dtype=cell.compute_dtype)
@@ -306,20 +306,9 @@ def _run_gru(layer, x):
     return {gate: np.stack(row) for gate, row in rows.items()}
 
 
-def _textgru_cell(layer, input_dim):
-    """The layer's `textgru.GRUCell`; for a `keras.layers.GRU`, a textgru cell
-    with the same configuration and a copy of its weights."""
+def _textgru_cell(layer):
+    """The layer's `textgru.GRUCell`; for a `keras.layers.GRU`, the cell of a
+    textgru copy (same configuration and weights)."""
     if isinstance(layer.cell, GRUCell):
         return layer.cell
-    theirs = layer.cell
-    cell = GRUCell(
-        theirs.units,
-        activation=theirs.activation,
-        recurrent_activation=theirs.recurrent_activation,
-        use_bias=theirs.use_bias,
-        reset_after=theirs.reset_after,
-        dtype=theirs.dtype_policy,
-    )
-    cell.build((None, input_dim))
-    copy_gru_weights(theirs, cell)
-    return cell
+    return keras_gru_to_textgru(layer).cell
