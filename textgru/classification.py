@@ -11,7 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from textgru import plots
+from textgru import plots, transfer
 from textgru import run as run_files
 from textgru.data import (
     Tokenizer,
@@ -21,9 +21,10 @@ from textgru.data import (
 from textgru.errors import DatasetError, InvalidArgumentError
 from textgru.evaluation import classification_report
 from textgru.inspect import gate_activations
-from textgru.models import build_classifier
+from textgru.models import build_classifier, classifier_from_lm
 from textgru.training import (
     ClassifierConfig,
+    TransferConfig,
     close_run,
     compile_classifier,
     fit_run,
@@ -57,7 +58,7 @@ class ClassifierRun(run_files.RunDirectory):
             model=model,
             tokenizer=tokenizer,
             label_names=list(info["label_names"]),
-            config=ClassifierConfig.from_dict(info["config"]),
+            config=config_from_dict(info["config"]),
             metrics=metrics,
         )
 
@@ -113,6 +114,13 @@ class ClassifierRun(run_files.RunDirectory):
         return classification_report(labels, probabilities.argmax(1), self.label_names)
 
 
+def config_from_dict(values):
+    """The `ClassifierConfig`, or for a run from a language model the
+    `TransferConfig`, that a run's config.json records."""
+    kind = TransferConfig if values.get("from_lm") else ClassifierConfig
+    return kind.from_dict(values)
+
+
 def predict_proba(model, tokenizer, texts, *, batch_size=64, max_length=128):
     """Class probabilities of `texts` from a classifier made by `build_classifier`.
 
@@ -157,7 +165,9 @@ def train_classifier(config=None, *, callbacks=(), verbose="auto"):
     """Train a classifier as `config` says and write its run directory.
 
     Args:
-        config: a `ClassifierConfig` (default: the recommended sentiment recipe).
+        config: a `ClassifierConfig` (default: the recommended sentiment
+            recipe), or a `TransferConfig` to start from a language model
+            (see `textgru.transfer`).
         callbacks: extra Keras callbacks for `fit`.
         verbose: Keras `fit` verbosity ("auto" shows the progress bar).
 
@@ -167,6 +177,10 @@ def train_classifier(config=None, *, callbacks=(), verbose="auto"):
     """
     config = config or ClassifierConfig()
     keras.utils.set_random_seed(config.seed)
+    language_model = None
+    if isinstance(config, TransferConfig):
+        language_model = transfer.load_language_model(config.from_lm)
+        config = transfer.inherit_architecture(config, language_model.config)
     data = load_dataset(
         config.dataset,
         text_column=config.text_column,
@@ -180,7 +194,19 @@ def train_classifier(config=None, *, callbacks=(), verbose="auto"):
         )
     label_names = data["train"].features["label"].names
     info = {"label_names": label_names}
-    work, resumed, tokenizer = open_run(config, TASK, data["train"], info)
+    if language_model is not None:
+        transfer.check_pretraining(language_model, config, data)
+        info["from_lm"] = {
+            "path": str(language_model.path.resolve()),
+            "pretrained_on": transfer.pretrained_on(language_model),
+        }
+    work, resumed, tokenizer = open_run(
+        config,
+        TASK,
+        data["train"],
+        info,
+        tokenizer=language_model and language_model.tokenizer,
+    )
 
     def batches(split, shuffle):
         return classification_dataset(
@@ -194,25 +220,38 @@ def train_classifier(config=None, *, callbacks=(), verbose="auto"):
         )
 
     train, validation = batches("train", True), batches("validation", False)
-    model = build_classifier(
-        tokenizer.vocab_size,
-        len(label_names),
-        embed_dim=config.embed_dim,
-        units=config.units,
-        num_layers=config.num_layers,
-        bidirectional=config.bidirectional,
-        pooling=config.pooling,
-        dropout=config.dropout,
-        embedding_dropout=config.embedding_dropout,
-        recurrent_dropout=config.recurrent_dropout,
-        reset_after=config.reset_after,
-        gru_class=config.gru_class,
-    )
-    steps = total_steps(config, int(train.cardinality()))
-    compile_classifier(model, config, len(label_names), steps)
-    seconds, history = fit_run(
-        model, train, validation, config, work, callbacks, verbose
-    )
+    if language_model is None:
+        model = build_classifier(
+            tokenizer.vocab_size,
+            len(label_names),
+            embed_dim=config.embed_dim,
+            units=config.units,
+            num_layers=config.num_layers,
+            bidirectional=config.bidirectional,
+            pooling=config.pooling,
+            dropout=config.dropout,
+            embedding_dropout=config.embedding_dropout,
+            recurrent_dropout=config.recurrent_dropout,
+            reset_after=config.reset_after,
+            gru_class=config.gru_class,
+        )
+        steps = total_steps(config, int(train.cardinality()))
+        compile_classifier(model, config, len(label_names), steps)
+        seconds, history = fit_run(
+            model, train, validation, config, work, callbacks, verbose
+        )
+    else:
+        model = classifier_from_lm(
+            language_model.model,
+            len(label_names),
+            pooling=config.pooling,
+            dropout=config.dropout,
+            embedding_dropout=config.embedding_dropout,
+        )
+        seconds, history, _ = transfer.fit_in_stages(
+            model, train, validation, config, work, len(label_names), callbacks,
+            verbose,
+        )  # fmt: skip
 
     def report(split):
         probabilities = predict_proba(

@@ -4,6 +4,7 @@
     textgru evaluate runs/rt
     textgru predict runs/rt "A gem of a film." "A dull mess."
     textgru train lm --dataset shakespeare --out runs/lm
+    textgru train classify --from-lm runs/rt-lm --out runs/rt-transfer
     textgru generate runs/lm --prompt "ROMEO:" --temperature 0.8 --seed 1
     textgru gates runs/rt "not bad at all" --out gates.png
     textgru datasets
@@ -39,13 +40,23 @@ def _optional(kind):
     return parse
 
 
-def add_config_flags(parser, config_class):
-    """One flag per field of the dataclass `config_class`, defaulting to unset."""
-    hints = typing.get_type_hints(config_class)
-    for field in dataclasses.fields(config_class):
+def add_config_flags(parser, config_class, transfer_class=None):
+    """One flag per field of the dataclass `config_class`, defaulting to unset.
+
+    With `transfer_class` (a subclass used with `--from-lm`), its fields get
+    flags too, and the help shows its defaults where they differ."""
+    hints = typing.get_type_hints(transfer_class or config_class)
+    base = {field.name: field.default for field in dataclasses.fields(config_class)}
+    for field in dataclasses.fields(transfer_class or config_class):
         hint = hints[field.name]
         flag = "--" + field.name.replace("_", "-")
-        help_text = f"{field.metadata.get('help', '')} (default: {field.default})"
+        if field.name not in base:
+            default = f"with --from-lm; default: {field.default}"
+        elif transfer_class and field.default != base[field.name]:
+            default = f"default: {base[field.name]}; with --from-lm: {field.default}"
+        else:
+            default = f"default: {field.default}"
+        help_text = f"{field.metadata.get('help', '')} ({default})"
         if hint is bool:
             parser.add_argument(
                 flag,
@@ -69,19 +80,40 @@ def add_config_flags(parser, config_class):
         )
 
 
-def config_from_args(config_class, args):
-    """The config made of the flags given on the command line (others default)."""
+def config_from_args(config_class, args, inherited=()):
+    """The config made of the flags given on the command line (others default).
+
+    Flags of fields that `config_class` lacks, and with `--from-lm` the
+    `inherited` fields (those a language model decides), are refused."""
+    from textgru.errors import InvalidArgumentError
+
+    names = {field.name for field in dataclasses.fields(config_class)}
     given = {
-        field.name: getattr(args, field.name)
-        for field in dataclasses.fields(config_class)
-        if getattr(args, field.name) is not None
+        name: value
+        for name, value in vars(args).items()
+        if value is not None and name not in ("command", "task")
     }
+    flag = "--{}".format
+    unknown = sorted(set(given) - names)
+    if unknown:
+        raise InvalidArgumentError(
+            f"{', '.join(flag(n.replace('_', '-')) for n in unknown)}: only "
+            "with --from-lm (a classifier that starts from a language model)"
+        )
+    if given.get("from_lm"):
+        fixed = sorted(set(given) & set(inherited))
+        if fixed:
+            raise InvalidArgumentError(
+                f"{', '.join(flag(n.replace('_', '-')) for n in fixed)}: with "
+                "--from-lm the tokenizer and network sizes are the language model's; "
+                "drop these flags"
+            )
     return config_class.from_dict(given)
 
 
 def _parser():
     from textgru import __version__
-    from textgru.training import ClassifierConfig, LanguageModelConfig
+    from textgru.training import ClassifierConfig, LanguageModelConfig, TransferConfig
 
     parser = _Parser(
         prog="textgru",
@@ -97,9 +129,10 @@ def _parser():
         "classify",
         help="text classification (sentiment, topics, spam, ...)",
         description="Train a GRU text classifier. The defaults are the recommended "
-        "sentiment recipe on rotten_tomatoes.",
+        "sentiment recipe on rotten_tomatoes. With --from-lm RUN_DIR the classifier "
+        "starts from a language model (textgru.training.TransferConfig).",
     )
-    add_config_flags(classify, ClassifierConfig)
+    add_config_flags(classify, ClassifierConfig, TransferConfig)
     lm = tasks.add_parser(
         "lm",
         help="language modelling (character level by default)",
@@ -183,11 +216,14 @@ def _parser():
 
 
 def _train(args):
+    from textgru.transfer import ARCHITECTURE, LM_ARCHITECTURE
+
     if args.task == "lm":
         from textgru.language_modeling import train_language_model
         from textgru.training import LanguageModelConfig
 
-        run = train_language_model(config_from_args(LanguageModelConfig, args))
+        config = config_from_args(LanguageModelConfig, args, LM_ARCHITECTURE)
+        run = train_language_model(config)
         test = run.metrics["test"]
         print(
             f"test loss {test['loss_nats_per_token']:.4f} nats/token, perplexity "
@@ -196,9 +232,10 @@ def _train(args):
         )
         return
     from textgru.classification import train_classifier
-    from textgru.training import ClassifierConfig
+    from textgru.training import ClassifierConfig, TransferConfig
 
-    run = train_classifier(config_from_args(ClassifierConfig, args))
+    kind = TransferConfig if args.from_lm else ClassifierConfig
+    run = train_classifier(config_from_args(kind, args, ARCHITECTURE))
     test = run.metrics["test"]
     print(
         f"test accuracy {test['accuracy']:.4f}, macro-F1 {test['macro_f1']:.4f} "

@@ -30,6 +30,11 @@ class ChecksumError(DatasetError):
     """A downloaded data file does not match its recorded sha256."""
 
 
+class DataLeakError(DatasetError):
+    """A pretraining corpus contains texts that a task holds out for
+    validation or testing."""
+
+
 class TokenizerError(TextgruError, ValueError):
     """A tokenizer cannot be trained, read or used."""
 

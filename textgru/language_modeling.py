@@ -12,9 +12,15 @@ from pathlib import Path
 
 import keras
 
-from textgru import plots
+from textgru import plots, transfer
 from textgru import run as run_files
-from textgru.data import Tokenizer, encode, language_model_dataset, load_dataset
+from textgru.data import (
+    Tokenizer,
+    encode,
+    language_model_dataset,
+    load_dataset,
+    parse_sources,
+)
 from textgru.inspect import gate_activations
 from textgru.models import build_language_model, generate
 from textgru.training import (
@@ -140,7 +146,8 @@ def train_language_model(config=None, *, callbacks=(), verbose="auto"):
 
     Args:
         config: a `LanguageModelConfig` (default: a character model of
-            `shakespeare`).
+            `shakespeare`). With `from_lm`, training goes on from that run's
+            weights and tokenizer, on `config.dataset`.
         callbacks: extra Keras callbacks for `fit`.
         verbose: Keras `fit` verbosity ("auto" shows the progress bar).
 
@@ -149,10 +156,19 @@ def train_language_model(config=None, *, callbacks=(), verbose="auto"):
     """
     config = config or LanguageModelConfig()
     keras.utils.set_random_seed(config.seed)
+    parent = None
+    if config.from_lm:
+        parent = transfer.load_language_model(config.from_lm)
+        config = transfer.inherit_architecture(config, parent.config)
     data = load_dataset(
-        config.dataset, text_column=config.text_column, split_seed=config.split_seed
+        parse_sources(config.dataset),
+        text_column=config.text_column,
+        split_seed=config.split_seed,
     )
-    work, resumed, tokenizer = open_run(config, TASK, data["train"], {})
+    info = transfer.lm_info(config, parent)
+    work, resumed, tokenizer = open_run(
+        config, TASK, data["train"], info, tokenizer=parent and parent.tokenizer
+    )
     train = _windows(data["train"], tokenizer, config, shuffle=True)
     validation = _windows(data["validation"], tokenizer, config, shuffle=False)
     model = build_language_model(
@@ -168,6 +184,8 @@ def train_language_model(config=None, *, callbacks=(), verbose="auto"):
         batch_size=config.batch_size if config.stateful else None,
         gru_class=config.gru_class,
     )
+    if parent is not None:
+        model.set_weights(parent.model.get_weights())
     steps = total_steps(config, int(train.cardinality()))
     model.compile(
         optimizer=make_optimizer(config, steps),
@@ -197,7 +215,7 @@ def train_language_model(config=None, *, callbacks=(), verbose="auto"):
         _samples(model, tokenizer, config), encoding="utf-8"
     )
     figures = {"gates.png": gate_figure(model, tokenizer, config)}
-    out = close_run(work, config, TASK, model, metrics, history, {}, figures)
+    out = close_run(work, config, TASK, model, metrics, history, info, figures)
     return LanguageModelRun(out, model, tokenizer, config, metrics)
 
 

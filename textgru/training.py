@@ -19,7 +19,7 @@ from textgru import _validation, plots
 from textgru import run as run_files
 from textgru.errors import InvalidArgumentError, RunError
 
-SCHEDULES = ("constant", "cosine")
+SCHEDULES = ("constant", "cosine", "slanted")
 GRU_LAYERS = ("textgru", "keras")
 
 
@@ -62,7 +62,10 @@ class TrainConfig:
     epochs: int = _field(8, "most epochs (early stopping may end sooner)")
     max_steps: int | None = _field(None, "stop after this many optimizer steps")
     learning_rate: float = _field(2e-3, "peak learning rate (AdamW)")
-    schedule: str = _field("cosine", "constant, or cosine decay to 0 over the run")
+    schedule: str = _field(
+        "cosine",
+        "constant, cosine (decay to 0 over the run) or slanted (ULMFiT's triangle)",
+    )
     warmup_steps: int = _field(0, "steps of linear warm-up to the peak rate")
     weight_decay: float = _field(1e-4, "AdamW weight decay")
     clipnorm: float | None = _field(1.0, "clip each gradient to this norm")
@@ -147,11 +150,69 @@ class ClassifierConfig(TrainConfig):
 
 
 @dataclasses.dataclass
+class TransferConfig(ClassifierConfig):
+    """A `ClassifierConfig` for a classifier that starts from a trained
+    language model (`textgru train classify --from-lm RUN_DIR`, ULMFiT-style).
+
+    The tokenizer and the network's sizes (`tokenizer`, `vocab_size`,
+    `lowercase`, `embed_dim`, `units`, `num_layers`, `reset_after`,
+    `gru_layer`) are the language model's: a run fills them in from it and
+    records them. The classifier reads one way, as the language model does.
+    Training goes in stages (gradual unfreezing): the head alone for
+    `freeze_epochs`, then one more layer group (the top GRU, the next GRU,
+    ..., the embedding) for `freeze_epochs` each, then everything for
+    `epochs`. Each stage has its own slanted-triangular schedule, and each
+    group lower down learns `lr_decay` times slower (discriminative rates).
+    """
+
+    from_lm: str = _field("", "language-model run directory to start from")
+    freeze_epochs: int = _field(
+        1, "epochs per gradual-unfreezing stage; 0 trains every layer from the start"
+    )
+    lr_decay: float = _field(
+        2.6, "each lower layer group learns this many times slower (1: same rate)"
+    )
+    bidirectional: bool = _field(False, "read texts both ways (not with --from-lm)")
+    pooling: str = _field("concat", "last, max, mean, or concat (all three)")
+    embedding_dropout: float = _field(0.1, "dropped embedding channels")
+    schedule: str = _field(
+        "slanted", "constant, cosine, or slanted (ULMFiT's triangle, per stage)"
+    )
+    learning_rate: float = _field(2e-3, "peak learning rate of the top layer group")
+    epochs: int = _field(6, "most epochs with every layer training (after the stages)")
+    out: str = _field("runs/transfer", "run directory to write")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not self.from_lm:
+            raise InvalidArgumentError(
+                "A TransferConfig needs `from_lm`, the language-model run to start "
+                "from (textgru train lm ... writes one)"
+            )
+        if self.bidirectional:
+            raise InvalidArgumentError(
+                "A classifier from a language model reads one way, as the language "
+                "model does; drop --bidirectional"
+            )
+        if self.freeze_epochs < 0:
+            raise InvalidArgumentError(
+                f"Expected `freeze_epochs` >= 0. Received: {self.freeze_epochs}"
+            )
+        if not self.lr_decay >= 1:
+            raise InvalidArgumentError(
+                f"Expected `lr_decay` >= 1. Received: lr_decay={self.lr_decay}"
+            )
+
+
+@dataclasses.dataclass
 class LanguageModelConfig(TrainConfig):
     """A `TrainConfig` for language modelling (`textgru train lm`); its
     defaults are a character model of `shakespeare`."""
 
-    dataset: str = _field("shakespeare", "built-in name, local text file or hub id")
+    dataset: str = _field(
+        "shakespeare",
+        "built-in name, local text file or hub id; several joined by commas",
+    )
     tokenizer: str = _field("char", "char, byte, word, bpe, wordpiece or unigram")
     vocab_size: int = _field(256, "largest vocabulary, specials included")
     lowercase: bool = _field(False, "lowercase texts before tokenizing")
@@ -168,6 +229,11 @@ class LanguageModelConfig(TrainConfig):
         True, "carry the GRU state across consecutive windows (reset each epoch)"
     )
     tie_embeddings: bool = _field(False, "share the embedding with the output layer")
+    from_lm: str | None = _field(
+        None,
+        "a language-model run to go on training on --dataset (its tokenizer and "
+        "network sizes are kept)",
+    )
     samples: int = _field(3, "passages per temperature written to samples.txt")
     sample_length: int = _field(300, "tokens per sample passage")
 
@@ -212,7 +278,14 @@ def total_steps(config, steps_per_epoch):
 
 
 def learning_rate_schedule(config, steps):
-    """The learning rate over `steps` optimizer steps, as a Keras schedule."""
+    """The learning rate over `steps` optimizer steps, as a Keras schedule.
+
+    `slanted` is `textgru.schedules.SlantedTriangular` (it has its own rise,
+    so `warmup_steps` does not apply to it)."""
+    if config.schedule == "slanted":
+        from textgru.schedules import SlantedTriangular
+
+        return SlantedTriangular(config.learning_rate, max(int(steps), 1))
     if config.schedule == "constant" and not config.warmup_steps:
         return config.learning_rate
     warmup = min(config.warmup_steps, max(steps - 1, 0))
@@ -226,21 +299,32 @@ def learning_rate_schedule(config, steps):
     )
 
 
-def make_optimizer(config, steps):
-    return keras.optimizers.AdamW(
-        learning_rate=learning_rate_schedule(config, steps),
-        weight_decay=config.weight_decay,
-        clipnorm=config.clipnorm,
-    )
+def make_optimizer(config, steps, layer_factors=None):
+    """AdamW with `config`'s rate schedule over `steps` steps, weight decay and
+    clipping; with `layer_factors` (layer name -> factor on the rate), a
+    `textgru.optimizers.DiscriminativeAdamW`."""
+    options = {
+        "learning_rate": learning_rate_schedule(config, steps),
+        "weight_decay": config.weight_decay,
+        "clipnorm": config.clipnorm,
+    }
+    if layer_factors:
+        from textgru.optimizers import DiscriminativeAdamW
+
+        return DiscriminativeAdamW(layer_factors=layer_factors, **options)
+    return keras.optimizers.AdamW(**options)
 
 
-def compile_classifier(model, config, num_classes, steps):
-    """Compile `model` with textgru's defaults for classification."""
+def compile_classifier(model, config, num_classes, steps, layer_factors=None):
+    """Compile `model` with textgru's defaults for classification (see
+    `make_optimizer` for `layer_factors`)."""
     loss = (
         "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
     )
     model.compile(
-        optimizer=make_optimizer(config, steps), loss=loss, metrics=["accuracy"]
+        optimizer=make_optimizer(config, steps, layer_factors),
+        loss=loss,
+        metrics=["accuracy"],
     )
     return model
 
@@ -273,19 +357,24 @@ class StopAfterSteps(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def training_callbacks(config, workdir, best_so_far=None, seconds_so_far=0.0):
+def training_callbacks(
+    config, workdir, best_so_far=None, seconds_so_far=0.0, keep_backup=False
+):
     """The callbacks of a run in `workdir` (a `pathlib.Path`).
 
     Early stopping restores the best weights; the best weights are also
     checkpointed (`best.weights.h5`), so a resumed run still ends with the
     best epoch of both parts (`best_so_far` is that epoch's monitored value);
     `BackupAndRestore` lets `--resume` continue an interrupted run from its
-    last finished epoch; `history.csv` is appended epoch by epoch.
+    last finished epoch (`keep_backup` keeps it after `fit` ends, for runs
+    of several `fit` calls); `history.csv` is appended epoch by epoch.
     """
     mode = "max" if "acc" in config.monitor or "f1" in config.monitor else "min"
     callbacks = [
         ElapsedTime(seconds_so_far),
-        keras.callbacks.BackupAndRestore(str(workdir / "backup")),
+        keras.callbacks.BackupAndRestore(
+            str(workdir / "backup"), delete_checkpoint=not keep_backup
+        ),
         keras.callbacks.EarlyStopping(
             monitor=config.monitor,
             mode=mode,
@@ -309,18 +398,30 @@ def training_callbacks(config, workdir, best_so_far=None, seconds_so_far=0.0):
     return callbacks
 
 
-def fit(model, train, validation, config, callbacks, verbose="auto"):
-    """`model.fit` for `config.epochs`; returns the seconds it took."""
+def fit(
+    model, train, validation, config, callbacks, verbose="auto", epochs=None, first=0
+):
+    """`model.fit` from epoch `first` to `epochs` (default `config.epochs`);
+    returns the seconds it took."""
     start = time.perf_counter()
     model.fit(
         train,
         validation_data=validation,
-        epochs=config.epochs,
+        epochs=config.epochs if epochs is None else epochs,
+        initial_epoch=first,
         callbacks=callbacks,
         shuffle=False,  # the tf.data pipeline shuffles
         verbose=verbose,
     )
     return time.perf_counter() - start
+
+
+def read_best(work, monitor):
+    """`(best monitored value, seconds trained)` so far in the run folder
+    `work`, from its history.csv (`(None, 0.0)` before the first epoch)."""
+    earlier = run_files.read_history(work / "history.csv")
+    seconds = float(earlier[-1].get("seconds") or 0) if earlier else 0.0
+    return best_value(earlier, monitor), seconds
 
 
 def best_value(history_rows, monitor):
@@ -341,12 +442,13 @@ def best_value(history_rows, monitor):
 _RESUME_FREE = {"resume", "overwrite", "epochs", "max_steps", "tensorboard"}
 
 
-def open_run(config, task, train_split, info):
+def open_run(config, task, train_split, info, tokenizer=None):
     """Start (or resume) the run directory of `config.out` for `task`.
 
-    Trains the tokenizer on `train_split` (or, when resuming, reads the one
-    the interrupted run saved) and records `config.json` with `info` (task
-    facts such as label names). Returns `(workdir, resumed, tokenizer)`.
+    Trains the tokenizer on `train_split`, or takes the given `tokenizer`
+    (a language model's, for transfer), or when resuming reads the one the
+    interrupted run saved; records `config.json` with `info` (task facts
+    such as label names). Returns `(workdir, resumed, tokenizer)`.
     """
     from textgru.data import Tokenizer, train_tokenizer
 
@@ -356,12 +458,13 @@ def open_run(config, task, train_split, info):
     if resumed:
         _check_same_settings(work, config)
         return work, True, Tokenizer.load(work / "tokenizer.json")
-    tokenizer = train_tokenizer(
-        train_split,
-        kind=config.tokenizer,
-        vocab_size=config.vocab_size,
-        lowercase=config.lowercase,
-    )
+    if tokenizer is None:
+        tokenizer = train_tokenizer(
+            train_split,
+            kind=config.tokenizer,
+            vocab_size=config.vocab_size,
+            lowercase=config.lowercase,
+        )
     tokenizer.save(work / "tokenizer.json")
     run_files.write_json(work / "config.json", _run_info(config, task, info, False))
     return work, False, tokenizer
@@ -374,9 +477,7 @@ def fit_run(model, train, validation, config, work, callbacks=(), verbose="auto"
     on `config.monitor`, across an interruption and its resume.
     """
     history_path = work / "history.csv"
-    earlier = run_files.read_history(history_path)
-    best_so_far = best_value(earlier, config.monitor)
-    seconds_so_far = float(earlier[-1].get("seconds") or 0) if earlier else 0.0
+    best_so_far, seconds_so_far = read_best(work, config.monitor)
     all_callbacks = [
         *training_callbacks(config, work, best_so_far, seconds_so_far),
         *callbacks,

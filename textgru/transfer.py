@@ -1,0 +1,224 @@
+"""Transfer from a language model (ULMFiT-style): what carries over from an LM
+run, the leak check on what it was trained on, and fine-tuning in stages.
+
+    textgru train lm --dataset shakespeare,movie_dialog,snippets --tokenizer bpe \\
+        --out runs/pretrained                                  # pretrain
+    textgru train lm --from-lm runs/pretrained --dataset rotten_tomatoes \\
+        --out runs/rt-lm                                       # fine-tune the LM
+    textgru train classify --from-lm runs/rt-lm --out runs/rt  # the classifier
+
+The recipe is Howard & Ruder's (2018): a classifier whose embedding and GRUs
+start from the language model's, fine-tuned with gradual unfreezing (the new
+head first, then one more layer group per stage), discriminative learning
+rates (each lower group `lr_decay` times slower) and a slanted-triangular
+schedule per stage. The defaults live in `textgru.training.TransferConfig`.
+"""
+
+import contextlib
+import dataclasses
+import time
+import warnings
+
+import keras
+
+from textgru import run as run_files
+from textgru.data import load_dataset, parse_sources
+from textgru.data.leakage import check_no_leak
+from textgru.errors import RunError
+from textgru.models import layer_groups
+from textgru.training import (
+    compile_classifier,
+    fit,
+    read_best,
+    total_steps,
+    training_callbacks,
+)
+
+# What a model made from a language model takes from it, as config fields.
+ARCHITECTURE = (
+    "tokenizer",
+    "vocab_size",
+    "lowercase",
+    "embed_dim",
+    "units",
+    "num_layers",
+    "reset_after",
+    "gru_layer",
+)
+LM_ARCHITECTURE = (*ARCHITECTURE, "tie_embeddings")
+
+
+def load_language_model(path):
+    """The `LanguageModelRun` at `path`, or a one-line `RunError`."""
+    from textgru.language_modeling import LanguageModelRun
+
+    try:
+        return LanguageModelRun.load(path)
+    except RunError as error:
+        raise RunError(f"--from-lm: {error}") from None
+
+
+def inherit_architecture(config, lm_config):
+    """`config` with the tokenizer and network fields of the language model's
+    config `lm_config` (those of `ARCHITECTURE`, and `tie_embeddings` too
+    between language models)."""
+    names = LM_ARCHITECTURE if hasattr(config, "tie_embeddings") else ARCHITECTURE
+    return config.replace(**{name: getattr(lm_config, name) for name in names})
+
+
+def corpus_of(config):
+    """The corpus a run trained on, as recorded in the runs made from it."""
+    return {
+        "dataset": config.dataset,
+        "text_column": config.text_column,
+        "split_seed": config.split_seed,
+    }
+
+
+def pretrained_on(lm_run):
+    """Every corpus whose train split the weights of `lm_run` learned from: its
+    own, then those of the language model it was itself made from."""
+    info = run_files.read_config(lm_run.path)
+    return info.get("pretrained_on") or [corpus_of(lm_run.config)]
+
+
+def lm_info(config, parent):
+    """The `config.json` facts of a language-model run: what it was trained on
+    (with `parent`, the `LanguageModelRun` it went on from, or None)."""
+    info = {"pretrained_on": [corpus_of(config)]}
+    if parent is not None:
+        info["from_lm"] = str(parent.path.resolve())
+        info["pretrained_on"] += pretrained_on(parent)
+    return info
+
+
+def check_pretraining(lm_run, config, data):
+    """Refuse (`DataLeakError`) a language model that was trained on any
+    validation or test text of the classification `data` (loaded as `config`
+    says). A corpus that is this task's own train split is skipped: the
+    classifier trains on those texts anyway."""
+    own = corpus_of(config)
+    heldout = [*data["validation"]["text"], *data["test"]["text"]]
+    for corpus in pretrained_on(lm_run):
+        if corpus == own:
+            continue
+        texts = load_dataset(
+            parse_sources(corpus["dataset"]),
+            text_column=corpus["text_column"],
+            split_seed=corpus["split_seed"],
+        )["train"]["text"]
+        check_no_leak(
+            list(texts),
+            heldout,
+            corpus_name=f"The language model {lm_run.path} was trained on "
+            f"{corpus['dataset']}, which",
+            heldout_name=f"{config.dataset} validation and test",
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """One `fit` of gradual unfreezing: the top `groups` layer groups train
+    until epoch `end` (counted over the whole run)."""
+
+    name: str
+    groups: int
+    end: int
+
+
+def unfreezing_stages(groups, freeze_epochs, epochs):
+    """The stages for layer `groups` (top first, from `layer_groups`): the top
+    group alone, then one more group per stage, `freeze_epochs` each, then
+    every group for `epochs`. With `freeze_epochs=0`, one stage of `epochs`."""
+    stages, end = [], 0
+    if freeze_epochs:
+        for count in range(1, len(groups)):
+            end += freeze_epochs
+            name = "+".join(name for group in groups[:count] for name in group)
+            stages.append(Stage(name, count, end))
+    stages.append(Stage("all", len(groups), end + epochs))
+    return stages
+
+
+def layer_factors(groups, lr_decay):
+    """Discriminative rates: the factor on the learning rate of each layer,
+    1 for the top group and `lr_decay ** -k` for the k-th group below it."""
+    return {
+        name: lr_decay**-depth
+        for depth, group in enumerate(groups)
+        for name in group
+        if depth and lr_decay != 1
+    }
+
+
+def freeze(model, groups, count):
+    """Make the top `count` layer groups trainable and the rest frozen."""
+    for depth, group in enumerate(groups):
+        for name in group:
+            model.get_layer(name).trainable = depth < count
+
+
+class StageNumber(keras.callbacks.Callback):
+    """Adds the stage's number (1, 2, ...) to each epoch's logs: a `stage`
+    column in history.csv."""
+
+    def __init__(self, number):
+        super().__init__()
+        self.number = number
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["stage"] = self.number
+
+
+def fit_in_stages(
+    model, train, validation, config, work, num_classes, callbacks=(), verbose="auto"
+):
+    """Fine-tune a classifier from `classifier_from_lm` by gradual unfreezing,
+    one `fit` per stage, in the run folder `work`, as `config` (a
+    `TransferConfig`) says.
+
+    Each stage compiles afresh (Keras needs that when `trainable` changes),
+    with its own slanted-triangular schedule over its steps and the
+    discriminative factors. One `BackupAndRestore` folder spans the stages,
+    so `--resume` skips the finished ones and continues the interrupted one.
+    The model ends with the best epoch's weights on `config.monitor` over all
+    stages. Returns `(seconds, history_rows, stages)`.
+    """
+    groups = layer_groups(model)
+    factors = layer_factors(groups, config.lr_decay)
+    stages = unfreezing_stages(groups, config.freeze_epochs, config.epochs)
+    steps_per_epoch = int(train.cardinality())
+    start, first = time.perf_counter(), 0
+    for number, stage in enumerate(stages, start=1):
+        freeze(model, groups, stage.groups)
+        epochs = config.replace(epochs=stage.end - first)
+        steps = total_steps(epochs, steps_per_epoch)
+        compile_classifier(model, config, num_classes, steps, factors)
+        best, seconds = read_best(work, config.monitor)
+        stage_callbacks = [
+            StageNumber(number),
+            *training_callbacks(config, work, best, seconds, keep_backup=True),
+            *callbacks,
+        ]
+        with _quiet_optimizer_restore():
+            fit(model, train, validation, config, stage_callbacks, verbose,
+                epochs=stage.end, first=first)  # fmt: skip
+        first = stage.end
+    if (work / "best.weights.h5").exists():
+        with _quiet_optimizer_restore():
+            model.load_weights(work / "best.weights.h5")
+    history = run_files.read_history(work / "history.csv")
+    return time.perf_counter() - start, history, stages
+
+
+@contextlib.contextmanager
+def _quiet_optimizer_restore():
+    """Weights saved in one stage carry that stage's optimizer state, which a
+    later stage's optimizer (over more variables) cannot take; Keras skips it
+    with a warning that is expected here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="Skipping variable loading for optimizer"
+        )
+        yield
