@@ -395,3 +395,20 @@ def test_transfer_config_checks():
         "slanted",
         False,
     )
+
+
+def test_transfer_benchmark_runs(lm_run, reviews, tmp_path, monkeypatch, capsys):
+    """benchmarks/transfer.py end to end at a tiny size, with the tiny LM in
+    place of the pretrained one (its figures are measured by hand)."""
+    from .test_benchmarks import _load
+
+    monkeypatch.setattr(transfer, "pretrained_language_model", lambda **_: lm_run)
+    out = tmp_path / "ablation.json"
+    _load("transfer").main(
+        ["--datasets", reviews, "--workdir", str(tmp_path / "runs"), "--json",
+         str(out), "--set", "epochs=1", "max_steps=2", "batch_size=2"]
+    )  # fmt: skip
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["step"].split(" ")[0] for r in rows] == ["TF-IDF", "from", "+", "+", "+"]
+    assert all(0 <= r["test_accuracy"] <= 1 and r["seconds"] > 0 for r in rows)
+    assert "| + LM fine-tuning on the task's texts |" in capsys.readouterr().out

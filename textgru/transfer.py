@@ -18,15 +18,17 @@ import contextlib
 import dataclasses
 import time
 import warnings
+from pathlib import Path
 
 import keras
 
 from textgru import run as run_files
-from textgru.data import load_dataset, parse_sources
+from textgru.data import data_home, load_dataset, parse_sources
 from textgru.data.leakage import check_no_leak
 from textgru.errors import RunError
 from textgru.models import layer_groups
 from textgru.training import (
+    LanguageModelConfig,
     compile_classifier,
     fit,
     read_best,
@@ -47,11 +49,81 @@ ARCHITECTURE = (
 )
 LM_ARCHITECTURE = (*ARCHITECTURE, "tie_embeddings")
 
+# The unlabelled built-in corpora pretraining reads (never a task's test texts).
+PRETRAINING_CORPORA = "shakespeare,movie_dialog,snippets"
+# `--from-lm pretrained` names the cached general model.
+PRETRAINED = "pretrained"
+# Bump when `pretraining_config` changes, so an old cached model is not reused.
+PRETRAINED_VERSION = 1
+
+
+def pretraining_config(**changes):
+    """The recipe for the general language model that transfer starts from:
+    a 2-layer GRU over 8,000 lowercased BPE pieces, on the built-in
+    unlabelled corpora (`PRETRAINING_CORPORA`, 2.6M pieces of training text)."""
+    config = LanguageModelConfig(
+        dataset=PRETRAINING_CORPORA,
+        tokenizer="bpe",
+        vocab_size=8000,
+        lowercase=True,
+        embed_dim=128,
+        units=384,
+        num_layers=2,
+        tie_embeddings=True,
+        seq_len=64,
+        dropout=0.2,
+        epochs=4,
+        samples=1,
+        sample_length=60,
+        out=str(pretrained_path()),
+    )
+    return config.replace(**changes)
+
+
+def lm_fine_tuning_config(dataset, from_lm, **changes):
+    """The recipe for fine-tuning a language model on a task's own training
+    texts (its train split only, with the task's split seed)."""
+    config = LanguageModelConfig(
+        dataset=dataset,
+        from_lm=str(from_lm),
+        seq_len=64,
+        dropout=0.2,
+        epochs=4,
+        learning_rate=1e-3,
+        schedule="slanted",
+        samples=1,
+        sample_length=60,
+    )
+    return config.replace(**changes)
+
+
+def pretrained_path():
+    """Where the pretrained language model is cached, under the data home."""
+    return data_home() / "models" / f"pretrained-lm-v{PRETRAINED_VERSION}"
+
+
+def pretrained_language_model(verbose="auto"):
+    """The general pretrained `LanguageModelRun` (`pretraining_config`), read
+    from the cache, or trained and cached first (about 30 min on 2 CPU
+    cores)."""
+    from textgru.language_modeling import LanguageModelRun, train_language_model
+
+    path = pretrained_path()
+    if path.is_dir():
+        return LanguageModelRun.load(path)
+    config = pretraining_config()
+    resume = run_files.workdir_for(path).is_dir()
+    return train_language_model(config.replace(resume=resume), verbose=verbose)
+
 
 def load_language_model(path):
-    """The `LanguageModelRun` at `path`, or a one-line `RunError`."""
+    """The `LanguageModelRun` at `path`, or a one-line `RunError`. The name
+    `"pretrained"` (when no such folder exists) is the general pretrained
+    model, `pretrained_language_model()`."""
     from textgru.language_modeling import LanguageModelRun
 
+    if str(path) == PRETRAINED and not Path(path).exists():
+        return pretrained_language_model()
     try:
         return LanguageModelRun.load(path)
     except RunError as error:

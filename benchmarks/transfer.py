@@ -1,0 +1,160 @@
+"""The transfer ablation: what each step of ULMFiT-style transfer adds.
+
+On each dataset's seeded 80/10/10 split (the same as benchmarks/quality.py):
+
+1. TF-IDF LR: word uni+bigrams, logistic regression, C chosen on validation;
+2. from scratch: the default recipe (`ClassifierConfig`: bidirectional GRU);
+3. + LM pretraining: a classifier from the general pretrained language model
+   (`textgru.transfer.pretraining_config`, on the unlabelled built-in
+   corpora), every layer trained at once at one rate;
+4. + LM fine-tuning: the same, from that model after fine-tuning it on the
+   task's own training texts (`lm_fine_tuning_config`);
+5. + gradual unfreezing and discriminative rates: `TransferConfig` as is.
+
+Every classifier is picked on validation (early stopping on val_loss) and
+scored once on test. Wall times are per run on this machine; pretraining is
+done once and cached (`textgru.transfer.pretrained_language_model`).
+
+    python benchmarks/transfer.py                       # all three datasets
+    python benchmarks/transfer.py --datasets trec --json transfer.json
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from quality import tfidf_logistic_regression  # noqa: E402
+
+from textgru import transfer  # noqa: E402
+from textgru.classification import train_classifier  # noqa: E402
+from textgru.data import load_dataset  # noqa: E402
+from textgru.language_modeling import train_language_model  # noqa: E402
+from textgru.training import ClassifierConfig, TransferConfig  # noqa: E402
+
+
+def _timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return result, time.perf_counter() - start
+
+
+def ablation(dataset, workdir, seed, pretrained, overrides):
+    """The rows of one dataset: (step, test report, seconds, note).
+    `overrides` (field -> value) go into every config (for quick trials)."""
+    rows = []
+    baseline, seconds, setting = tfidf_logistic_regression(load_dataset(dataset))
+    rows.append(("TF-IDF LR", baseline, seconds, setting))
+    out = workdir / Path(dataset).stem
+    run, seconds = _timed(
+        train_classifier,
+        ClassifierConfig(
+            dataset=dataset, seed=seed, out=str(out / "scratch"), **overrides
+        ),
+        verbose=0,
+    )
+    rows.append(("from scratch (bidirectional GRU)", run.metrics["test"], seconds,
+                 f"{run.metrics['epochs_run']} epochs"))  # fmt: skip
+    at_once = {"freeze_epochs": 0, "lr_decay": 1.0, "seed": seed, **overrides}
+    run, seconds = _timed(
+        train_classifier,
+        TransferConfig(
+            dataset=dataset,
+            from_lm=str(pretrained.path),
+            out=str(out / "pretrained"),
+            **at_once,
+        ),  # fmt: skip
+        verbose=0,
+    )
+    note = f"{run.metrics['epochs_run']} epochs, all layers at once"
+    rows.append(("+ LM pretraining", run.metrics["test"], seconds, note))
+    lm, lm_seconds = _timed(
+        train_language_model,
+        transfer.lm_fine_tuning_config(
+            dataset, pretrained.path, out=str(out / "lm"), seed=seed, **overrides
+        ),
+        verbose=0,
+    )
+    lm_loss = lm.metrics["validation"]["loss_nats_per_token"]
+    run, seconds = _timed(
+        train_classifier,
+        TransferConfig(
+            dataset=dataset,
+            from_lm=str(lm.path),
+            out=str(out / "fine-tuned"),
+            **at_once,
+        ),  # fmt: skip
+        verbose=0,
+    )
+    rows.append(("+ LM fine-tuning on the task's texts", run.metrics["test"], seconds,
+                 f"{run.metrics['epochs_run']} epochs; LM fine-tuning "
+                 f"{lm_seconds:.0f} s, val {lm_loss:.3f} nats/piece"))  # fmt: skip
+    run, seconds = _timed(
+        train_classifier,
+        TransferConfig(
+            dataset=dataset, from_lm=str(lm.path), seed=seed, out=str(out / "transfer")
+        ),  # fmt: skip
+        verbose=0,
+    )
+    rows.append(("+ gradual unfreezing, discriminative rates", run.metrics["test"],
+                 seconds, f"{run.metrics['epochs_run']} epochs"))  # fmt: skip
+    return [
+        {
+            "dataset": dataset,
+            "step": step,
+            "test_accuracy": round(report["accuracy"], 4),
+            "test_macro_f1": round(report["macro_f1"], 4),
+            "seconds": round(seconds, 1),
+            "note": note,
+        }
+        for step, report, seconds, note in rows
+    ]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--datasets", nargs="+", default=["rotten_tomatoes", "trec", "sms_spam"]
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workdir", default="runs/transfer-ablation")
+    parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument(
+        "--set", nargs="*", default=[], metavar="FIELD=JSON",
+        help="overrides for every config, e.g. epochs=1 (quick trials only)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    pretrained, seconds = _timed(transfer.pretrained_language_model, verbose=0)
+    pretraining = pretrained.metrics
+    print(
+        f"pretrained LM {pretrained.path}: "
+        f"trained {pretraining['train_seconds']:.0f} s "
+        f"({pretraining['epochs_run']} epochs), validation "
+        f"{pretraining['validation']['loss_nats_per_token']:.3f} nats/piece; "
+        f"loaded in {seconds:.0f} s"
+    )
+    rows = []
+    for dataset in args.datasets:
+        workdir = Path(args.workdir)
+        rows += ablation(dataset, workdir, args.seed, pretrained, overrides)
+        print(json.dumps(rows[-5:], indent=1), flush=True)
+    print("| dataset | step | test accuracy | test macro-F1 | wall time | note |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['dataset']} | {r['step']} | {100 * r['test_accuracy']:.1f}% | "
+            f"{r['test_macro_f1']:.3f} | {r['seconds']:.0f} s | {r['note']} |"
+        )
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump({"pretraining": pretraining, "rows": rows}, file, indent=2)
+
+
+if __name__ == "__main__":
+    main()
