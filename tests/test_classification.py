@@ -177,6 +177,32 @@ class _Interrupt(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
+def test_run_that_died_writing_its_reports_resumes_without_training(
+    binary_csv, tmp_path, monkeypatch
+):
+    from textgru import classification
+
+    config = ClassifierConfig(dataset=binary_csv, out=str(tmp_path / "run"), **TINY)
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(classification, "gate_figure", crash)
+        with pytest.raises(KeyboardInterrupt):
+            train_classifier(config, verbose=0)
+    epochs = []
+
+    class Count(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            epochs.append(epoch)
+
+    run = train_classifier(config.replace(resume=True), callbacks=[Count()], verbose=0)
+    assert epochs == []  # both epochs were done; only the reports were missing
+    assert [row["epoch"] for row in run.history] == ["0", "1"]
+    assert sorted(os.listdir(run.path)) == sorted(run_files.FILES["classify"])
+
+
 def test_interrupted_run_resumes(binary_csv, tmp_path):
     out = tmp_path / "run"
     config = ClassifierConfig(dataset=binary_csv, out=str(out), **{**TINY, "epochs": 3})

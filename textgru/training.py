@@ -357,23 +357,23 @@ class StopAfterSteps(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def training_callbacks(
-    config, workdir, best_so_far=None, seconds_so_far=0.0, keep_backup=False
-):
+def training_callbacks(config, workdir, best_so_far=None, seconds_so_far=0.0):
     """The callbacks of a run in `workdir` (a `pathlib.Path`).
 
     Early stopping restores the best weights; the best weights are also
     checkpointed (`best.weights.h5`), so a resumed run still ends with the
     best epoch of both parts (`best_so_far` is that epoch's monitored value);
     `BackupAndRestore` lets `--resume` continue an interrupted run from its
-    last finished epoch (`keep_backup` keeps it after `fit` ends, for runs
-    of several `fit` calls); `history.csv` is appended epoch by epoch.
+    last finished epoch. Its backup outlives `fit` (the finished run drops
+    it), so a run that dies while writing its reports resumes without
+    training again, and a run of several `fit` calls resumes in the right
+    one. `history.csv` is appended epoch by epoch.
     """
     mode = "max" if "acc" in config.monitor or "f1" in config.monitor else "min"
     callbacks = [
         ElapsedTime(seconds_so_far),
         keras.callbacks.BackupAndRestore(
-            str(workdir / "backup"), delete_checkpoint=not keep_backup
+            str(workdir / "backup"), delete_checkpoint=False
         ),
         keras.callbacks.EarlyStopping(
             monitor=config.monitor,

@@ -270,7 +270,7 @@ def fit_in_stages(
         best, seconds = read_best(work, config.monitor)
         stage_callbacks = [
             StageNumber(number),
-            *training_callbacks(config, work, best, seconds, keep_backup=True),
+            *training_callbacks(config, work, best, seconds),
             *callbacks,
         ]
         with _quiet_optimizer_restore():

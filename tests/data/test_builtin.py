@@ -101,6 +101,31 @@ def test_shakespeare_is_split_by_whole_works(builtin_home):
     assert "ROMEO" in " ".join(_all_texts(data))
 
 
+def test_unlabelled_corpora_for_pretraining(builtin_home):
+    from textgru.data.leakage import find_leaks
+
+    dialog = textgru.data.load_dataset("movie_dialog")
+    texts = _all_texts(dialog)
+    assert len(texts) == len(set(texts)) == builtin.BUILTINS["movie_dialog"].num_texts
+    assert dialog["train"].column_names == ["text"]
+    # One exchange per row: a line and its reply.
+    assert all(text.count("\n") == 1 for text in texts[:1000])
+    snippets = textgru.data.load_dataset("snippets")
+    assert snippets["train"].column_names == ["text"]
+    raw = builtin.load_builtin("snippets")
+    assert collections.Counter(raw["source"]) == {
+        "nyt": 5119,
+        "tweets": 4200,
+        "amazon": 3697,
+    }
+    assert len(raw) == builtin.BUILTINS["snippets"].num_texts
+    # The movie-review snippets, which share texts with rotten_tomatoes, are
+    # not among them, and neither corpus holds a rotten_tomatoes review.
+    reviews = _all_texts(textgru.data.load_dataset("rotten_tomatoes"))
+    assert find_leaks(list(raw["text"]), reviews) == []
+    assert find_leaks(texts, reviews) == []
+
+
 def test_second_load_needs_no_download_and_is_fast(builtin_home, monkeypatch):
     textgru.data.load_dataset("trec")  # converted (at the latest) here
 
@@ -128,6 +153,8 @@ def test_list_datasets_describes_every_builtin():
         "trec",
         "sms_spam",
         "shakespeare",
+        "movie_dialog",
+        "snippets",
     ]
     for spec in listed:
         assert spec.description and spec.num_texts > 0

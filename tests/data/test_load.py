@@ -256,3 +256,35 @@ def test_malformed_file_is_reported_with_its_name(tmp_path):
 def test_not_a_source():
     _error("", DatasetNotFoundError)
     _error(42, DatasetNotFoundError)
+
+
+def test_a_list_of_sources_is_a_mixture_split_by_source(tmp_path):
+    plays = tmp_path / "plays.txt"
+    plays.write_text("\n".join(f"line {i} of a play" for i in range(50)) + "\n")
+    shared = "a line in both files"
+    talk = tmp_path / "talk.txt"
+    talk.write_text("\n".join([f"talk {i}" for i in range(30)] + [shared]) + "\n")
+    plays.write_text(plays.read_text() + shared + "\n")
+    data = textgru.data.load_dataset([str(plays), str(talk)], split_seed=3)
+    alone = {p: textgru.data.load_dataset(str(p), split_seed=3) for p in (plays, talk)}
+    for split in ("train", "validation", "test"):
+        assert data[split].column_names == ["text", "source"]
+        own = list(alone[plays][split]["text"])
+        # Each source keeps its own split; a text already seen is not repeated.
+        others = [t for t in alone[talk][split]["text"] if t != shared]
+        assert list(data[split]["text"]) == own + others
+        assert list(data[split]["source"]) == [str(plays)] * len(own) + [
+            str(talk)
+        ] * len(others)
+    every = [t for split in data.values() for t in split["text"]]
+    assert len(every) == len(set(every)) == 81
+
+
+def test_parse_sources():
+    parse = textgru.data.parse_sources
+    assert parse("shakespeare") == "shakespeare"
+    assert parse("shakespeare, movie_dialog") == ["shakespeare", "movie_dialog"]
+    with pytest.raises(DatasetNotFoundError, match="single commas"):
+        parse("shakespeare,,snippets")
+    with pytest.raises(DatasetNotFoundError, match="at least one"):
+        textgru.data.load_dataset([])
