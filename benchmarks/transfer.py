@@ -6,7 +6,7 @@ On each dataset's seeded 80/10/10 split (the same as benchmarks/quality.py):
 2. from scratch: the default recipe (`ClassifierConfig`: bidirectional GRU);
 3. + LM pretraining: a classifier from the general pretrained language model
    (`textgru.transfer.pretraining_config`, on the unlabelled built-in
-   corpora), every layer trained at once at one rate;
+   corpora), every layer trained at once at one rate (2e-3, as from scratch);
 4. + LM fine-tuning: the same, from that model after fine-tuning it on the
    task's own training texts (`lm_fine_tuning_config`);
 5. + gradual unfreezing and discriminative rates: `TransferConfig` as is.
@@ -60,7 +60,9 @@ def ablation(dataset, workdir, seed, pretrained, overrides):
     )
     rows.append(("from scratch (bidirectional GRU)", run.metrics["test"], seconds,
                  f"{run.metrics['epochs_run']} epochs"))  # fmt: skip
-    at_once = {"freeze_epochs": 0, "lr_decay": 1.0, "seed": seed, **overrides}
+    # One stage, one rate for every layer: the from-scratch recipe's rate.
+    at_once = {"freeze_epochs": 0, "lr_decay": 1.0, "learning_rate": 2e-3}
+    at_once.update(seed=seed, **overrides)
     run, seconds = _timed(
         train_classifier,
         TransferConfig(

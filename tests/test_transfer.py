@@ -4,6 +4,8 @@ slanted-triangular schedule, the leak check, `--from-lm` for both tasks, and
 resuming a staged run."""
 
 import json
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -285,6 +287,18 @@ def test_transfer_run_directory(transfer_run, lm_run, reviews):
     ).read_text()
     loaded = ClassifierRun.load(run.path)
     assert isinstance(loaded.config, TransferConfig)
+    # A new process loads it too: the schedule and optimizer classes are
+    # registered on `import textgru`.
+    code = (
+        "import sys; from textgru.classification import ClassifierRun; "
+        "run = ClassifierRun.load(sys.argv[1]); "
+        "print(type(run.model.optimizer).__name__)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(run.path)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-1] == "DiscriminativeAdamW"
     texts = ["good great film", "bad dull plot"]
     np.testing.assert_allclose(
         loaded.predict_proba(texts), run.predict_proba(texts), atol=1e-6

@@ -1,7 +1,18 @@
 """textgru: a Keras 3 toolkit for text classification and language modelling
 built around a GRU written from its gate equations."""
 
-from textgru import data, errors, inspect, layers, models, plots
+# schedules and optimizers register their classes, so saved models that use
+# them load.
+from textgru import (
+    data,
+    errors,
+    inspect,
+    layers,
+    models,
+    optimizers,
+    plots,
+    schedules,
+)
 from textgru.errors import InvalidArgumentError, TextgruError
 from textgru.layers import GRU, GRUCell
 
@@ -17,6 +28,8 @@ __all__ = [
     "inspect",
     "layers",
     "models",
+    "optimizers",
     "plots",
+    "schedules",
     "__version__",
 ]

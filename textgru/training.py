@@ -161,8 +161,10 @@ class TransferConfig(ClassifierConfig):
     Training goes in stages (gradual unfreezing): the head alone for
     `freeze_epochs`, then one more layer group (the top GRU, the next GRU,
     ..., the embedding) for `freeze_epochs` each, then everything for
-    `epochs`. Each stage has its own slanted-triangular schedule, and each
-    group lower down learns `lr_decay` times slower (discriminative rates).
+    `epochs`. Each stage has its own slanted-triangular schedule, peaking at
+    `learning_rate` in the first stage and `stage_lr_decay` times lower in
+    each next one (as ULMFiT's recipe lowers it), and each group lower down
+    learns `lr_decay` times slower (discriminative rates).
     """
 
     from_lm: str = _field("", "language-model run directory to start from")
@@ -178,7 +180,12 @@ class TransferConfig(ClassifierConfig):
     schedule: str = _field(
         "slanted", "constant, cosine, or slanted (ULMFiT's triangle, per stage)"
     )
-    learning_rate: float = _field(2e-3, "peak learning rate of the top layer group")
+    learning_rate: float = _field(
+        1e-2, "peak learning rate of the top layer group in the first stage"
+    )
+    stage_lr_decay: float = _field(
+        2.0, "each stage's peak learning rate is this many times the next one's"
+    )
     epochs: int = _field(6, "most epochs with every layer training (after the stages)")
     out: str = _field("runs/transfer", "run directory to write")
 
@@ -198,10 +205,11 @@ class TransferConfig(ClassifierConfig):
             raise InvalidArgumentError(
                 f"Expected `freeze_epochs` >= 0. Received: {self.freeze_epochs}"
             )
-        if not self.lr_decay >= 1:
-            raise InvalidArgumentError(
-                f"Expected `lr_decay` >= 1. Received: lr_decay={self.lr_decay}"
-            )
+        for name in ("lr_decay", "stage_lr_decay"):
+            if not getattr(self, name) >= 1:
+                raise InvalidArgumentError(
+                    f"Expected `{name}` >= 1. Received: {name}={getattr(self, name)}"
+                )
 
 
 @dataclasses.dataclass

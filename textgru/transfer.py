@@ -251,8 +251,8 @@ def fit_in_stages(
     `TransferConfig`) says.
 
     Each stage compiles afresh (Keras needs that when `trainable` changes),
-    with its own slanted-triangular schedule over its steps and the
-    discriminative factors. One `BackupAndRestore` folder spans the stages,
+    with its own schedule over its steps (peaking `stage_lr_decay` times
+    lower than the stage before) and the discriminative factors. One `BackupAndRestore` folder spans the stages,
     so `--resume` skips the finished ones and continues the interrupted one.
     The model ends with the best epoch's weights on `config.monitor` over all
     stages. Returns `(seconds, history_rows, stages)`.
@@ -264,9 +264,10 @@ def fit_in_stages(
     start, first = time.perf_counter(), 0
     for number, stage in enumerate(stages, start=1):
         freeze(model, groups, stage.groups)
-        epochs = config.replace(epochs=stage.end - first)
-        steps = total_steps(epochs, steps_per_epoch)
-        compile_classifier(model, config, num_classes, steps, factors)
+        peak = config.learning_rate / config.stage_lr_decay ** (number - 1)
+        stage_config = config.replace(epochs=stage.end - first, learning_rate=peak)
+        steps = total_steps(stage_config, steps_per_epoch)
+        compile_classifier(model, stage_config, num_classes, steps, factors)
         best, seconds = read_best(work, config.monitor)
         stage_callbacks = [
             StageNumber(number),
