@@ -49,7 +49,7 @@ def ablation(dataset, workdir, seed, pretrained, overrides):
     `overrides` (field -> value) go into every config (for quick trials)."""
     rows = []
     baseline, seconds, setting = tfidf_logistic_regression(load_dataset(dataset))
-    rows.append(("TF-IDF LR", baseline, seconds, setting))
+    rows.append(("TF-IDF LR", baseline, None, seconds, setting))
     out = workdir / Path(dataset).stem
     run, seconds = _timed(
         train_classifier,
@@ -58,7 +58,7 @@ def ablation(dataset, workdir, seed, pretrained, overrides):
         ),
         verbose=0,
     )
-    rows.append(("from scratch (bidirectional GRU)", run.metrics["test"], seconds,
+    rows.append(("from scratch (bidirectional GRU)", *_scores(run), seconds,
                  f"{run.metrics['epochs_run']} epochs"))  # fmt: skip
     # One stage, one rate for every layer: the from-scratch recipe's rate.
     at_once = {"freeze_epochs": 0, "lr_decay": 1.0, "learning_rate": 2e-3}
@@ -74,7 +74,7 @@ def ablation(dataset, workdir, seed, pretrained, overrides):
         verbose=0,
     )
     note = f"{run.metrics['epochs_run']} epochs, all layers at once"
-    rows.append(("+ LM pretraining", run.metrics["test"], seconds, note))
+    rows.append(("+ LM pretraining", *_scores(run), seconds, note))
     lm, lm_seconds = _timed(
         train_language_model,
         transfer.lm_fine_tuning_config(
@@ -93,7 +93,7 @@ def ablation(dataset, workdir, seed, pretrained, overrides):
         ),  # fmt: skip
         verbose=0,
     )
-    rows.append(("+ LM fine-tuning on the task's texts", run.metrics["test"], seconds,
+    rows.append(("+ LM fine-tuning on the task's texts", *_scores(run), seconds,
                  f"{run.metrics['epochs_run']} epochs; LM fine-tuning "
                  f"{lm_seconds:.0f} s, val {lm_loss:.3f} nats/piece"))  # fmt: skip
     run, seconds = _timed(
@@ -103,19 +103,25 @@ def ablation(dataset, workdir, seed, pretrained, overrides):
         ),  # fmt: skip
         verbose=0,
     )
-    rows.append(("+ gradual unfreezing, discriminative rates", run.metrics["test"],
+    rows.append(("+ gradual unfreezing, discriminative rates", *_scores(run),
                  seconds, f"{run.metrics['epochs_run']} epochs"))  # fmt: skip
     return [
         {
             "dataset": dataset,
             "step": step,
+            "validation_accuracy": None if val is None else round(val, 4),
             "test_accuracy": round(report["accuracy"], 4),
             "test_macro_f1": round(report["macro_f1"], 4),
             "seconds": round(seconds, 1),
             "note": note,
         }
-        for step, report, seconds, note in rows
+        for step, report, val, seconds, note in rows
     ]
+
+
+def _scores(run):
+    """The test report and the validation accuracy of a classifier run."""
+    return run.metrics["test"], run.metrics["validation"]["accuracy"]
 
 
 def main(argv=None):
@@ -146,11 +152,17 @@ def main(argv=None):
         workdir = Path(args.workdir)
         rows += ablation(dataset, workdir, args.seed, pretrained, overrides)
         print(json.dumps(rows[-5:], indent=1), flush=True)
-    print("| dataset | step | test accuracy | test macro-F1 | wall time | note |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| dataset | step | validation accuracy | test accuracy | test macro-F1 "
+        "| wall time | note |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
+        val = r["validation_accuracy"]
+        val = "—" if val is None else f"{100 * val:.1f}%"
         print(
-            f"| {r['dataset']} | {r['step']} | {100 * r['test_accuracy']:.1f}% | "
+            f"| {r['dataset']} | {r['step']} | {val} | "
+            f"{100 * r['test_accuracy']:.1f}% | "
             f"{r['test_macro_f1']:.3f} | {r['seconds']:.0f} s | {r['note']} |"
         )
     if args.json:

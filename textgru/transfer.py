@@ -252,8 +252,9 @@ def fit_in_stages(
 
     Each stage compiles afresh (Keras needs that when `trainable` changes),
     with its own schedule over its steps (peaking `stage_lr_decay` times
-    lower than the stage before) and the discriminative factors. One `BackupAndRestore` folder spans the stages,
-    so `--resume` skips the finished ones and continues the interrupted one.
+    lower than the stage before) and the discriminative factors. One
+    `BackupAndRestore` folder spans the stages, so `--resume` skips the
+    finished ones and continues the interrupted one.
     The model ends with the best epoch's weights on `config.monitor` over all
     stages. Returns `(seconds, history_rows, stages)`.
     """
