@@ -35,7 +35,7 @@ TINY_LM = dict(
 )  # fmt: skip
 TINY_CLASSIFIER = dict(
     batch_size=16, epochs=4, freeze_epochs=1, max_length=12, patience=9,
-    learning_rate=3e-2,
+    learning_rate=3e-2, stage_lr_decay=1.0,
 )  # fmt: skip
 
 
@@ -426,3 +426,19 @@ def test_transfer_benchmark_runs(lm_run, reviews, tmp_path, monkeypatch, capsys)
     assert [r["step"].split(" ")[0] for r in rows] == ["TF-IDF", "from", "+", "+", "+"]
     assert all(0 <= r["test_accuracy"] <= 1 and r["seconds"] > 0 for r in rows)
     assert "| + LM fine-tuning on the task's texts |" in capsys.readouterr().out
+
+
+def test_each_stage_peaks_lower_by_stage_lr_decay(lm_run, reviews, tmp_path):
+    starts = []
+
+    class FirstRate(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            starts.append(float(self.model.optimizer.learning_rate))
+
+    config = TransferConfig(
+        dataset=reviews, from_lm=str(lm_run.path), out=str(tmp_path / "r"),
+        epochs=1, max_steps=1, learning_rate=0.04, stage_lr_decay=2.0,
+    )  # fmt: skip
+    train_classifier(config, callbacks=[FirstRate()], verbose=0)
+    # A slanted triangle starts at its peak / 32; the peaks halve per stage.
+    np.testing.assert_allclose(starts, [0.04 / 32 / 2**k for k in range(4)], rtol=1e-6)
