@@ -46,17 +46,20 @@ def add_config_flags(parser, config_class, transfer_class=None):
     With `transfer_class` (a subclass used with `--from-lm`), its fields get
     flags too, and the help shows its defaults where they differ."""
     hints = typing.get_type_hints(transfer_class or config_class)
-    base = {field.name: field.default for field in dataclasses.fields(config_class)}
+    base = {field.name: field for field in dataclasses.fields(config_class)}
     for field in dataclasses.fields(transfer_class or config_class):
         hint = hints[field.name]
         flag = "--" + field.name.replace("_", "-")
-        if field.name not in base:
+        own = base.get(field.name)
+        if own is None and field.name == "from_lm":
+            default = "default: none, train from scratch"
+        elif own is None:
             default = f"with --from-lm; default: {field.default}"
-        elif transfer_class and field.default != base[field.name]:
-            default = f"default: {base[field.name]}; with --from-lm: {field.default}"
+        elif field.default != own.default:
+            default = f"default: {own.default}; with --from-lm: {field.default}"
         else:
             default = f"default: {field.default}"
-        help_text = f"{field.metadata.get('help', '')} ({default})"
+        help_text = f"{(own or field).metadata.get('help', '')} ({default})"
         if hint is bool:
             parser.add_argument(
                 flag,
