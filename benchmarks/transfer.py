@@ -63,16 +63,14 @@ def ablation(dataset, workdir, seed, pretrained, overrides):
     # One stage, one rate for every layer: the from-scratch recipe's rate.
     at_once = {"freeze_epochs": 0, "lr_decay": 1.0, "learning_rate": 2e-3}
     at_once.update(seed=seed, **overrides)
-    run, seconds = _timed(
-        train_classifier,
-        TransferConfig(
-            dataset=dataset,
-            from_lm=str(pretrained.path),
-            out=str(out / "pretrained"),
-            **at_once,
-        ),  # fmt: skip
-        verbose=0,
-    )
+
+    def from_lm(lm_path, name, **settings):
+        config = TransferConfig(
+            dataset=dataset, from_lm=str(lm_path), out=str(out / name), **settings
+        )
+        return _timed(train_classifier, config, verbose=0)
+
+    run, seconds = from_lm(pretrained.path, "pretrained", **at_once)
     note = f"{run.metrics['epochs_run']} epochs, all layers at once"
     rows.append(("+ LM pretraining", *_scores(run), seconds, note))
     lm, lm_seconds = _timed(
@@ -83,26 +81,11 @@ def ablation(dataset, workdir, seed, pretrained, overrides):
         verbose=0,
     )
     lm_loss = lm.metrics["validation"]["loss_nats_per_token"]
-    run, seconds = _timed(
-        train_classifier,
-        TransferConfig(
-            dataset=dataset,
-            from_lm=str(lm.path),
-            out=str(out / "fine-tuned"),
-            **at_once,
-        ),  # fmt: skip
-        verbose=0,
-    )
+    run, seconds = from_lm(lm.path, "fine-tuned", **at_once)
     rows.append(("+ LM fine-tuning on the task's texts", *_scores(run), seconds,
                  f"{run.metrics['epochs_run']} epochs; LM fine-tuning "
                  f"{lm_seconds:.0f} s, val {lm_loss:.3f} nats/piece"))  # fmt: skip
-    run, seconds = _timed(
-        train_classifier,
-        TransferConfig(
-            dataset=dataset, from_lm=str(lm.path), seed=seed, out=str(out / "transfer")
-        ),  # fmt: skip
-        verbose=0,
-    )
+    run, seconds = from_lm(lm.path, "transfer", seed=seed, **overrides)
     rows.append(("+ gradual unfreezing, discriminative rates", *_scores(run),
                  seconds, f"{run.metrics['epochs_run']} epochs"))  # fmt: skip
     return [
