@@ -11,7 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from textgru import plots, transfer
+from textgru import distribute, plots, transfer
 from textgru import run as run_files
 from textgru.data import (
     Tokenizer,
@@ -173,9 +173,12 @@ def train_classifier(config=None, *, callbacks=(), verbose="auto"):
 
     Returns:
         A `ClassifierRun` for the finished run directory `config.out`, holding
-        the trained model (the best epoch on `config.monitor`).
+        the trained model (the best epoch on `config.monitor`). Of a
+        multi-host run (`config.distribute`), only process 0 writes the run
+        and returns it; the other processes return None.
     """
     config = config or ClassifierConfig()
+    distribution = distribute.setup(config)
     keras.utils.set_random_seed(config.seed)
     language_model = None
     if isinstance(config, TransferConfig):
@@ -206,52 +209,48 @@ def train_classifier(config=None, *, callbacks=(), verbose="auto"):
         data["train"],
         info,
         tokenizer=language_model and language_model.tokenizer,
+        distribution=distribution,
     )
 
     def batches(split, shuffle):
-        return classification_dataset(
-            data[split],
-            tokenizer,
-            batch_size=config.batch_size,
-            max_length=config.max_length,
-            shuffle=shuffle,
-            seed=config.seed,
-            bucket_by_length=config.bucket_by_length and shuffle,
+        return distribution.shard(
+            classification_dataset(
+                data[split],
+                tokenizer,
+                batch_size=config.batch_size,
+                max_length=config.max_length,
+                shuffle=shuffle,
+                seed=config.seed,
+                bucket_by_length=config.bucket_by_length and shuffle,
+                drop_remainder=distribution.distributed,
+            )
         )
 
     train, validation = batches("train", True), batches("validation", False)
     if language_model is None:
-        model = build_classifier(
-            tokenizer.vocab_size,
-            len(label_names),
-            embed_dim=config.embed_dim,
-            units=config.units,
-            num_layers=config.num_layers,
-            bidirectional=config.bidirectional,
-            pooling=config.pooling,
-            dropout=config.dropout,
-            embedding_dropout=config.embedding_dropout,
-            recurrent_dropout=config.recurrent_dropout,
-            reset_after=config.reset_after,
-            gru_class=config.gru_class,
-        )
-        steps = total_steps(config, int(train.cardinality()))
-        compile_classifier(model, config, len(label_names), steps)
-        seconds, history = fit_run(
-            model, train, validation, config, work, callbacks, verbose
+        with distribution.scope():
+            model = _build(config, tokenizer, label_names)
+            steps = total_steps(config, int(train.cardinality()))
+            compile_classifier(model, config, len(label_names), steps)
+        model, seconds, history = fit_run(
+            model, train, validation, config, work, callbacks, verbose, distribution
         )
     else:
-        model = classifier_from_lm(
-            language_model.model,
-            len(label_names),
-            pooling=config.pooling,
-            dropout=config.dropout,
-            embedding_dropout=config.embedding_dropout,
-        )
-        seconds, history, _ = transfer.fit_in_stages(
+        with distribution.scope():
+            model = classifier_from_lm(
+                language_model.model,
+                len(label_names),
+                pooling=config.pooling,
+                dropout=config.dropout,
+                embedding_dropout=config.embedding_dropout,
+            )
+        model, seconds, history, _ = transfer.fit_in_stages(
             model, train, validation, config, work, len(label_names), callbacks,
-            verbose,
+            verbose, distribution,
         )  # fmt: skip
+    if model is None:  # another process of a distributed run: the chief reports
+        distribution.finish(work)
+        return None
 
     def report(split):
         probabilities = predict_proba(
@@ -284,7 +283,25 @@ def train_classifier(config=None, *, callbacks=(), verbose="auto"):
         "gates.png": gate_figure(model, tokenizer, data["test"], label_names, config),
     }
     out = close_run(work, config, TASK, model, metrics, history, info, figures)
+    distribution.finish(work)
     return ClassifierRun(out, model, tokenizer, label_names, config, metrics)
+
+
+def _build(config, tokenizer, label_names):
+    return build_classifier(
+        tokenizer.vocab_size,
+        len(label_names),
+        embed_dim=config.embed_dim,
+        units=config.units,
+        num_layers=config.num_layers,
+        bidirectional=config.bidirectional,
+        pooling=config.pooling,
+        dropout=config.dropout,
+        embedding_dropout=config.embedding_dropout,
+        recurrent_dropout=config.recurrent_dropout,
+        reset_after=config.reset_after,
+        gru_class=config.gru_class,
+    )
 
 
 def gate_figure(model, tokenizer, split, label_names, config):

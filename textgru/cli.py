@@ -9,6 +9,7 @@
     textgru gates runs/rt "not bad at all" --out gates.png
     textgru datasets
     textgru demo
+    textgru launch --num-processes 2 -- train classify --distribute multi-host
 
 The flags of `textgru train` are generated from the task's config dataclass
 (`textgru.training.ClassifierConfig`, `LanguageModelConfig`).
@@ -210,6 +211,33 @@ def _parser():
     )
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
 
+    launcher = commands.add_parser(
+        "launch",
+        help="run a multi-host training command as N processes on this machine",
+        description="Start N processes of `textgru ...` on this machine, as a "
+        "cluster of N hosts would run them (each with --distribute multi-host, "
+        "on the JAX backend): it picks a free loopback port for process 0, sets "
+        "KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES and _PROCESS_ID for "
+        "each, and stops them all if one fails or the time runs out. Example: "
+        "textgru launch --num-processes 2 -- train classify --distribute "
+        "multi-host --out runs/rt-2p",
+    )
+    launcher.add_argument(
+        "--num-processes", type=int, required=True, help="processes to start"
+    )
+    launcher.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="stop every process after this many seconds (default: no limit)",
+    )
+    launcher.add_argument(
+        "command_line",
+        nargs=argparse.REMAINDER,
+        metavar="-- COMMAND",
+        help="the textgru command each process runs",
+    )
+
     demo = commands.add_parser(
         "demo", help="train a tiny textgru.GRU model on a toy counting task"
     )
@@ -227,6 +255,8 @@ def _train(args):
 
         config = config_from_args(LanguageModelConfig, args, LM_ARCHITECTURE)
         run = train_language_model(config)
+        if run is None:
+            return _trained_elsewhere(config)
         test = run.metrics["test"]
         print(
             f"test loss {test['loss_nats_per_token']:.4f} nats/token, perplexity "
@@ -238,12 +268,25 @@ def _train(args):
     from textgru.training import ClassifierConfig, TransferConfig
 
     kind = TransferConfig if args.from_lm else ClassifierConfig
-    run = train_classifier(config_from_args(kind, args, ARCHITECTURE))
+    config = config_from_args(kind, args, ARCHITECTURE)
+    run = train_classifier(config)
+    if run is None:
+        return _trained_elsewhere(config)
     test = run.metrics["test"]
     print(
         f"test accuracy {test['accuracy']:.4f}, macro-F1 {test['macro_f1']:.4f} "
         f"({test['num_examples']} texts); run written to {run.path}"
     )
+
+
+def _trained_elsewhere(config):
+    print(f"training done; process 0 wrote the run to {config.out}")
+
+
+def _launch(args):
+    from textgru.launch import launch
+
+    return launch(args.command_line, args.num_processes, timeout=args.timeout)
 
 
 def _generate(args):
@@ -375,6 +418,7 @@ def _demo(args):
 
 COMMANDS = {
     "train": _train,
+    "launch": _launch,
     "evaluate": _evaluate,
     "predict": _predict,
     "generate": _generate,
@@ -394,14 +438,14 @@ def main(argv=None):
     from textgru.errors import TextgruError
 
     try:
-        COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
     except TextgruError as error:
         print(f"textgru: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("textgru: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

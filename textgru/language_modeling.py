@@ -12,7 +12,7 @@ from pathlib import Path
 
 import keras
 
-from textgru import plots, transfer
+from textgru import distribute, plots, transfer
 from textgru import run as run_files
 from textgru.data import (
     Tokenizer,
@@ -105,7 +105,7 @@ def language_model_metrics(model, split, tokenizer, config):
     }
 
 
-def _windows(split, tokenizer, config, shuffle):
+def _windows(split, tokenizer, config, shuffle, drop_remainder=False):
     return language_model_dataset(
         split,
         tokenizer,
@@ -116,6 +116,7 @@ def _windows(split, tokenizer, config, shuffle):
         consecutive=config.stateful,
         add_bos=True,
         add_eos=True,
+        drop_remainder=drop_remainder,
     )
 
 
@@ -152,9 +153,11 @@ def train_language_model(config=None, *, callbacks=(), verbose="auto"):
         verbose: Keras `fit` verbosity ("auto" shows the progress bar).
 
     Returns:
-        A `LanguageModelRun` for the finished run directory `config.out`.
+        A `LanguageModelRun` for the finished run directory `config.out` (of
+        a multi-host run, on process 0; the other processes return None).
     """
     config = config or LanguageModelConfig()
+    distribution = distribute.setup(config)
     keras.utils.set_random_seed(config.seed)
     parent = None
     if config.from_lm:
@@ -167,34 +170,42 @@ def train_language_model(config=None, *, callbacks=(), verbose="auto"):
     )
     info = transfer.lm_info(config, parent)
     work, resumed, tokenizer = open_run(
-        config, TASK, data["train"], info, tokenizer=parent and parent.tokenizer
+        config,
+        TASK,
+        data["train"],
+        info,
+        tokenizer=parent and parent.tokenizer,
+        distribution=distribution,
     )
-    train = _windows(data["train"], tokenizer, config, shuffle=True)
-    validation = _windows(data["validation"], tokenizer, config, shuffle=False)
-    model = build_language_model(
-        tokenizer.vocab_size,
-        embed_dim=config.embed_dim,
-        units=config.units,
-        num_layers=config.num_layers,
-        dropout=config.dropout,
-        recurrent_dropout=config.recurrent_dropout,
-        tie_embeddings=config.tie_embeddings,
-        reset_after=config.reset_after,
-        stateful=config.stateful,
-        batch_size=config.batch_size if config.stateful else None,
-        gru_class=config.gru_class,
+    train, validation = (
+        distribution.shard(
+            _windows(
+                data[split],
+                tokenizer,
+                config,
+                shuffle=split == "train",
+                drop_remainder=distribution.distributed,
+            )
+        )
+        for split in ("train", "validation")
     )
-    if parent is not None:
-        model.set_weights(parent.model.get_weights())
-    steps = total_steps(config, int(train.cardinality()))
-    model.compile(
-        optimizer=make_optimizer(config, steps),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    )
+    with distribution.scope():
+        model = _build(config, tokenizer)
+        if parent is not None:
+            model.set_weights(parent.model.get_weights())
+        steps = total_steps(config, int(train.cardinality()))
+        model.compile(
+            optimizer=make_optimizer(config, steps),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
     extra = [ResetStates()] if config.stateful else []
-    seconds, history = fit_run(
-        model, train, validation, config, work, [*extra, *callbacks], verbose
-    )
+    model, seconds, history = fit_run(
+        model, train, validation, config, work, [*extra, *callbacks], verbose,
+        distribution,
+    )  # fmt: skip
+    if model is None:  # another process of a distributed run: the chief reports
+        distribution.finish(work)
+        return None
     metrics = {
         "validation": language_model_metrics(
             model, data["validation"], tokenizer, config
@@ -216,7 +227,24 @@ def train_language_model(config=None, *, callbacks=(), verbose="auto"):
     )
     figures = {"gates.png": gate_figure(model, tokenizer, config)}
     out = close_run(work, config, TASK, model, metrics, history, info, figures)
+    distribution.finish(work)
     return LanguageModelRun(out, model, tokenizer, config, metrics)
+
+
+def _build(config, tokenizer):
+    return build_language_model(
+        tokenizer.vocab_size,
+        embed_dim=config.embed_dim,
+        units=config.units,
+        num_layers=config.num_layers,
+        dropout=config.dropout,
+        recurrent_dropout=config.recurrent_dropout,
+        tie_embeddings=config.tie_embeddings,
+        reset_after=config.reset_after,
+        stateful=config.stateful,
+        batch_size=config.batch_size if config.stateful else None,
+        gru_class=config.gru_class,
+    )
 
 
 def gate_figure(model, tokenizer, config):

@@ -17,6 +17,7 @@ import keras
 
 from textgru import _validation, plots
 from textgru import run as run_files
+from textgru.distribute import Distribution
 from textgru.errors import InvalidArgumentError, RunError
 
 SCHEDULES = ("constant", "cosine", "slanted")
@@ -77,6 +78,31 @@ class TrainConfig:
     resume: bool = _field(False, "continue the interrupted run at --out")
     overwrite: bool = _field(False, "replace an existing run at --out")
     tensorboard: bool = _field(False, "also write TensorBoard logs")
+    # Scale out (textgru.distribute)
+    distribute: str = _field(
+        "none",
+        "none, mirrored (the devices of this host) or multi-host (JAX backend, "
+        "one process per host)",
+    )
+    devices: int | None = _field(
+        None,
+        "devices per host (default: every GPU; on a host with no GPU, split the "
+        "CPU into this many logical devices)",
+    )
+    coordinator: str | None = _field(
+        None,
+        "multi-host: HOST:PORT of process 0 "
+        "(default: $KERAS_DISTRIBUTION_JOB_ADDRESSES)",
+    )
+    num_processes: int | None = _field(
+        None,
+        "multi-host: processes in all (default: $KERAS_DISTRIBUTION_NUM_PROCESSES)",
+    )
+    process_id: int | None = _field(
+        None,
+        "multi-host: this process, 0 to num_processes - 1; 0 writes the run "
+        "(default: $KERAS_DISTRIBUTION_PROCESS_ID)",
+    )
 
     def __post_init__(self):
         hints = typing.get_type_hints(type(self))
@@ -97,6 +123,9 @@ class TrainConfig:
 
         _one_of("tokenizer", self.tokenizer, KINDS)
         _one_of("gru_layer", self.gru_layer, GRU_LAYERS)
+        from textgru.distribute import check_config
+
+        check_config(self)
         if self.resume and self.overwrite:
             raise InvalidArgumentError(
                 "`resume` continues a run and `overwrite` replaces it; pass one"
@@ -249,6 +278,12 @@ class LanguageModelConfig(TrainConfig):
         super().__post_init__()
         for name in ("seq_len", "sample_length"):
             _validation.positive_int(name, getattr(self, name))
+        if self.stateful and self.distribute != "none":
+            raise InvalidArgumentError(
+                "A stateful language model keeps one state per batch row, which "
+                f"--distribute {self.distribute} splits across devices; pass "
+                "--no-stateful"
+            )
         if self.samples < 0:
             raise InvalidArgumentError(
                 f"Expected `samples` >= 0. Received: samples={self.samples}"
@@ -365,7 +400,9 @@ class StopAfterSteps(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def training_callbacks(config, workdir, best_so_far=None, seconds_so_far=0.0):
+def training_callbacks(
+    config, workdir, best_so_far=None, seconds_so_far=0.0, distribution=None
+):
     """The callbacks of a run in `workdir` (a `pathlib.Path`).
 
     Early stopping restores the best weights; the best weights are also
@@ -376,12 +413,21 @@ def training_callbacks(config, workdir, best_so_far=None, seconds_so_far=0.0):
     it), so a run that dies while writing its reports resumes without
     training again, and a run of several `fit` calls resumes in the right
     one. `history.csv` is appended epoch by epoch.
+
+    Of a distributed run (a `textgru.distribute.Distribution`), every process
+    keeps its own backup and stops early on the same (global) metrics, and
+    only the chief writes the run's checkpoint, history and logs.
     """
+    distribution = distribution or Distribution()
     mode = "max" if "acc" in config.monitor or "f1" in config.monitor else "min"
+    # Every process runs the same callbacks that touch the model (on JAX,
+    # saving and restoring are collective steps); the others keep their copy
+    # of the best weights with their backup.
+    best_path = workdir if distribution.is_chief else distribution.backup_dir(workdir)
     callbacks = [
         ElapsedTime(seconds_so_far),
         keras.callbacks.BackupAndRestore(
-            str(workdir / "backup"), delete_checkpoint=False
+            str(distribution.backup_dir(workdir)), delete_checkpoint=False
         ),
         keras.callbacks.EarlyStopping(
             monitor=config.monitor,
@@ -390,18 +436,21 @@ def training_callbacks(config, workdir, best_so_far=None, seconds_so_far=0.0):
             restore_best_weights=True,
         ),
         keras.callbacks.ModelCheckpoint(
-            str(workdir / "best.weights.h5"),
+            str(best_path / "best.weights.h5"),
             monitor=config.monitor,
             mode=mode,
             save_best_only=True,
             save_weights_only=True,
             initial_value_threshold=best_so_far,
         ),
-        keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True),
     ]
+    if distribution.is_chief:
+        callbacks.append(
+            keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True)
+        )
     if config.max_steps:
         callbacks.append(StopAfterSteps(config.max_steps))
-    if config.tensorboard:
+    if config.tensorboard and distribution.is_chief:
         callbacks.append(keras.callbacks.TensorBoard(str(workdir / "logs")))
     return callbacks
 
@@ -424,12 +473,17 @@ def fit(
     return time.perf_counter() - start
 
 
-def read_best(work, monitor):
+def read_best(work, monitor, distribution=None):
     """`(best monitored value, seconds trained)` so far in the run folder
-    `work`, from its history.csv (`(None, 0.0)` before the first epoch)."""
-    earlier = run_files.read_history(work / "history.csv")
-    seconds = float(earlier[-1].get("seconds") or 0) if earlier else 0.0
-    return best_value(earlier, monitor), seconds
+    `work`, from its history.csv (`(None, 0.0)` before the first epoch); of
+    a distributed run, the chief's on every process."""
+
+    def read():
+        earlier = run_files.read_history(work / "history.csv")
+        seconds = float(earlier[-1].get("seconds") or 0) if earlier else 0.0
+        return json.dumps([best_value(earlier, monitor), seconds])
+
+    return tuple(json.loads((distribution or Distribution()).from_chief(read)))
 
 
 def best_value(history_rows, monitor):
@@ -448,52 +502,91 @@ def best_value(history_rows, monitor):
 
 # Fields that may differ between an interrupted run and its --resume.
 _RESUME_FREE = {"resume", "overwrite", "epochs", "max_steps", "tensorboard"}
+# Where each process of a run was started: not part of the recipe.
+_LAUNCH = {"coordinator": None, "process_id": None}
+_RESUME_FREE |= set(_LAUNCH)
 
 
-def open_run(config, task, train_split, info, tokenizer=None):
+def open_run(config, task, train_split, info, tokenizer=None, distribution=None):
     """Start (or resume) the run directory of `config.out` for `task`.
 
     Trains the tokenizer on `train_split`, or takes the given `tokenizer`
     (a language model's, for transfer), or when resuming reads the one the
     interrupted run saved; records `config.json` with `info` (task facts
     such as label names). Returns `(workdir, resumed, tokenizer)`.
+
+    Of a distributed run, the chief does all that and gives the other
+    processes its tokenizer; they write nothing but their own backups, and
+    a resumed run checks that every process resumes from the same epoch.
     """
     from textgru.data import Tokenizer, train_tokenizer
 
-    work, resumed = run_files.start(
-        config.out, resume=config.resume, overwrite=config.overwrite
-    )
-    if resumed:
-        _check_same_settings(work, config)
-        return work, True, Tokenizer.load(work / "tokenizer.json")
-    if tokenizer is None:
-        tokenizer = train_tokenizer(
-            train_split,
-            kind=config.tokenizer,
-            vocab_size=config.vocab_size,
-            lowercase=config.lowercase,
+    distribution = distribution or Distribution()
+    work = run_files.workdir_for(config.out)
+
+    def begin():
+        nonlocal tokenizer
+        _, resumed = run_files.start(
+            config.out, resume=config.resume, overwrite=config.overwrite
         )
-    tokenizer.save(work / "tokenizer.json")
-    run_files.write_json(work / "config.json", _run_info(config, task, info, False))
-    return work, False, tokenizer
+        if resumed:
+            _check_same_settings(work, config)
+            tokenizer = Tokenizer.load(work / "tokenizer.json")
+        else:
+            if tokenizer is None:
+                tokenizer = train_tokenizer(
+                    train_split,
+                    kind=config.tokenizer,
+                    vocab_size=config.vocab_size,
+                    lowercase=config.lowercase,
+                )
+            tokenizer.save(work / "tokenizer.json")
+            run_files.write_json(
+                work / "config.json", _run_info(config, task, info, False)
+            )
+        return json.dumps({"resumed": resumed, "tokenizer": tokenizer.to_json()})
+
+    shared = json.loads(distribution.from_chief(begin))
+    if not distribution.is_chief:
+        tokenizer = Tokenizer.from_json(shared["tokenizer"])
+    distribution.prepare_backups(work, shared["resumed"])
+    return work, shared["resumed"], tokenizer
 
 
-def fit_run(model, train, validation, config, work, callbacks=(), verbose="auto"):
+def fit_run(
+    model,
+    train,
+    validation,
+    config,
+    work,
+    callbacks=(),
+    verbose="auto",
+    distribution=None,
+):
     """Fit a compiled `model` in the run's `work` folder and keep its best epoch.
 
-    Returns `(seconds, history_rows)`; the model ends with the best weights
-    on `config.monitor`, across an interruption and its resume.
+    Returns `(model, seconds, history_rows)`: the model with the best weights
+    on `config.monitor`, across an interruption and its resume. Of a
+    distributed run (built and compiled in `distribution.scope()`), the model
+    returned is an ordinary one-device copy on the chief, and `None` on the
+    other processes.
     """
+    distribution = distribution or Distribution()
     history_path = work / "history.csv"
-    best_so_far, seconds_so_far = read_best(work, config.monitor)
+    best_so_far, seconds_so_far = read_best(work, config.monitor, distribution)
     all_callbacks = [
-        *training_callbacks(config, work, best_so_far, seconds_so_far),
+        *training_callbacks(config, work, best_so_far, seconds_so_far, distribution),
         *callbacks,
     ]
-    seconds = fit(model, train, validation, config, all_callbacks, verbose=verbose)
-    if (work / "best.weights.h5").exists():
+    with distribution.scope():
+        seconds = fit(
+            model, train, validation, config, all_callbacks,
+            verbose=verbose if distribution.is_chief else 0,
+        )  # fmt: skip
+    model = distribution.local_model(model, work)
+    if model is not None and (work / "best.weights.h5").exists():
         model.load_weights(work / "best.weights.h5")
-    return seconds, run_files.read_history(history_path)
+    return model, seconds, run_files.read_history(history_path)
 
 
 def close_run(work, config, task, model, metrics, history, info, figures=None):
@@ -519,7 +612,7 @@ def _run_info(config, task, info, finished):
         "keras_version": keras.__version__,
         "backend": keras.backend.backend(),
         **info,
-        "config": config.replace(resume=False, overwrite=False).to_dict(),
+        "config": config.replace(resume=False, overwrite=False, **_LAUNCH).to_dict(),
         "finished": finished,
     }
 

@@ -25,6 +25,7 @@ import keras
 from textgru import run as run_files
 from textgru.data import data_home, load_dataset, parse_sources
 from textgru.data.leakage import check_no_leak
+from textgru.distribute import Distribution
 from textgru.errors import RunError
 from textgru.models import layer_groups
 from textgru.training import (
@@ -244,7 +245,15 @@ class StageNumber(keras.callbacks.Callback):
 
 
 def fit_in_stages(
-    model, train, validation, config, work, num_classes, callbacks=(), verbose="auto"
+    model,
+    train,
+    validation,
+    config,
+    work,
+    num_classes,
+    callbacks=(),
+    verbose="auto",
+    distribution=None,
 ):
     """Fine-tune a classifier from `classifier_from_lm` by gradual unfreezing,
     one `fit` per stage, in the run folder `work`, as `config` (a
@@ -255,9 +264,11 @@ def fit_in_stages(
     lower than the stage before) and the discriminative factors. One
     `BackupAndRestore` folder spans the stages, so `--resume` skips the
     finished ones and continues the interrupted one.
-    The model ends with the best epoch's weights on `config.monitor` over all
-    stages. Returns `(seconds, history_rows, stages)`.
+    Returns `(model, seconds, history_rows, stages)`: the model with the
+    best epoch's weights on `config.monitor` over all stages (of a
+    distributed run, as `training.fit_run` returns it).
     """
+    distribution = distribution or Distribution()
     groups = layer_groups(model)
     factors = layer_factors(groups, config.lr_decay)
     stages = unfreezing_stages(groups, config.freeze_epochs, config.epochs)
@@ -268,22 +279,27 @@ def fit_in_stages(
         peak = config.learning_rate / config.stage_lr_decay ** (number - 1)
         stage_config = config.replace(epochs=stage.end - first, learning_rate=peak)
         steps = total_steps(stage_config, steps_per_epoch)
-        compile_classifier(model, stage_config, num_classes, steps, factors)
-        best, seconds = read_best(work, config.monitor)
+        best, seconds = read_best(work, config.monitor, distribution)
         stage_callbacks = [
             StageNumber(number),
-            *training_callbacks(config, work, best, seconds),
+            *training_callbacks(config, work, best, seconds, distribution),
             *callbacks,
         ]
-        with _quiet_optimizer_restore():
-            fit(model, train, validation, config, stage_callbacks, verbose,
+        with distribution.scope(), _quiet_optimizer_restore():
+            compile_classifier(model, stage_config, num_classes, steps, factors)
+            fit(model, train, validation, config, stage_callbacks,
+                verbose if distribution.is_chief else 0,
                 epochs=stage.end, first=first)  # fmt: skip
         first = stage.end
+    seconds = time.perf_counter() - start
+    model = distribution.local_model(model, work)
+    if model is None:
+        return None, seconds, [], stages
     if (work / "best.weights.h5").exists():
         with _quiet_optimizer_restore():
             model.load_weights(work / "best.weights.h5")
     history = run_files.read_history(work / "history.csv")
-    return time.perf_counter() - start, history, stages
+    return model, seconds, history, stages
 
 
 @contextlib.contextmanager

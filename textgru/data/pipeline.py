@@ -151,6 +151,7 @@ def language_model_dataset(
     consecutive=False,
     add_bos=False,
     add_eos=True,
+    drop_remainder=False,
 ):
     """Batches of `(inputs, targets)` for language modelling, as a `tf.data.Dataset`.
 
@@ -172,6 +173,8 @@ def language_model_dataset(
         add_bos: start each text with `[BOS]` (so a model learns how texts
             begin, and generation can start from `[BOS]`).
         add_eos: end each text with `[EOS]`.
+        drop_remainder: drop the last, smaller batch (consecutive batches
+            are all whole).
 
     Returns:
         A `tf.data.Dataset` of `inputs` and `targets`, both int32
@@ -210,7 +213,9 @@ def language_model_dataset(
     data = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         data = data.shuffle(windows, seed=seed, reshuffle_each_iteration=True)
-    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return data.batch(batch_size, drop_remainder=drop_remainder).prefetch(
+        tf.data.AUTOTUNE
+    )
 
 
 def _special(tokenizer, name):

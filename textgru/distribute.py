@@ -1,0 +1,393 @@
+"""Data-parallel training on several devices or machines, on the engines Keras
+ships: `tf.distribute.MirroredStrategy` and `keras.distribution.DataParallel`.
+
+A run's `distribute` field (`--distribute` on the command line) says how:
+
+- `none`: one device, as always.
+- `mirrored`: every device of this host holds a replica of the model and
+  takes an equal share of each batch (on TensorFlow a `MirroredStrategy`,
+  on JAX a `DataParallel` over the local devices). `devices` picks how many;
+  on a host with no GPU it splits the CPU into that many logical devices,
+  which is how to try it, and how the tests check it, on a laptop.
+- `multi-host`: one process per host, on the JAX backend
+  (`keras.distribution.initialize`, then a `DataParallel` over the devices of
+  every process). The processes find each other through `coordinator`
+  (HOST:PORT of process 0), `num_processes` and `process_id`, or the
+  environment variables Keras reads (`KERAS_DISTRIBUTION_JOB_ADDRESSES`,
+  `KERAS_DISTRIBUTION_NUM_PROCESSES`, `KERAS_DISTRIBUTION_PROCESS_ID`), so a
+  cluster launcher can set them. TensorFlow's `MultiWorkerMirroredStrategy`
+  does not work with Keras 3 (keras-team/keras#20585), so it is not offered.
+
+What stays the same: `batch_size` is the global batch, split evenly across
+the replicas (it must divide by their number), so the learning rate and the
+number of steps per epoch are what they are on one device. Each epoch drops
+its last, smaller batch. Every process runs the same program on the same
+data: each reads its own rows of every batch (`Distribution.shard`). Process
+0, the chief, trains the tokenizer and gives it to the others, and alone
+writes the run directory; each process keeps its own `BackupAndRestore`
+backup (two processes cannot share one HDF5 file), so `--resume` continues
+after any of them dies. The finished model is an ordinary one: it reloads
+and predicts on one device like a model trained there.
+"""
+
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from textgru.errors import InvalidArgumentError, RunError
+
+STRATEGIES = ("none", "mirrored", "multi-host")
+# Where Keras (`keras.distribution.initialize`) reads a cluster's settings.
+ENVIRONMENT = {
+    "coordinator": "KERAS_DISTRIBUTION_JOB_ADDRESSES",
+    "num_processes": "KERAS_DISTRIBUTION_NUM_PROCESSES",
+    "process_id": "KERAS_DISTRIBUTION_PROCESS_ID",
+}
+# The distribution this process was set up with (devices and a JAX cluster
+# can be set up only once per process).
+_current = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Distribution:
+    """How this process takes part in training: the strategy, how many
+    replicas of the model train in all, and this process's place among the
+    processes. `setup(config)` makes one; a `Distribution()` trains on one
+    device.
+    """
+
+    strategy: str = "none"
+    num_replicas: int = 1
+    num_processes: int = 1
+    process_id: int = 0
+    # The engine: a tf.distribute.Strategy or a keras.distribution.Distribution.
+    engine: object = dataclasses.field(default=None, compare=False, repr=False)
+
+    @property
+    def is_chief(self):
+        """Whether this process writes the run directory (process 0)."""
+        return self.process_id == 0
+
+    @property
+    def distributed(self):
+        return self.strategy != "none"
+
+    def scope(self):
+        """The context in which to build, compile and fit a model, so its
+        variables are replicated and its batches split."""
+        if self.engine is None:
+            return contextlib.nullcontext()
+        return self.engine.scope()
+
+    def shard(self, dataset):
+        """This process's rows of every batch of a `tf.data.Dataset` of equal
+        batches (the whole batch on one process). Every process reads the
+        same batches in the same order, so row block i of each batch goes to
+        process i, as Keras's own sharding does."""
+        if self.num_processes == 1:
+            return dataset
+        import tensorflow as tf
+
+        count, index = self.num_processes, self.process_id
+
+        def rows(*tensors):
+            size = tf.shape(tensors[0])[0] // count
+            return tuple(t[index * size : (index + 1) * size] for t in tensors)
+
+        return dataset.map(rows)
+
+    def backup_dir(self, work):
+        """The `BackupAndRestore` folder of this process in the run folder
+        `work`: `backup/`, or `backup/process-<i>` when there are several."""
+        backup = Path(work) / "backup"
+        return (
+            backup if self.num_processes == 1 else backup / f"process-{self.process_id}"
+        )
+
+    def from_chief(self, make):
+        """Run `make()` (returning a str) on the chief only and return its
+        result on every process. If it raises a textgru error, every process
+        raises it (the others as a `RunError` naming process 0), so no
+        process is left waiting for the chief."""
+        if self.num_processes == 1:
+            return make()
+        from textgru.errors import TextgruError
+
+        message = None
+        if self.is_chief:
+            try:
+                payload = {"value": make()}
+            except TextgruError as error:
+                message, payload = error, {"error": str(error)}
+        else:
+            payload = {}
+        received = json.loads(
+            _broadcast_text(json.dumps(payload) if self.is_chief else "")
+        )
+        if message is not None:
+            raise message
+        if "error" in received:
+            raise RunError(f"process 0 could not start the run: {received['error']}")
+        return received["value"]
+
+    def check_same(self, value, what):
+        """Raise a `RunError` on every process unless every process has the
+        same int `value` (what: a description for the message)."""
+        if self.num_processes == 1:
+            return
+        from jax.experimental import multihost_utils
+
+        values = np.asarray(
+            multihost_utils.process_allgather(np.asarray([value], np.int64))
+        ).reshape(-1)
+        if len(set(values.tolist())) > 1:
+            found = ", ".join(f"process {i}: {v}" for i, v in enumerate(values))
+            raise RunError(
+                f"The processes disagree on {what} ({found}); start the run "
+                "again with --overwrite"
+            )
+
+    def prepare_backups(self, work, resumed):
+        """Before training: a new run's other processes drop any stale backup
+        of theirs (the chief's is in its new run folder); a resumed run checks
+        that every process resumes from the same epoch."""
+        if self.num_processes == 1:
+            return
+        backup = self.backup_dir(work)
+        if not resumed and not self.is_chief:
+            shutil.rmtree(backup, ignore_errors=True)
+        self.check_same(_backed_up_epochs(backup), "the epochs in their backups")
+
+    def sync(self, name):
+        """Wait until every process gets here."""
+        if self.num_processes > 1:
+            from jax.experimental import multihost_utils
+
+            multihost_utils.sync_global_devices(f"textgru:{name}")
+
+    def local_model(self, model, work):
+        """The trained `model` as an ordinary one-device model, on the chief
+        (through a `.keras` file in `work`, as one trained there would
+        load); `None` on the other processes, which write nothing. With no
+        distribution, `model` itself."""
+        if not self.distributed:
+            return model
+        self.sync("trained")
+        if not self.is_chief:
+            return None
+        path = Path(work) / "distributed.keras"
+        model.save(path)
+        local = keras.saving.load_model(path)
+        path.unlink()
+        return local
+
+    def finish(self, work):
+        """After the chief has finished the run: the other processes drop
+        their backups (and the folders they made for them)."""
+        self.sync("finished")
+        if self.is_chief or not self.distributed:
+            return
+        backup = self.backup_dir(work)
+        shutil.rmtree(backup, ignore_errors=True)
+        for folder in (backup.parent, Path(work)):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty: the chief's, on a shared disk
+
+
+def _backed_up_epochs(backup):
+    """How many epochs the `BackupAndRestore` folder `backup` holds (0: none)."""
+    try:
+        metadata = json.loads((backup / "training_metadata.json").read_text())
+    except (OSError, ValueError):
+        return 0
+    return int(metadata.get("epoch", 0))
+
+
+def _broadcast_text(text):
+    """Process 0's `text` on every process."""
+    from jax.experimental import multihost_utils
+
+    data = np.frombuffer(text.encode("utf-8"), np.uint8)
+    size = int(multihost_utils.broadcast_one_to_all(np.int64(len(data))))
+    buffer = np.zeros(size, np.uint8)
+    buffer[: len(data)] = data[:size]
+    return bytes(np.asarray(multihost_utils.broadcast_one_to_all(buffer))).decode()
+
+
+def check_config(config):
+    """Check the distribution fields of a `TrainConfig` (no devices touched)."""
+    from textgru.training import _one_of
+
+    _one_of("distribute", config.distribute, STRATEGIES)
+    if config.devices is not None and config.devices < 1:
+        raise InvalidArgumentError(
+            f"Expected `devices` to be a positive integer. Received: {config.devices}"
+        )
+    cluster = [name for name in ENVIRONMENT if getattr(config, name) is not None]
+    if config.distribute != "multi-host" and cluster:
+        flags = ", ".join("--" + name.replace("_", "-") for name in cluster)
+        raise InvalidArgumentError(f"{flags}: only with --distribute multi-host")
+    if config.distribute == "none" and config.devices is not None:
+        raise InvalidArgumentError(
+            "--devices: only with --distribute mirrored or multi-host"
+        )
+    if config.num_processes is not None and config.num_processes < 1:
+        raise InvalidArgumentError(
+            "Expected `num_processes` to be a positive integer. Received: "
+            f"{config.num_processes}"
+        )
+    if config.process_id is not None and config.process_id < 0:
+        raise InvalidArgumentError(
+            f"Expected `process_id` >= 0. Received: {config.process_id}"
+        )
+
+
+def setup(config):
+    """Set this process up for `config.distribute` and return its
+    `Distribution`. Call it before any TensorFlow or JAX work: devices and a
+    JAX cluster can only be set up before the backend starts (once per
+    process; asking again for the same is fine)."""
+    global _current
+    if config.distribute == "none":
+        return Distribution()
+    backend = keras.backend.backend()
+    if backend not in ("tensorflow", "jax"):
+        raise InvalidArgumentError(
+            f"--distribute {config.distribute} needs the TensorFlow or JAX backend. "
+            f"Received: KERAS_BACKEND={backend}"
+        )
+    key = (config.distribute, config.devices, *_cluster(config))
+    if _current is not None:
+        if _current[0] != key:
+            raise RunError(
+                "This process is already set up for another distribution "
+                f"({_current[0][0]}); start a new process for this run"
+            )
+        distribution = _current[1]
+    elif backend == "tensorflow":
+        distribution = _tensorflow(config)
+    else:
+        distribution = _jax(config)
+    _current = (key, distribution)
+    if config.batch_size % distribution.num_replicas:
+        raise InvalidArgumentError(
+            f"Expected `batch_size` to divide evenly across the "
+            f"{distribution.num_replicas} replicas. Received: "
+            f"batch_size={config.batch_size}"
+        )
+    return distribution
+
+
+def _cluster(config):
+    """(coordinator, num_processes, process_id) from `config`, or else from
+    Keras's environment variables."""
+    values = []
+    for name, variable in ENVIRONMENT.items():
+        value = getattr(config, name)
+        if value is None and os.environ.get(variable):
+            text = os.environ[variable]
+            try:
+                value = text if name == "coordinator" else int(text)
+            except ValueError:
+                raise InvalidArgumentError(
+                    f"Expected ${variable} to be an integer. Received: {text!r}"
+                ) from None
+        values.append(value)
+    return tuple(values)
+
+
+def _tensorflow(config):
+    import tensorflow as tf
+
+    if config.distribute == "multi-host":
+        raise InvalidArgumentError(
+            "--distribute multi-host runs on the JAX backend (set KERAS_BACKEND=jax): "
+            "TensorFlow's MultiWorkerMirroredStrategy does not work with Keras 3 "
+            "(keras-team/keras#20585)"
+        )
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        names = [f"/gpu:{i}" for i in range(len(gpus))]
+        if config.devices is not None:
+            if config.devices > len(gpus):
+                raise InvalidArgumentError(
+                    f"--devices {config.devices}: this host has {len(gpus)} GPU(s)"
+                )
+            names = names[: config.devices]
+    else:
+        count = config.devices or 1
+        _logical_cpus(tf, count)
+        names = [f"/cpu:{i}" for i in range(count)]
+    strategy = tf.distribute.MirroredStrategy(names)
+    return Distribution("mirrored", strategy.num_replicas_in_sync, engine=strategy)
+
+
+def _logical_cpus(tf, count):
+    """Split the CPU into `count` logical devices (before TensorFlow starts)."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    present = tf.config.get_logical_device_configuration(cpu)
+    if present is not None and len(present) == count:
+        return
+    try:
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)]
+        )
+    except RuntimeError:
+        have = len(tf.config.list_logical_devices("CPU"))
+        raise RunError(
+            f"TensorFlow has already started with {have} CPU device(s), so it "
+            f"cannot be split into {count}; run this in a new process"
+        ) from None
+
+
+def _jax(config):
+    import jax
+
+    coordinator, num_processes, process_id = _cluster(config)
+    if config.devices is not None:
+        # Only before JAX starts; if it has, the device count is checked below.
+        with contextlib.suppress(RuntimeError):
+            jax.config.update("jax_num_cpu_devices", config.devices)
+    if config.distribute == "multi-host":
+        missing = [
+            f"--{name.replace('_', '-')} (or ${ENVIRONMENT[name]})"
+            for name, value in zip(
+                ENVIRONMENT, (coordinator, num_processes, process_id), strict=True
+            )
+            if value is None
+        ]
+        if missing:
+            raise InvalidArgumentError(
+                f"--distribute multi-host needs {', '.join(missing)}"
+            )
+        if process_id >= num_processes:
+            raise InvalidArgumentError(
+                f"Expected `process_id` < num_processes={num_processes}. "
+                f"Received: {process_id}"
+            )
+        keras.distribution.initialize(coordinator, num_processes, process_id)
+        devices = keras.distribution.list_devices()
+    else:
+        devices = keras.distribution.list_devices()
+        if config.devices is not None:
+            if config.devices > len(devices):
+                raise InvalidArgumentError(
+                    f"--devices {config.devices}: JAX sees {len(devices)} device(s)"
+                    " (it had started before the devices could be set up; run "
+                    "this in a new process)"
+                )
+            devices = devices[: config.devices]
+    engine = keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False)
+    return Distribution(
+        config.distribute,
+        len(devices),
+        num_processes=jax.process_count(),
+        process_id=jax.process_index(),
+        engine=engine,
+    )
