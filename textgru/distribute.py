@@ -49,9 +49,11 @@ ENVIRONMENT = {
     "num_processes": "KERAS_DISTRIBUTION_NUM_PROCESSES",
     "process_id": "KERAS_DISTRIBUTION_PROCESS_ID",
 }
-# The distribution this process was set up with (devices and a JAX cluster
-# can be set up only once per process).
-_current = None
+# What keras.callbacks.BackupAndRestore writes (and, with double_checkpoint,
+# keeps a copy of with ".bkp" added).
+BACKUP_FILES = ("latest.weights.h5", "training_metadata.json")
+# The cluster this process joined (a JAX cluster can be joined only once).
+_joined = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +104,14 @@ class Distribution:
 
         return dataset.map(rows)
 
+    def check_batch_size(self, batch_size):
+        """A global batch must split evenly across the replicas."""
+        if batch_size % self.num_replicas:
+            raise InvalidArgumentError(
+                f"Expected `batch_size` to divide evenly across the "
+                f"{self.num_replicas} replicas. Received: batch_size={batch_size}"
+            )
+
     def backup_dir(self, work):
         """The `BackupAndRestore` folder of this process in the run folder
         `work`: `backup/`, or `backup/process-<i>` when there are several."""
@@ -136,33 +146,44 @@ class Distribution:
             raise RunError(f"process 0 could not start the run: {received['error']}")
         return received["value"]
 
-    def check_same(self, value, what):
-        """Raise a `RunError` on every process unless every process has the
-        same int `value` (what: a description for the message)."""
+    def gather(self, value):
+        """The int `value` of every process, in process order."""
         if self.num_processes == 1:
-            return
+            return [int(value)]
         from jax.experimental import multihost_utils
 
-        values = np.asarray(
-            multihost_utils.process_allgather(np.asarray([value], np.int64))
-        ).reshape(-1)
-        if len(set(values.tolist())) > 1:
-            found = ", ".join(f"process {i}: {v}" for i, v in enumerate(values))
-            raise RunError(
-                f"The processes disagree on {what} ({found}); start the run "
-                "again with --overwrite"
-            )
+        values = multihost_utils.process_allgather(np.asarray([value], np.int64))
+        return np.asarray(values).reshape(-1).tolist()
 
     def prepare_backups(self, work, resumed):
         """Before training: a new run's other processes drop any stale backup
-        of theirs (the chief's is in its new run folder); a resumed run checks
-        that every process resumes from the same epoch."""
-        if self.num_processes == 1:
-            return
+        of theirs (the chief's is in its new run folder); a resumed run makes
+        every process resume from the same epoch.
+
+        A process killed between two others' end-of-epoch backups leaves them
+        one epoch apart; each keeps its backup before the last
+        (`BackupAndRestore(double_checkpoint=True)`), and the ones ahead go
+        back to it. Backups further apart are an error (on every process).
+        Returns the number of epochs every process resumes after.
+        """
         backup = self.backup_dir(work)
+        if self.num_processes == 1:
+            return _backed_up_epochs(backup)
         if not resumed and not self.is_chief:
             shutil.rmtree(backup, ignore_errors=True)
-        self.check_same(_backed_up_epochs(backup), "the epochs in their backups")
+        epochs = self.gather(_backed_up_epochs(backup))
+        low, mine = min(epochs), epochs[self.process_id]
+        can_match = mine == low or _backed_up_epochs(backup, ".bkp") == low
+        if all(self.gather(can_match)):
+            if mine != low:
+                for name in BACKUP_FILES:
+                    shutil.copyfile(backup / f"{name}.bkp", backup / name)
+            return low
+        found = ", ".join(f"process {i}: {n}" for i, n in enumerate(epochs))
+        raise RunError(
+            f"The processes' backups hold different numbers of epochs ({found}), "
+            "so the run cannot resume; start it again with --overwrite"
+        )
 
     def sync(self, name):
         """Wait until every process gets here."""
@@ -200,10 +221,11 @@ class Distribution:
                 folder.rmdir()  # only if empty: the chief's, on a shared disk
 
 
-def _backed_up_epochs(backup):
-    """How many epochs the `BackupAndRestore` folder `backup` holds (0: none)."""
+def _backed_up_epochs(backup, suffix=""):
+    """How many epochs the `BackupAndRestore` folder `backup` holds (0: none;
+    with `suffix` ".bkp", its backup before the last)."""
     try:
-        metadata = json.loads((backup / "training_metadata.json").read_text())
+        metadata = json.loads((backup / f"training_metadata.json{suffix}").read_text())
     except (OSError, ValueError):
         return 0
     return int(metadata.get("epoch", 0))
@@ -251,36 +273,21 @@ def check_config(config):
 def setup(config):
     """Set this process up for `config.distribute` and return its
     `Distribution`. Call it before any TensorFlow or JAX work: devices and a
-    JAX cluster can only be set up before the backend starts (once per
-    process; asking again for the same is fine)."""
-    global _current
+    JAX cluster can only be set up before the backend starts (a process
+    joins one cluster; asking again for the same is fine)."""
     if config.distribute == "none":
         return Distribution()
     backend = keras.backend.backend()
-    if backend not in ("tensorflow", "jax"):
+    if backend == "tensorflow":
+        distribution = _tensorflow(config)
+    elif backend == "jax":
+        distribution = _jax(config)
+    else:
         raise InvalidArgumentError(
             f"--distribute {config.distribute} needs the TensorFlow or JAX backend. "
             f"Received: KERAS_BACKEND={backend}"
         )
-    key = (config.distribute, config.devices, *_cluster(config))
-    if _current is not None:
-        if _current[0] != key:
-            raise RunError(
-                "This process is already set up for another distribution "
-                f"({_current[0][0]}); start a new process for this run"
-            )
-        distribution = _current[1]
-    elif backend == "tensorflow":
-        distribution = _tensorflow(config)
-    else:
-        distribution = _jax(config)
-    _current = (key, distribution)
-    if config.batch_size % distribution.num_replicas:
-        raise InvalidArgumentError(
-            f"Expected `batch_size` to divide evenly across the "
-            f"{distribution.num_replicas} replicas. Received: "
-            f"batch_size={config.batch_size}"
-        )
+    distribution.check_batch_size(config.batch_size)
     return distribution
 
 
@@ -329,10 +336,11 @@ def _tensorflow(config):
 
 
 def _logical_cpus(tf, count):
-    """Split the CPU into `count` logical devices (before TensorFlow starts)."""
+    """Split the CPU into `count` logical devices (before TensorFlow starts;
+    after, there must be that many already)."""
     cpu = tf.config.list_physical_devices("CPU")[0]
     present = tf.config.get_logical_device_configuration(cpu)
-    if present is not None and len(present) == count:
+    if count == 1 or (present is not None and len(present) >= count):
         return
     try:
         tf.config.set_logical_device_configuration(
@@ -344,6 +352,18 @@ def _logical_cpus(tf, count):
             f"TensorFlow has already started with {have} CPU device(s), so it "
             f"cannot be split into {count}; run this in a new process"
         ) from None
+
+
+def _join(*cluster):
+    global _joined
+    if _joined is None:
+        keras.distribution.initialize(*cluster)
+        _joined = cluster
+    elif _joined != cluster:
+        raise RunError(
+            f"This process has joined another cluster (process {_joined[2]} of "
+            f"{_joined[1]} at {_joined[0]}); start a new process for this run"
+        )
 
 
 def _jax(config):
@@ -371,7 +391,7 @@ def _jax(config):
                 f"Expected `process_id` < num_processes={num_processes}. "
                 f"Received: {process_id}"
             )
-        keras.distribution.initialize(coordinator, num_processes, process_id)
+        _join(coordinator, num_processes, process_id)
         devices = keras.distribution.list_devices()
     else:
         devices = keras.distribution.list_devices()

@@ -18,8 +18,9 @@ import time
 
 from textgru.errors import InvalidArgumentError
 
-# Seconds a process gets to exit after SIGTERM before it is killed.
-GRACE = 10.0
+# Seconds a process gets to exit after SIGTERM before it is killed (one
+# waiting in a collective for a peer that died does not exit on SIGTERM).
+GRACE = 5.0
 TIMED_OUT = 124  # the exit code of timeout(1)
 
 
@@ -79,7 +80,7 @@ def launch(command_line, num_processes, *, timeout=None, program=None):
             processes.append(subprocess.Popen([*program, *command_line], env=env))
         return _wait(processes, timeout)
     finally:
-        _stop(processes)
+        stop(processes)
 
 
 def _multi_host(arguments):
@@ -97,19 +98,20 @@ def _wait(processes, timeout):
         codes = [process.poll() for process in processes]
         for index, code in enumerate(codes):
             if code not in (None, 0):
-                _stop(processes)
+                stop(processes)
                 _say(f"process {index} exited with code {code}; stopped the others")
                 return code
         if all(code == 0 for code in codes):
             return 0
         if deadline is not None and time.monotonic() > deadline:
-            _stop(processes)
+            stop(processes)
             _say(f"timed out after {timeout:g} s; stopped every process")
             return TIMED_OUT
         time.sleep(0.1)
 
 
-def _stop(processes):
+def stop(processes):
+    """Stop the `processes` still running: SIGTERM, then SIGKILL after `GRACE` s."""
     running = [p for p in processes if p.poll() is None]
     for process in running:
         process.terminate()

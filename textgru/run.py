@@ -11,7 +11,7 @@ import json
 import shutil
 from pathlib import Path
 
-from textgru._atomic import write_text
+from textgru._atomic import atomic_path, write_text
 from textgru.errors import RunError
 
 # Bump when the files or their meaning change; older runs are then refused.
@@ -155,6 +155,18 @@ def load(run_dir, task):
     tokenizer = Tokenizer.load(run_dir / "tokenizer.json")
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     return info, model, tokenizer, metrics
+
+
+def keep_epochs(path, count):
+    """Drop the rows of epochs `count` and later from a `history.csv`."""
+    rows = read_history(path)
+    kept = [row for row in rows if int(row["epoch"]) < count]
+    if len(kept) == len(rows):
+        return
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(kept)
 
 
 def read_history(path):

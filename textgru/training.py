@@ -424,17 +424,22 @@ def training_callbacks(
     # saving and restoring are collective steps); the others keep their copy
     # of the best weights with their backup.
     best_path = workdir if distribution.is_chief else distribution.backup_dir(workdir)
+    # At an epoch's end the backup comes last, so an epoch it holds is also
+    # in the history and the checkpoint (a resume drops history rows past it).
     callbacks = [
         ElapsedTime(seconds_so_far),
-        keras.callbacks.BackupAndRestore(
-            str(distribution.backup_dir(workdir)), delete_checkpoint=False
-        ),
         keras.callbacks.EarlyStopping(
             monitor=config.monitor,
             mode=mode,
             patience=config.patience,
             restore_best_weights=True,
         ),
+    ]
+    if distribution.is_chief:
+        callbacks.append(
+            keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True)
+        )
+    callbacks += [
         keras.callbacks.ModelCheckpoint(
             str(best_path / "best.weights.h5"),
             monitor=config.monitor,
@@ -443,11 +448,12 @@ def training_callbacks(
             save_weights_only=True,
             initial_value_threshold=best_so_far,
         ),
+        keras.callbacks.BackupAndRestore(
+            str(distribution.backup_dir(workdir)),
+            delete_checkpoint=False,
+            double_checkpoint=distribution.num_processes > 1,
+        ),
     ]
-    if distribution.is_chief:
-        callbacks.append(
-            keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True)
-        )
     if config.max_steps:
         callbacks.append(StopAfterSteps(config.max_steps))
     if config.tensorboard and distribution.is_chief:
@@ -549,7 +555,10 @@ def open_run(config, task, train_split, info, tokenizer=None, distribution=None)
     shared = json.loads(distribution.from_chief(begin))
     if not distribution.is_chief:
         tokenizer = Tokenizer.from_json(shared["tokenizer"])
-    distribution.prepare_backups(work, shared["resumed"])
+    epochs = distribution.prepare_backups(work, shared["resumed"])
+    if shared["resumed"] and distribution.is_chief:
+        # Training goes on after the epochs the backup holds.
+        run_files.keep_epochs(work / "history.csv", epochs)
     return work, shared["resumed"], tokenizer
 
 
