@@ -122,18 +122,16 @@ class Distribution:
 
     def from_chief(self, make):
         """Run `make()` (returning a str) on the chief only and return its
-        result on every process. If it raises a textgru error, every process
-        raises it (the others as a `RunError` naming process 0), so no
-        process is left waiting for the chief."""
+        result on every process. If it raises, every process raises (the
+        others a `RunError` naming process 0), so none is left waiting for
+        the chief."""
         if self.num_processes == 1:
             return make()
-        from textgru.errors import TextgruError
-
         message = None
         if self.is_chief:
             try:
                 payload = {"value": make()}
-            except TextgruError as error:
+            except Exception as error:
                 message, payload = error, {"error": str(error)}
         else:
             payload = {}
