@@ -1,13 +1,17 @@
-"""A training process for tests/test_distribute.py, run in a process of its own
+"""Training for tests/test_distribute.py, run in a process of its own
 (devices and a JAX cluster are set up once per process):
 
-    python tests/distributed_run.py CONFIG_JSON OUT_DIR
+    python tests/distributed_run.py JOBS_JSON OUT_DIR
 
-Trains a classifier with `ClassifierConfig(**CONFIG_JSON)` and writes to
-OUT_DIR, per process: `weights-<process>.npz` (the weights `fit` ended
-with) and `replica-spread-<process>.json` (the largest difference between
-the replicas of any variable, for TensorFlow's MirroredStrategy); and on
-the process that gets the run back, `predictions.npy` for `TEXTS`.
+JOBS_JSON maps a task to its config: `{"classify": {...}, "lm": {...}}`
+(either or both, trained in that order with `ClassifierConfig` and
+`LanguageModelConfig`). For each TASK this writes to OUT_DIR, per process:
+`TASK-weights-<process>.npz` (the weights `fit` ended with),
+`TASK-replicas-<process>.json` (how many replicas each variable has and the
+largest difference between them, for TensorFlow's MirroredStrategy) and
+`TASK-fast-path-<process>.json` (how many GRU loops were traced on
+`textgru.layers.recurrence`); and for a classifier, on the process that
+gets the run back, `predictions.npy` for `TEXTS`.
 """
 
 import json
@@ -19,44 +23,65 @@ import keras
 import numpy as np
 
 from textgru.classification import train_classifier
-from textgru.training import ClassifierConfig
+from textgru.language_modeling import train_language_model
+from textgru.layers import recurrence
+from textgru.training import ClassifierConfig, LanguageModelConfig
 
 TEXTS = ["good fun film", "a dull boring plot", "the actor", "superb lovely scene"]
+PROCESS = os.environ.get("KERAS_DISTRIBUTION_PROCESS_ID", "0")
 
 
 class SaveWeights(keras.callbacks.Callback):
-    """At the end of `fit`, save this process's weights and replica spread."""
+    """At the end of `fit`, save this process's weights and replicas."""
 
-    def __init__(self, out):
+    def __init__(self, prefix):
         super().__init__()
-        self.out = out
-        self.process = os.environ.get("KERAS_DISTRIBUTION_PROCESS_ID", "0")
+        self.prefix = prefix
 
     def on_train_end(self, logs=None):
-        weights = self.model.get_weights()
-        np.savez(self.out / f"weights-{self.process}.npz", *weights)
-        spread = 0.0
+        np.savez(f"{self.prefix}-weights-{PROCESS}.npz", *self.model.get_weights())
+        spread, count = 0.0, 1
         for variable in self.model.weights:
             replicas = getattr(variable.value, "values", None)  # tf.distribute
             for replica in replicas or ():
                 gap = np.abs(np.asarray(replica) - np.asarray(replicas[0])).max()
-                spread = max(spread, float(gap))
-        path = self.out / f"replica-spread-{self.process}.json"
-        path.write_text(json.dumps({"spread": spread, "replicas": _count(self.model)}))
+                spread, count = max(spread, float(gap)), len(replicas)
+        path = Path(f"{self.prefix}-replicas-{PROCESS}.json")
+        path.write_text(json.dumps({"spread": spread, "replicas": count}))
 
 
-def _count(model):
-    replicas = getattr(model.weights[0].value, "values", None)
-    return len(replicas) if replicas else 1
+class CountFastPath:
+    """Counts the GRU loops traced on the fast path while in use."""
+
+    def __enter__(self):
+        self.count, self.original = 0, recurrence.recurrence
+
+        def counted(*args, **kwargs):
+            self.count += 1
+            return self.original(*args, **kwargs)
+
+        recurrence.recurrence = counted
+        return self
+
+    def __exit__(self, *exc):
+        recurrence.recurrence = self.original
 
 
 def main(argv):
-    config = ClassifierConfig(**json.loads(argv[0]))
-    out = Path(argv[1])
+    jobs, out = json.loads(argv[0]), Path(argv[1])
     out.mkdir(parents=True, exist_ok=True)
-    run = train_classifier(config, callbacks=[SaveWeights(out)], verbose=0)
-    if run is not None:
-        np.save(out / "predictions.npy", run.predict_proba(TEXTS))
+    for task, values in jobs.items():
+        callbacks = [SaveWeights(out / task)]
+        with CountFastPath() as fast:
+            if task == "lm":
+                config = LanguageModelConfig(**values)
+                train_language_model(config, callbacks=callbacks, verbose=0)
+            else:
+                config = ClassifierConfig(**values)
+                run = train_classifier(config, callbacks=callbacks, verbose=0)
+                if run is not None:
+                    np.save(out / "predictions.npy", run.predict_proba(TEXTS))
+        (out / f"{task}-fast-path-{PROCESS}.json").write_text(str(fast.count))
 
 
 if __name__ == "__main__":

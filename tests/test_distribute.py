@@ -44,15 +44,25 @@ def reviews(tmp_path_factory):
     return _csv(path, _texts(rng, 320, [NEGATIVE, POSITIVE]), ["neg", "pos"])
 
 
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    words = "the a cat dog sat ran on mat log and then".split()
+    lines = [" ".join(rng.choice(words, size=12)) for _ in range(300)]
+    path = tmp_path_factory.mktemp("data") / "corpus.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
 def _env(backend, **extra):
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
     return {**env, "HF_HUB_OFFLINE": "1", **extra}
 
 
-def _start(config, out, backend, **extra):
-    """A process of tests/distributed_run.py training `config`."""
+def _start(jobs, out, backend, **extra):
+    """A process of tests/distributed_run.py training `jobs` (task -> config)."""
     return subprocess.Popen(
-        [sys.executable, str(SCRIPT), json.dumps(config), str(out)],
+        [sys.executable, str(SCRIPT), json.dumps(jobs), str(out)],
         env=_env(backend, **extra),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -87,45 +97,60 @@ def _assert_close(a, b, atol):
         np.testing.assert_allclose(x, y, rtol=0, atol=atol)
 
 
-def test_mirrored_on_two_devices_matches_one_device(reviews, tmp_path):
+def test_mirrored_on_two_devices_matches_one_device(reviews, corpus, tmp_path):
+    """A classifier (bucketed batches: the plain GRU loop) and a language model
+    (fixed windows: the fast path), each in one process per device count."""
     runs = {}
     for devices in (1, 2):
-        config = dict(
-            TINY, dataset=reviews, out=str(tmp_path / f"run{devices}"),
-            distribute="mirrored", devices=devices,
-        )  # fmt: skip
-        runs[devices] = _start(config, tmp_path / f"out{devices}", "tensorflow")
+        mirrored = dict(distribute="mirrored", devices=devices)
+        jobs = {
+            "classify": dict(
+                TINY, dataset=reviews, out=str(tmp_path / f"classify{devices}"),
+                **mirrored,
+            ),
+            "lm": dict(
+                dataset=corpus, units=16, embed_dim=8, seq_len=16, batch_size=16,
+                epochs=1, dropout=0.0, stateful=False, samples=0,
+                out=str(tmp_path / f"lm{devices}"), **mirrored,
+            ),
+        }  # fmt: skip
+        runs[devices] = _start(jobs, tmp_path / f"out{devices}", "tensorflow")
     for process in runs.values():
         _finish(process)
     one, two = tmp_path / "out1", tmp_path / "out2"
-    spread = json.loads((two / "replica-spread-0.json").read_text())
-    assert spread == {"spread": 0.0, "replicas": 2}
-    for column in ("loss", "val_loss"):
+    for task in ("classify", "lm"):
+        replicas = json.loads((two / f"{task}-replicas-0.json").read_text())
+        assert replicas == {"spread": 0.0, "replicas": 2}, task
+        for column in ("loss", "val_loss"):
+            _assert_close(
+                _history(tmp_path / f"{task}1", column),
+                _history(tmp_path / f"{task}2", column),
+                1e-5,
+            )
         _assert_close(
-            _history(tmp_path / "run1", column),
-            _history(tmp_path / "run2", column),
+            _weights(one / f"{task}-weights-0.npz"),
+            _weights(two / f"{task}-weights-0.npz"),
             1e-5,
         )
-    _assert_close(
-        _weights(one / "weights-0.npz"), _weights(two / "weights-0.npz"), 1e-5
-    )
+    assert json.loads((two / "lm-fast-path-0.json").read_text()) > 0
     # The run reloads here, on one device, and predicts as it did in training.
-    reloaded = ClassifierRun.load(tmp_path / "run2")
+    reloaded = ClassifierRun.load(tmp_path / "classify2")
     np.testing.assert_allclose(
         reloaded.predict_proba(TEXTS), np.load(two / "predictions.npy"), atol=1e-6
     )
     assert reloaded.config.distribute == "mirrored" and reloaded.config.devices == 2
-    assert not run_files.workdir_for(tmp_path / "run2").exists()
+    assert not run_files.workdir_for(tmp_path / "classify2").exists()
 
 
 def test_two_jax_processes_match_one_process(reviews, tmp_path, monkeypatch):
     base = dict(TINY, dataset=reviews, dropout=0.2)
-    single = _start(dict(base, out=str(tmp_path / "run1")), tmp_path / "out1", "jax")
+    jobs = {"classify": dict(base, out=str(tmp_path / "run1"))}
+    single = _start(jobs, tmp_path / "out1", "jax")
     monkeypatch.setenv("KERAS_BACKEND", "jax")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     config = dict(base, out=str(tmp_path / "run2"), distribute="multi-host")
     code = launch(
-        [str(SCRIPT), json.dumps(config), str(tmp_path / "out2")],
+        [str(SCRIPT), json.dumps({"classify": config}), str(tmp_path / "out2")],
         2,
         timeout=TIMEOUT,
         program=[sys.executable],
@@ -133,9 +158,9 @@ def test_two_jax_processes_match_one_process(reviews, tmp_path, monkeypatch):
     _finish(single)
     assert code == 0
     out1, out2 = tmp_path / "out1", tmp_path / "out2"
-    chief, worker = _weights(out2 / "weights-0.npz"), _weights(out2 / "weights-1.npz")
+    chief, worker = (_weights(out2 / f"classify-weights-{i}.npz") for i in range(2))
     _assert_close(chief, worker, 0.0)  # the processes hold identical weights
-    _assert_close(chief, _weights(out1 / "weights-0.npz"), 1e-5)
+    _assert_close(chief, _weights(out1 / "classify-weights-0.npz"), 1e-5)
     for column in ("loss", "val_loss"):
         _assert_close(
             _history(tmp_path / "run1", column),

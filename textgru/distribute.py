@@ -52,6 +52,8 @@ ENVIRONMENT = {
 # What keras.callbacks.BackupAndRestore writes (and, with double_checkpoint,
 # keeps a copy of with ".bkp" added).
 BACKUP_FILES = ("latest.weights.h5", "training_metadata.json")
+# The MirroredStrategy of each set of devices in this process.
+_strategies = {}
 # The cluster this process joined (a JAX cluster can be joined only once).
 _joined = None
 
@@ -329,7 +331,11 @@ def _tensorflow(config):
         count = config.devices or 1
         _logical_cpus(tf, count)
         names = [f"/cpu:{i}" for i in range(count)]
-    strategy = tf.distribute.MirroredStrategy(names)
+    # One strategy per set of devices and process: two would reuse each
+    # other's collective keys (a second run in a notebook then fails).
+    strategy = _strategies.get(tuple(names))
+    if strategy is None:
+        strategy = _strategies[tuple(names)] = tf.distribute.MirroredStrategy(names)
     return Distribution("mirrored", strategy.num_replicas_in_sync, engine=strategy)
 
 

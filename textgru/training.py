@@ -86,22 +86,21 @@ class TrainConfig:
     )
     devices: int | None = _field(
         None,
-        "devices per host (default: every GPU; on a host with no GPU, split the "
-        "CPU into this many logical devices)",
+        "devices per host (None: every GPU, or the CPU; on a host with no GPU, "
+        "N splits the CPU into N logical devices)",
     )
     coordinator: str | None = _field(
         None,
-        "multi-host: HOST:PORT of process 0 "
-        "(default: $KERAS_DISTRIBUTION_JOB_ADDRESSES)",
+        "multi-host: HOST:PORT of process 0 (None: $KERAS_DISTRIBUTION_JOB_ADDRESSES)",
     )
     num_processes: int | None = _field(
         None,
-        "multi-host: processes in all (default: $KERAS_DISTRIBUTION_NUM_PROCESSES)",
+        "multi-host: processes in all (None: $KERAS_DISTRIBUTION_NUM_PROCESSES)",
     )
     process_id: int | None = _field(
         None,
         "multi-host: this process, 0 to num_processes - 1; 0 writes the run "
-        "(default: $KERAS_DISTRIBUTION_PROCESS_ID)",
+        "(None: $KERAS_DISTRIBUTION_PROCESS_ID)",
     )
 
     def __post_init__(self):
