@@ -41,6 +41,7 @@ import keras
 import numpy as np
 
 from textgru.errors import InvalidArgumentError, RunError
+from textgru.run import DISTRIBUTED_MODEL
 
 STRATEGIES = ("none", "mirrored", "multi-host")
 # Where Keras (`keras.distribution.initialize`) reads a cluster's settings.
@@ -202,7 +203,7 @@ class Distribution:
         self.sync("trained")
         if not self.is_chief:
             return None
-        path = Path(work) / "distributed.keras"
+        path = Path(work) / DISTRIBUTED_MODEL
         model.save(path)
         local = keras.saving.load_model(path)
         path.unlink()

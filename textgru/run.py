@@ -24,8 +24,10 @@ FILES = {
     "classify": (*_NEEDED, *_REPORTS, "confusion_matrix.png"),
     "lm": (*_NEEDED, *_REPORTS, "samples.txt"),
 }
+# The model of a distributed run, saved to be reloaded on one device.
+DISTRIBUTED_MODEL = "distributed.keras"
 # Working files that do not belong in a finished run.
-_SCRATCH = ("backup", "best.weights.h5")
+_SCRATCH = ("backup", "best.weights.h5", DISTRIBUTED_MODEL)
 
 
 class RunDirectory:
