@@ -3,15 +3,15 @@
 
     python tests/distributed_run.py JOBS_JSON OUT_DIR
 
-JOBS_JSON maps a task to its config: `{"classify": {...}, "lm": {...}}`
-(either or both, trained in that order with `ClassifierConfig` and
-`LanguageModelConfig`). For each TASK this writes to OUT_DIR, per process:
-`TASK-weights-<process>.npz` (the weights `fit` ended with),
-`TASK-replicas-<process>.json` (how many replicas each variable has and the
-largest difference between them, for TensorFlow's MirroredStrategy) and
-`TASK-fast-path-<process>.json` (how many GRU loops were traced on
-`textgru.layers.recurrence`); and for a classifier, on the process that
-gets the run back, `predictions.npy` for `TEXTS`.
+JOBS_JSON maps a job name to its config, trained in that order: a
+language model (`LanguageModelConfig`) for a name that starts with "lm",
+else a classifier (`ClassifierConfig`). For each JOB this writes to
+OUT_DIR, per process: `JOB-weights-<process>.npz` (the weights `fit` ended
+with), `JOB-replicas-<process>.json` (how many replicas each variable has
+and the largest difference between them, for TensorFlow's
+MirroredStrategy) and `JOB-fast-path-<process>.json` (how many GRU loops
+were traced on `textgru.layers.recurrence`); and for the last classifier,
+on the process that gets the run back, `predictions.npy` for `TEXTS`.
 """
 
 import json
@@ -70,10 +70,10 @@ class CountFastPath:
 def main(argv):
     jobs, out = json.loads(argv[0]), Path(argv[1])
     out.mkdir(parents=True, exist_ok=True)
-    for task, values in jobs.items():
-        callbacks = [SaveWeights(out / task)]
+    for job, values in jobs.items():
+        callbacks = [SaveWeights(out / job)]
         with CountFastPath() as fast:
-            if task == "lm":
+            if job.startswith("lm"):
                 config = LanguageModelConfig(**values)
                 train_language_model(config, callbacks=callbacks, verbose=0)
             else:
@@ -81,7 +81,7 @@ def main(argv):
                 run = train_classifier(config, callbacks=callbacks, verbose=0)
                 if run is not None:
                     np.save(out / "predictions.npy", run.predict_proba(TEXTS))
-        (out / f"{task}-fast-path-{PROCESS}.json").write_text(str(fast.count))
+        (out / f"{job}-fast-path-{PROCESS}.json").write_text(str(fast.count))
 
 
 if __name__ == "__main__":

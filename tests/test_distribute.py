@@ -142,9 +142,18 @@ def test_mirrored_on_two_devices_matches_one_device(reviews, corpus, tmp_path):
     assert not run_files.workdir_for(tmp_path / "classify2").exists()
 
 
-def test_two_jax_processes_match_one_process(reviews, tmp_path, monkeypatch):
+def test_jax_two_processes_and_two_devices_match_one_device(
+    reviews, tmp_path, monkeypatch
+):
+    """Also `mirrored` on JAX: one process over 2 CPU devices (set up first,
+    before JAX starts; the one-device run then uses the first)."""
     base = dict(TINY, dataset=reviews, dropout=0.2)
-    jobs = {"classify": dict(base, out=str(tmp_path / "run1"))}
+    jobs = {
+        "mirrored": dict(
+            base, out=str(tmp_path / "mirrored"), distribute="mirrored", devices=2
+        ),
+        "classify": dict(base, out=str(tmp_path / "run1")),
+    }
     single = _start(jobs, tmp_path / "out1", "jax")
     monkeypatch.setenv("KERAS_BACKEND", "jax")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -160,13 +169,16 @@ def test_two_jax_processes_match_one_process(reviews, tmp_path, monkeypatch):
     out1, out2 = tmp_path / "out1", tmp_path / "out2"
     chief, worker = (_weights(out2 / f"classify-weights-{i}.npz") for i in range(2))
     _assert_close(chief, worker, 0.0)  # the processes hold identical weights
-    _assert_close(chief, _weights(out1 / "classify-weights-0.npz"), 1e-5)
+    one_device = _weights(out1 / "classify-weights-0.npz")
+    _assert_close(chief, one_device, 1e-5)
+    _assert_close(_weights(out1 / "mirrored-weights-0.npz"), one_device, 1e-5)
     for column in ("loss", "val_loss"):
-        _assert_close(
-            _history(tmp_path / "run1", column),
-            _history(tmp_path / "run2", column),
-            1e-5,
-        )
+        for run in ("run2", "mirrored"):
+            _assert_close(
+                _history(tmp_path / "run1", column),
+                _history(tmp_path / run, column),
+                1e-5,
+            )
     # Only the chief got the run back; it reloads here on TensorFlow.
     assert sorted(p.name for p in out2.glob("predictions*")) == ["predictions.npy"]
     reloaded = ClassifierRun.load(tmp_path / "run2")
