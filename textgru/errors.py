@@ -9,6 +9,11 @@ Errors about values are also `ValueError`s, so code written against Keras
 class TextgruError(Exception):
     """Base class of every error textgru raises on purpose."""
 
+    # Exception's own __init__ (not ValueError's) lets TensorFlow's autograph
+    # re-raise an error from traced code (a layer inside `fit`) as its own
+    # type instead of a StagingError.
+    __init__ = Exception.__init__
+
 
 class InvalidArgumentError(TextgruError, ValueError):
     """An argument has a value or shape that textgru cannot use."""

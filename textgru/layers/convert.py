@@ -10,7 +10,8 @@ import keras
 import numpy as np
 
 from textgru.errors import InvalidArgumentError
-from textgru.layers.gru import GRU
+from textgru.layers.gru import _CELL_ARGUMENTS, GRU
+from textgru.layers.gru_cell import GRUCell, is_stock_gru
 
 _WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
 
@@ -21,6 +22,12 @@ def _built_cell(layer, role):
         raise InvalidArgumentError(
             f"Expected `{role}` to be a GRU layer or GRU cell (textgru or "
             f"keras). Received: {role}={layer!r}"
+        )
+    if isinstance(cell, GRUCell) and not is_stock_gru(cell):
+        raise InvalidArgumentError(
+            f"Expected `{role}` to compute the stock GRU equations, whose weights "
+            f"mean the same in textgru, Keras and PyTorch. Received: a "
+            f"{type(cell).__name__}, which may compute others"
         )
     if not cell.built:
         raise InvalidArgumentError(
@@ -94,7 +101,14 @@ def keras_gru_to_textgru(layer):
 def textgru_to_keras_gru(layer):
     """Returns a `keras.layers.GRU` with the config and weights of a built
     `textgru.GRU`."""
-    return _rebuilt_like(layer, keras.layers.GRU.from_config(layer.get_config()))
+    _built_cell(layer, "layer")
+    config = layer.get_config()
+    config.pop("fast_path")
+    if "cell" in config:  # a GRU given its GRUCell: the cell's arguments, flat
+        del config["cell"]
+        cell_config = layer.cell.get_config()
+        config.update({name: cell_config[name] for name in _CELL_ARGUMENTS})
+    return _rebuilt_like(layer, keras.layers.GRU.from_config(config))
 
 
 # Keras gate blocks are z | r | h; PyTorch's are r | z | n.

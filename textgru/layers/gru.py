@@ -1,4 +1,7 @@
-"""`GRU`: a `GRUCell` run over a sequence."""
+"""`GRU`: a `GRUCell` (or your own subclass of it) run over a sequence."""
+
+import functools
+import inspect
 
 import keras
 from keras import ops
@@ -34,8 +37,67 @@ _CELL_ARGUMENTS = (
 )
 
 
+# What textgru.GRU calls on a cell of its own (`cell=`), besides Keras's
+# cell contract (`call`, `state_size`).
+_CELL_CONTRACT = ("units", "step_weights", "gate_values")
+
+
 def _from_cell(name):
     return property(lambda self: getattr(self.cell, name), doc=f"The cell's `{name}`.")
+
+
+def _cell_or_its_arguments(init):
+    """Refuses a `GRU` given both a `cell` and arguments that belong to a cell
+    (they would be silently ignored), or neither."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def checked(self, *args, **kwargs):
+        try:
+            given = signature.bind(self, *args, **kwargs).arguments
+        except TypeError:
+            return init(self, *args, **kwargs)  # Python's own error
+        if given.get("cell") is not None:
+            both = [
+                name
+                for name in _CELL_ARGUMENTS
+                if name in given and not (name == "units" and given[name] is None)
+            ]
+            if both:
+                raise InvalidArgumentError(
+                    "Expected either `cell` or the cell arguments, not both: "
+                    f"give {', '.join(both)} to the cell itself. Received: "
+                    f"cell={type(given['cell']).__name__}, "
+                    + ", ".join(f"{name}={given[name]!r}" for name in both)
+                )
+        elif given.get("units") is None:
+            raise InvalidArgumentError(
+                "Expected `units` (a positive integer) or a `cell`. Received: "
+                "units=None, cell=None"
+            )
+        return init(self, *args, **kwargs)
+
+    # Keras reads the arguments of __init__ (for its auto-config) with
+    # inspect.getfullargspec, which skips functools.wraps but not this.
+    checked.__signature__ = signature
+    return checked
+
+
+def _check_cell(cell):
+    missing = [name for name in _CELL_CONTRACT if not hasattr(cell, name)]
+    if not isinstance(cell, keras.layers.Layer) or missing:
+        lacking = f" (it lacks {', '.join(missing)})" if missing else ""
+        raise InvalidArgumentError(
+            "Expected `cell` to be a textgru.GRUCell (or a subclass), or a Keras "
+            "layer that keeps its contract: units, step_weights(), "
+            f"gate_values(...). Received: cell={cell!r}{lacking}"
+        )
+    if cell.state_size != cell.units:
+        raise InvalidArgumentError(
+            "Expected a cell with one state of `units` numbers. Received: "
+            f"{type(cell).__name__} with state_size={cell.state_size!r}, "
+            f"units={cell.units!r}"
+        )
 
 
 @keras.saving.register_keras_serializable(package="textgru")
@@ -44,16 +106,22 @@ class GRU(keras.layers.RNN):
 
     The equations, the weights and their layout are those of `GRUCell`, so a
     `GRU` and a `keras.layers.GRU` with the same `reset_after` give the same
-    outputs with the same weights.
+    outputs with the same weights. Pass `cell=` instead of the cell
+    arguments to run your own cell (a `GRUCell` subclass such as
+    `textgru.layers.MGUCell`; see `GRUCell` for the contract).
 
     On TensorFlow on CPU, when the sequence length is fixed at trace time,
     the layer runs a faster loop with the same results
     (`textgru.layers.recurrence`: XLA-compiled, a hand-written backward
     pass, two halves of the batch at once); otherwise Keras's generic loop
-    over `GRUCell.step`.
+    over the cell's `gate_values`. The fast loop computes the stock GRU
+    equations, so it runs only `GRUCell` itself (or a subclass that opts in
+    with `computes_stock_gru = True`); any other cell takes the plain loop,
+    on every backend.
 
     Args:
         units: Positive integer, dimensionality of the state and the output.
+            `None` when `cell` is given.
         activation: Activation of the candidate state. Default: `"tanh"`.
         recurrent_activation: Activation of the update and reset gates.
             Default: `"sigmoid"`.
@@ -91,6 +159,16 @@ class GRU(keras.layers.RNN):
             Default: `False`.
         unroll: Whether to unroll the loop (only for short sequences).
             Default: `False`.
+        cell: Optional cell instance to run instead of a `GRUCell` made of
+            the arguments above: a `GRUCell` subclass, or a Keras layer that
+            keeps `GRUCell`'s contract. `units` and the cell arguments
+            (`activation` to `seed`) then come from the cell; giving them
+            too is an error. Default: `None`.
+        fast_path: `"auto"` takes the fast loop wherever it can run; `False`
+            always runs the plain loop; `True` requires the fast loop and
+            raises an `InvalidArgumentError` saying why where it cannot run
+            (the spirit of `keras.layers.GRU(use_cudnn=...)`).
+            Default: `"auto"`.
         **kwargs: Base layer arguments, such as `name` and `dtype`.
 
     Call arguments:
@@ -111,9 +189,10 @@ class GRU(keras.layers.RNN):
     ((2, 5, 4), (2, 4))
     """
 
+    @_cell_or_its_arguments
     def __init__(
         self,
-        units,
+        units=None,
         activation="tanh",
         recurrent_activation="sigmoid",
         use_bias=True,
@@ -136,30 +215,41 @@ class GRU(keras.layers.RNN):
         go_backwards=False,
         stateful=False,
         unroll=False,
+        cell=None,
+        fast_path="auto",
         **kwargs,
     ):
-        cell = GRUCell(
-            units,
-            activation=activation,
-            recurrent_activation=recurrent_activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            reset_after=reset_after,
-            seed=seed,
-            dtype=kwargs.get("dtype"),
-            trainable=kwargs.get("trainable", True),
-            name="gru_cell",
-        )
+        if not (isinstance(fast_path, bool) or fast_path == "auto"):
+            raise InvalidArgumentError(
+                "Expected `fast_path` to be 'auto', True or False. Received: "
+                f"fast_path={fast_path!r}"
+            )
+        own_cell = cell is None
+        if own_cell:
+            cell = GRUCell(
+                units,
+                activation=activation,
+                recurrent_activation=recurrent_activation,
+                use_bias=use_bias,
+                kernel_initializer=kernel_initializer,
+                recurrent_initializer=recurrent_initializer,
+                bias_initializer=bias_initializer,
+                kernel_regularizer=kernel_regularizer,
+                recurrent_regularizer=recurrent_regularizer,
+                bias_regularizer=bias_regularizer,
+                kernel_constraint=kernel_constraint,
+                recurrent_constraint=recurrent_constraint,
+                bias_constraint=bias_constraint,
+                dropout=dropout,
+                recurrent_dropout=recurrent_dropout,
+                reset_after=reset_after,
+                seed=seed,
+                dtype=kwargs.get("dtype"),
+                trainable=kwargs.get("trainable", True),
+                name="gru_cell",
+            )
+        else:
+            _check_cell(cell)
         super().__init__(
             cell,
             return_sequences=return_sequences,
@@ -170,6 +260,12 @@ class GRU(keras.layers.RNN):
             activity_regularizer=activity_regularizer,
             **kwargs,
         )
+        # A layer made of cell arguments saves them flat, as
+        # keras.layers.GRU does; one given a cell saves the cell.
+        self._own_cell = own_cell
+        self.fast_path = fast_path
+        if fast_path is True:
+            self._refuse_fast_path(recurrence.why_not(cell, unroll=unroll))
 
     units = _from_cell("units")
     activation = _from_cell("activation")
@@ -208,17 +304,29 @@ class GRU(keras.layers.RNN):
             sequences, initial_state=initial_state, mask=mask, training=training
         )
 
+    def _refuse_fast_path(self, reason):
+        if reason is not None:
+            raise InvalidArgumentError(
+                f"Layer '{self.name}' has fast_path=True, but its fast loop cannot "
+                f"run: {reason}. Pass fast_path='auto' to fall back to the plain "
+                "loop where it cannot"
+            )
+
     def inner_loop(self, sequences, initial_state, mask, training=False):
         cell = self.cell
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
-        if training and cell.dropout > 0:
+        if training and getattr(cell, "dropout", 0) > 0:
             # The mask `keras.layers.RNN` cached for this batch, one per
             # sequence, broadcast over time.
             dropout_mask = cell.get_dropout_mask(sequences[:, 0, :])
             sequences = sequences * ops.expand_dims(dropout_mask, axis=1)
-        if recurrence.supported(cell, sequences, training, self.unroll):
-            return self._whole_sequence(sequences, initial_state[0], mask)
+        if self.fast_path is not False:
+            reason = recurrence.why_not(cell, sequences, bool(training), self.unroll)
+            if self.fast_path is True:
+                self._refuse_fast_path(reason)
+            if reason is None:
+                return self._whole_sequence(sequences, initial_state[0], mask)
         zero_output_for_mask = self.zero_output_for_mask
 
         weights = cell.step_weights()
@@ -227,7 +335,7 @@ class GRU(keras.layers.RNN):
             # The input product stays inside the loop: TensorFlow overlaps it
             # with the recurrent chain, which one big product up front
             # cannot be (that was slower in inference on 2 cores).
-            return cell.step(x_t, h_tm1, weights, training)
+            return cell.gate_values(x_t, h_tm1, weights, training).state
 
         if mask is None:
 
@@ -304,15 +412,24 @@ class GRU(keras.layers.RNN):
         return outputs[:, -1], outputs, [last_state]
 
     def get_config(self):
-        cell_config = self.cell.get_config()
-        config = {name: cell_config[name] for name in _CELL_ARGUMENTS}
-        config["activity_regularizer"] = keras.regularizers.serialize(
-            self.activity_regularizer
-        )
         base_config = super().get_config()
-        del base_config["cell"]
+        config = {
+            "fast_path": self.fast_path,
+            "activity_regularizer": keras.regularizers.serialize(
+                self.activity_regularizer
+            ),
+        }
+        if self._own_cell:
+            del base_config["cell"]
+            cell_config = self.cell.get_config()
+            config.update({name: cell_config[name] for name in _CELL_ARGUMENTS})
         return {**base_config, **config}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        if "cell" in config:
+            config["cell"] = keras.saving.deserialize_keras_object(
+                config["cell"], custom_objects=custom_objects
+            )
         return cls(**config)

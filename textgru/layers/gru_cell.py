@@ -15,12 +15,34 @@ from textgru.errors import InvalidArgumentError
 
 
 class GateValues(NamedTuple):
-    """The intermediates of one GRU step, each `(batch, units)`."""
+    """The intermediates of one step of a GRU-like cell, each `(batch, units)`.
 
-    update: object  # z
-    reset: object  # r
+    What `GRUCell.gate_values` returns. A cell without one of the gates (the
+    minimal gated unit has no separate update gate) leaves it `None`; `state`
+    is always there.
+    """
+
+    update: object  # z: near 1 keeps the previous state
+    reset: object  # r: how much of the previous state the candidate sees
     candidate: object  # h~
-    state: object  # h'
+    state: object  # h', the new state (and the output)
+
+
+# The methods that hold a cell's maths: a `GRUCell` whose instance overrides
+# one of them is not the stock GRU.
+_MATHS = ("step_weights", "gate_values", "step", "call")
+
+
+def is_stock_gru(cell):
+    """Whether `cell` computes exactly `GRUCell`'s equations from its weights,
+    so that textgru's fast loop (which reads only `kernel`,
+    `recurrent_kernel` and `bias`) may run it: a `GRUCell`, or a subclass
+    that says so with `computes_stock_gru = True` in its own class body."""
+    return (
+        isinstance(cell, GRUCell)
+        and type(cell).computes_stock_gru
+        and not any(name in vars(cell) for name in _MATHS)
+    )
 
 
 @keras.saving.register_keras_serializable(package="textgru")
@@ -79,6 +101,27 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
             list holding it.
         training: Whether dropout is applied.
 
+    Your own cell: subclass `GRUCell` and override
+        - `build(input_shape)` to create the weights (`add_gate_weights`
+          makes `kernel`, `recurrent_kernel` and `bias` for any number of
+          gate blocks, with the cell's initializers, regularizers and
+          constraints);
+        - `step_weights()` to prepare them once per sequence;
+        - `gate_values(inputs, h_tm1, weights, training)` for one step,
+          returning a `GateValues` (a gate the cell lacks may be `None`),
+          using `recurrent_input(h_tm1, training)` in its recurrent
+          products so that `recurrent_dropout` works;
+        - `get_config` for arguments of its own; register the class with
+          `keras.saving.register_keras_serializable`.
+    It then runs in `textgru.GRU(cell=...)`, `keras.layers.RNN` and
+    `Bidirectional`, with input and recurrent dropout, masking, config,
+    `.keras` saving, text generation and `textgru.inspect`. `textgru.GRU`
+    runs a subclass on its plain loop: its fast loop computes the stock
+    equations from `kernel`, `recurrent_kernel` and `bias` only. A subclass
+    that keeps the stock equations exactly (other initializers or
+    constraints, say) may opt in with `computes_stock_gru = True` in its
+    class body; subclasses of it must say so again.
+
     Example:
 
     >>> import numpy as np, keras, textgru
@@ -86,6 +129,14 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
     >>> tuple(rnn(np.zeros((2, 5, 3), "float32")).shape)
     (2, 5, 4)
     """
+
+    # Whether textgru.GRU's fast loop may run this class (see
+    # `is_stock_gru`). Not inherited: each subclass sets it itself.
+    computes_stock_gru = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.computes_stock_gru = bool(cls.__dict__.get("computes_stock_gru", False))
 
     def __init__(
         self,
@@ -135,42 +186,49 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
         self.output_size = self.units
 
     def build(self, input_shape):
+        # reset_after needs a second bias row for U_h h (b'_h), which cannot
+        # be folded into the input bias because r multiplies it.
+        self.add_gate_weights(input_shape, 3, bias_rows=2 if self.reset_after else 1)
+
+    def add_gate_weights(self, input_shape, blocks, bias_rows=1):
+        """Creates `kernel` `(input_dim, blocks * units)`, `recurrent_kernel`
+        `(units, blocks * units)` and, with `use_bias`, `bias`
+        `(blocks * units,)` (or `(bias_rows, blocks * units)`), with the
+        cell's initializers, regularizers and constraints; `bias` is `None`
+        without `use_bias`. For `build`, here and in subclasses."""
         input_dim = input_shape[-1]
         if input_dim is None:
             raise InvalidArgumentError(
                 "Expected the last (feature) axis of the GRU input to have a "
                 f"known size. Received: input_shape={tuple(input_shape)}"
             )
+        width = blocks * self.units
         self.kernel = self.add_weight(
-            shape=(input_dim, 3 * self.units),
+            shape=(input_dim, width),
             name="kernel",
             initializer=self.kernel_initializer,
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
         self.recurrent_kernel = self.add_weight(
-            shape=(self.units, 3 * self.units),
+            shape=(self.units, width),
             name="recurrent_kernel",
             initializer=self.recurrent_initializer,
             regularizer=self.recurrent_regularizer,
             constraint=self.recurrent_constraint,
         )
+        self.bias = None
         if self.use_bias:
-            # reset_after needs a second bias row for U_h h (b'_h), which
-            # cannot be folded into the input bias because r multiplies it.
-            bias_shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
             self.bias = self.add_weight(
-                shape=bias_shape,
+                shape=(width,) if bias_rows == 1 else (bias_rows, width),
                 name="bias",
                 initializer=self.bias_initializer,
                 regularizer=self.bias_regularizer,
                 constraint=self.bias_constraint,
             )
-        else:
-            self.bias = None
 
     def step_weights(self):
-        """Returns the weights split as `step` uses them.
+        """Returns the weights as `gate_values` uses them (a dict).
 
         `textgru.GRU` calls this once per sequence, outside its time loop:
         splitting the recurrent kernel at every step copies it every step.
@@ -197,12 +255,24 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
         with `weights` from `step_weights()`."""
         return self.gate_values(inputs, h_tm1, weights, training).state
 
-    def gate_values(self, inputs, h_tm1, weights, training=False):
-        """One step, returning every intermediate: a `GateValues` of the update
-        gate z, the reset gate r, the candidate h~ and the new state h'.
+    def recurrent_input(self, h_tm1, training=False):
+        """The previous state as the recurrent products see it: while
+        training with `recurrent_dropout`, `h_tm1` times the sequence's
+        dropout mask; otherwise `h_tm1` itself. (The state update itself
+        uses the undropped `h_tm1`, as `keras.layers.GRUCell` does.)"""
+        if training and self.recurrent_dropout > 0:
+            return h_tm1 * self.get_recurrent_dropout_mask(h_tm1)
+        return h_tm1
 
-        `step` is this function's `state`, so what `textgru.inspect` shows is
-        exactly what the layer computes.
+    def gate_values(self, inputs, h_tm1, weights, training=False):
+        """One step: a `GateValues` of the update gate z, the reset gate r,
+        the candidate h~ and the new state h'.
+
+        `inputs` `(batch, features)` already carry the input dropout;
+        `h_tm1` `(batch, units)` is the previous state; `weights` is what
+        `step_weights()` returned. This is the one function every path runs
+        (`textgru.GRU`'s plain loop, `call`, generation and
+        `textgru.inspect`), so the gates shown are those the layer computes.
         """
         # W x + b for all three gates in one product.
         projected = ops.matmul(inputs, weights["kernel"])
@@ -211,9 +281,7 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
         # ops.split rather than slicing throughout: the gradient of a slice
         # pads it back to full size, which made training a third slower.
         x_z, x_r, x_h = ops.split(projected, 3, axis=-1)
-        h_in = h_tm1
-        if training and self.recurrent_dropout > 0:
-            h_in = h_tm1 * self.get_recurrent_dropout_mask(h_tm1)
+        h_in = self.recurrent_input(h_tm1, training)
 
         if self.reset_after:
             # U h + b' for all three gates in one product.

@@ -1,8 +1,9 @@
 """A faster GRU loop for TensorFlow on CPU: XLA-compiled time loops with a
 hand-written backward pass, over two halves of the batch at once.
 
-`textgru.GRU` takes this path where `supported(...)` says so and otherwise
-runs `GRUCell.step` in Keras's generic loop (the plain path, which autodiff
+`textgru.GRU` takes this path where `why_not(...)` finds nothing against it
+(and its `fast_path` is not False) and otherwise runs the cell's
+`gate_values` in Keras's generic loop (the plain path, which autodiff
 differentiates). Three things make it faster on a few CPU cores:
 
 - The input products `x_t W + b` of all steps are one large product before
@@ -35,28 +36,53 @@ import functools
 
 import keras
 
+from textgru.layers.gru_cell import is_stock_gru
+
 # The batch is cut into this many independent parts (one per core here).
 GROUPS = 2
 
 
-def supported(cell, sequences, training, unroll):
-    """Whether `recurrence` can run `cell` over `sequences`: TensorFlow on a
-    machine without GPUs, a sequence length fixed at trace time, the tanh and
-    sigmoid activations, float32, no unrolling, and no recurrent dropout
-    while training."""
-    if keras.backend.backend() != "tensorflow":
-        return False
+def why_not(cell, sequences=None, training=None, unroll=False):
+    """Why `recurrence` cannot run `cell` over `sequences`, or None if it can.
+
+    It runs only the stock GRU equations (`GRUCell` itself, or a subclass
+    that opts in: `textgru.layers.gru_cell.is_stock_gru`) with the tanh and
+    sigmoid activations, in float32, on TensorFlow on a machine without
+    GPUs, with no unrolling, no recurrent dropout while training, and a
+    sequence length fixed at trace time. With `sequences` or `training`
+    None, what they decide is not checked (a layer checks the rest when it
+    is made).
+    """
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        return f"it runs on the TensorFlow backend only (this is {backend})"
+    if not is_stock_gru(cell):
+        return (
+            f"the cell {type(cell).__name__} may compute other equations than "
+            "GRUCell (a GRUCell subclass that computes exactly the same ones "
+            "can say so with `computes_stock_gru = True` in its class body)"
+        )
+    if not (
+        cell.activation is keras.activations.tanh
+        and cell.recurrent_activation is keras.activations.sigmoid
+    ):
+        return "it computes activation='tanh' and recurrent_activation='sigmoid' only"
+    if cell.compute_dtype != "float32":
+        return f"it computes in float32 only (this layer in {cell.compute_dtype})"
+    if unroll:
+        return "it does not unroll (unroll=True)"
+    if cell.recurrent_dropout > 0 and training is not False:
+        return "recurrent dropout while training needs the plain loop"
+    if sequences is not None and sequences.shape[1] is None:
+        return (
+            "the sequence length is known only at run time (XLA compiles one "
+            "loop per length; give the input a fixed length)"
+        )
     import tensorflow as tf
 
-    return (
-        sequences.shape[1] is not None
-        and cell.activation is keras.activations.tanh
-        and cell.recurrent_activation is keras.activations.sigmoid
-        and cell.compute_dtype == "float32"
-        and not unroll
-        and not (training and cell.recurrent_dropout > 0)
-        and not tf.config.list_logical_devices("GPU")
-    )
+    if tf.config.list_logical_devices("GPU"):
+        return "it runs on CPU only, and TensorFlow sees a GPU"
+    return None
 
 
 def recurrence(projected, h0, recurrent_kernel, recurrent_bias, mask, reset_after):
