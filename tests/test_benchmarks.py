@@ -39,15 +39,21 @@ def test_gru_speed_runs(tmp_path, capsys):
     assert json.loads(out_file.read_text())
 
 
-def test_quality_runs(tmp_path, capsys):
+def _tiny_recipe(tmp_path, texts):
+    """A small labelled CSV, and `--set` flags for a one-epoch tiny recipe."""
     import numpy as np
 
     from tests.test_classification import NEGATIVE, POSITIVE, TINY, _csv, _texts
 
-    rows = _texts(np.random.default_rng(3), 200, [NEGATIVE, POSITIVE])
+    rows = _texts(np.random.default_rng(3), texts, [NEGATIVE, POSITIVE])
     data = _csv(tmp_path / "d.csv", rows, ["neg", "pos"])
-    out_file = tmp_path / "quality.json"
     settings = [f"{k}={json.dumps(v)}" for k, v in {**TINY, "epochs": 1}.items()]
+    return data, settings
+
+
+def test_quality_runs(tmp_path, capsys):
+    data, settings = _tiny_recipe(tmp_path, 200)
+    out_file = tmp_path / "quality.json"
     _load("quality").main(
         [
             "--datasets",
@@ -65,6 +71,21 @@ def test_quality_runs(tmp_path, capsys):
     for result in results:
         assert 0.0 <= result["test_accuracy"][0] <= 1.0
     assert "| TF-IDF LR |" in capsys.readouterr().out
+
+
+def test_cells_runs(tmp_path, capsys):
+    data, settings = _tiny_recipe(tmp_path, 160)
+    out_file = tmp_path / "cells.json"
+    _load("cells").main(
+        ["--dataset", data, "--seeds", "0", "--json", str(out_file), "--set"]
+        + settings
+    )
+    results = json.loads(out_file.read_text())
+    assert [r["cell"] for r in results] == ["GRUCell", "MGUCell", "LayerNormGRUCell"]
+    assert results[0]["speed_vs_first"] == 1.0
+    # MGU has two gate blocks to the GRU's three; layer norm adds gains.
+    assert results[1]["parameters"] < results[0]["parameters"] < results[2]["parameters"]
+    assert "| LayerNormGRUCell |" in capsys.readouterr().out
 
 
 def test_generation_speed_runs(capsys):

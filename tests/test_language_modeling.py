@@ -17,7 +17,10 @@ from textgru.inspect import gate_activations
 from textgru.language_modeling import LanguageModelRun, train_language_model
 from textgru.models import build_language_model, generate
 from textgru.models.generation import compiled_step, sample_next, step_model
+from textgru.layers import LayerNormGRUCell, MGUCell
 from textgru.training import LanguageModelConfig
+
+from .layers.test_custom_cells import SwappedGRUCell
 
 TINY = dict(
     tokenizer="char", embed_dim=8, units=16, batch_size=4, seq_len=16, epochs=2,
@@ -51,6 +54,22 @@ def test_one_step_at_a_time_equals_the_whole_prefix(chars, tie, reset_after):
         chars.vocab_size, embed_dim=8, units=12, num_layers=2,
         tie_embeddings=tie, reset_after=reset_after,
     )  # fmt: skip
+    _assert_steps_equal_the_whole_prefix(model, chars)
+
+
+@pytest.mark.layers
+@pytest.mark.parametrize("cell", [SwappedGRUCell, MGUCell, LayerNormGRUCell])
+def test_generation_with_your_own_cell_equals_the_whole_prefix(chars, cell):
+    """Generation steps the cell's own equations, as the full model runs them
+    (before, a subclass ran as the stock GRU in the full model only)."""
+    model = build_language_model(
+        chars.vocab_size, embed_dim=8, units=12, num_layers=2, cell=cell
+    )
+    assert type(model.get_layer("gru_1").cell) is cell
+    _assert_steps_equal_the_whole_prefix(model, chars)
+
+
+def _assert_steps_equal_the_whole_prefix(model, chars):
     prefix = np.array([chars.encode("to be or not that")], dtype="int32")
     full = model.predict(prefix, verbose=0)[0]
     # Both ways to run the step: Keras's predict_on_batch, and the fast path

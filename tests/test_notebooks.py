@@ -8,7 +8,12 @@ import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-EXPECTED = ["01_gru_from_equations", "02_sentiment", "03_language_model"]
+EXPECTED = [
+    "01_gru_from_equations",
+    "02_sentiment",
+    "03_language_model",
+    "04_your_own_cell",
+]
 
 
 def _notebook(name):

@@ -301,12 +301,13 @@ def _build(config, tokenizer, label_names):
         recurrent_dropout=config.recurrent_dropout,
         reset_after=config.reset_after,
         gru_class=config.gru_class,
+        cell=config.cell_class,
     )
 
 
 def gate_figure(model, tokenizer, split, label_names, config):
-    """The update gate of the first GRU over a few test texts, each titled with
-    its label and the model's prediction."""
+    """The first gate of the first GRU's cell (the update gate of a GRU) over
+    a few test texts, each titled with its label and the model's prediction."""
     low, high = GATE_TOKENS
     lengths = [len(ids) for ids in tokenizer.encode_batch(split["text"])]
     chosen = [i for i, n in enumerate(lengths) if low <= n <= high][:GATE_EXAMPLES]
@@ -321,4 +322,4 @@ def gate_figure(model, tokenizer, split, label_names, config):
     activations = gate_activations(
         model, texts, tokenizer=tokenizer, max_length=config.max_length
     )
-    return plots.gate_heatmap(activations, gate="update", units=16, titles=titles)
+    return plots.gate_heatmap(activations, units=16, titles=titles)

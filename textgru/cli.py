@@ -189,9 +189,10 @@ def _parser():
     gates.add_argument(
         "--gate",
         nargs="+",
-        default=["update"],
+        default=None,
         choices=["update", "reset", "candidate", "hidden"],
-        help="what to draw, one panel each (default: update)",
+        help="what to draw, one panel each (default: the cell's first gate, "
+        "update for a GRU)",
     )
     gates.add_argument(
         "--units",

@@ -8,8 +8,9 @@ by token.
 The model's own layers and weights are used as they are (nothing is copied
 into a new model, no state of a stateful model is touched): the layers before
 the chosen GRU are called on each text with `training=False`, then the GRU's
-cell steps through the text with `GRUCell.gate_values`, the function every
-step of `textgru.GRU` runs, so the values are those the model computes.
+cell steps through the text with its `gate_values`, the function every step
+of `textgru.GRU` runs, so the values are those the model computes. Your own
+cell (a `GRUCell` subclass) is shown with the gates it has.
 """
 
 import dataclasses
@@ -19,7 +20,7 @@ import keras
 import numpy as np
 
 from textgru.errors import InvalidArgumentError
-from textgru.layers import GRUCell, keras_gru_to_textgru
+from textgru.layers import keras_gru_to_textgru
 
 DIRECTIONS = ("forward", "backward")
 GATES = ("update", "reset", "candidate", "hidden")
@@ -35,26 +36,35 @@ class GateActivations:
             special tokens by name), for labelling plots.
         token_ids: the ids the model read, `(length,)`.
         update: the update gate z_t, `(length, units)`: near 1 keeps the
-            previous state, near 0 overwrites it with the candidate.
+            previous state, near 0 overwrites it with the candidate. None
+            for a cell without one (`MGUCell`).
         reset: the reset gate r_t, `(length, units)`: how much of the previous
-            state the candidate sees.
-        candidate: the candidate state h~_t, `(length, units)`.
+            state the candidate sees (`MGUCell`'s forget gate f). None for a
+            cell without one.
+        candidate: the candidate state h~_t, `(length, units)`, or None.
         hidden: the state h_t after reading token t, `(length, units)`.
         layer: the name of the GRU layer.
         direction: `"forward"`, or `"backward"` for the backward half of a
             `Bidirectional` GRU (row t has read the text from its end back
             to token t).
+        cell: the class name of the GRU's cell (`GRUCell`, `MGUCell`, ...).
     """
 
     text: str
     tokens: list
     token_ids: np.ndarray
-    update: np.ndarray
-    reset: np.ndarray
-    candidate: np.ndarray
+    update: np.ndarray | None
+    reset: np.ndarray | None
+    candidate: np.ndarray | None
     hidden: np.ndarray
     layer: str
     direction: str
+    cell: str = "GRUCell"
+
+    @property
+    def gates(self):
+        """The names of what this cell has, in `GATES` order (`hidden` always)."""
+        return tuple(name for name in GATES if getattr(self, name) is not None)
 
     def gate(self, name):
         """One of `update`, `reset`, `candidate` or `hidden` by name."""
@@ -62,7 +72,13 @@ class GateActivations:
             raise InvalidArgumentError(
                 f"Expected a gate in {', '.join(GATES)}. Received: {name!r}"
             )
-        return getattr(self, name)
+        value = getattr(self, name)
+        if value is None:
+            raise InvalidArgumentError(
+                f"The {self.cell} of layer {self.layer!r} has no {name} gate; it "
+                f"has {', '.join(self.gates)}. Received: gate={name!r}"
+            )
+        return value
 
 
 def gate_activations(
@@ -138,6 +154,7 @@ def gate_activations(
                 token_ids=np.asarray(ids),
                 layer=gru.name,
                 direction="backward" if gru.go_backwards else "forward",
+                cell=type(gru.cell).__name__,
                 **steps,
             )
         )
@@ -189,9 +206,12 @@ def _bos(tokenizer):
 
 
 def _is_gru(layer):
+    """A `keras.layers.GRU`, or an RNN whose cell has `gate_values` (textgru's
+    and your own), alone or in `Bidirectional`."""
     inner = getattr(layer, "forward_layer", layer)
-    return isinstance(inner, keras.layers.RNN) and hasattr(
-        getattr(inner, "cell", None), "reset_after"
+    return isinstance(inner, keras.layers.GRU) or (
+        isinstance(inner, keras.layers.RNN)
+        and hasattr(getattr(inner, "cell", None), "gate_values")
     )
 
 
@@ -302,13 +322,19 @@ def _run_gru(layer, x):
         values = cell.gate_values(x[t : t + 1], state, weights, training=False)
         state = values.state
         for gate, value in zip(GATES, values, strict=True):
-            rows[gate][t] = keras.ops.convert_to_numpy(value)[0]
-    return {gate: np.stack(row) for gate, row in rows.items()}
+            if value is not None:
+                rows[gate][t] = keras.ops.convert_to_numpy(value)[0]
+    # A gate the cell does not have (None at every step) stays None.
+    return {
+        gate: None if row[order[0]] is None else np.stack(row)
+        for gate, row in rows.items()
+    }
 
 
 def _textgru_cell(layer):
-    """The layer's `textgru.GRUCell`; for a `keras.layers.GRU`, the cell of a
-    textgru copy (same configuration and weights)."""
-    if isinstance(layer.cell, GRUCell):
+    """The layer's cell with `gate_values` (textgru's or your own); for a
+    `keras.layers.GRU`, the cell of a textgru copy (same configuration and
+    weights)."""
+    if hasattr(layer.cell, "gate_values"):
         return layer.cell
     return keras_gru_to_textgru(layer).cell

@@ -244,11 +244,13 @@ def _build(config, tokenizer):
         stateful=config.stateful,
         batch_size=config.batch_size if config.stateful else None,
         gru_class=config.gru_class,
+        cell=config.cell_class,
     )
 
 
 def gate_figure(model, tokenizer, config):
-    """The update gate of the first GRU over a line the model generates."""
+    """The first gate of the first GRU's cell (the update gate of a GRU) over
+    a line the model generates."""
     line = generate(
         model,
         tokenizer,
@@ -260,11 +262,12 @@ def gate_figure(model, tokenizer, config):
     activations = gate_activations(
         model, line, tokenizer=tokenizer, add_bos=True, max_length=GATE_TOKENS
     )
+    gate = activations.gates[0]
     title = (
-        f"update gate of {activations.layer} over a generated line "
+        f"{gate} gate of {activations.layer} over a generated line "
         f"(temperature {SAMPLE_TEMPERATURES[0]})"
     )
-    return plots.gate_heatmap(activations, gate="update", units=16, titles=[title])
+    return plots.gate_heatmap(activations, gate=gate, units=16, titles=[title])
 
 
 __all__ = ["LanguageModelRun", "language_model_metrics", "train_language_model"]

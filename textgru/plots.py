@@ -95,7 +95,7 @@ def confusion_matrix(matrix, label_names, *, title=None, annotate=None):
     return figure
 
 
-def gate_heatmap(activations, *, gate="update", units=16, titles=None):
+def gate_heatmap(activations, *, gate=None, units=16, titles=None):
     """Gate activations as a heatmap: tokens across, units down.
 
     Args:
@@ -103,7 +103,8 @@ def gate_heatmap(activations, *, gate="update", units=16, titles=None):
             (one panel each).
         gate: `"update"` (z: 1 keeps the state, 0 overwrites it), `"reset"`,
             `"candidate"` or `"hidden"`; or a list of them, for one panel per
-            gate under each text.
+            gate under each text. Default: the cell's first gate (`"update"`
+            for a GRU, `"reset"`, the forget gate, for `MGUCell`).
         units: `"mean"` for the mean over all units (one row); an int k for
             the k units whose value (of the first gate listed) changes most
             along these texts; or a list of unit indices.
@@ -115,6 +116,8 @@ def gate_heatmap(activations, *, gate="update", units=16, titles=None):
         the candidate and the state one from -1 to 1.
     """
     texts = [activations] if hasattr(activations, "tokens") else list(activations)
+    if gate is None and texts:
+        gate = texts[0].gates[0]
     gates = [gate] if isinstance(gate, str) else list(gate)
     if not texts or not gates:
         raise InvalidArgumentError(

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from textgru._atomic import atomic_path, write_text
-from textgru.errors import RunError
+from textgru.errors import RunError, TextgruError
 
 # Bump when the files or their meaning change; older runs are then refused.
 RUN_FORMAT = 1
@@ -148,8 +148,17 @@ def load(run_dir, task):
 
     from textgru.data import Tokenizer
 
+    from textgru.layers.cell_path import import_cell
+
     info = read_config(run_dir, task=task)
     run_dir = Path(run_dir)
+    cell = info.get("config", {}).get("cell")
+    if cell:
+        # Importing the cell's module registers its class with Keras.
+        try:
+            import_cell(cell)
+        except TextgruError as error:
+            raise RunError(f"{run_dir} was trained with its own cell: {error}") from None
     try:
         model = keras.saving.load_model(run_dir / "model.keras")
     except Exception as error:  # keras raises many kinds on a bad file

@@ -22,6 +22,7 @@ from textgru.errors import InvalidArgumentError, RunError
 
 SCHEDULES = ("constant", "cosine", "slanted")
 GRU_LAYERS = ("textgru", "keras")
+DEFAULT_CELL = "textgru.layers:GRUCell"
 
 
 def _field(default, help):
@@ -57,6 +58,12 @@ class TrainConfig:
     reset_after: bool = _field(False, "GRU form: False is the textbook one")
     gru_layer: str = _field(
         "textgru", "textgru, or keras (keras.layers.GRU, to compare)"
+    )
+    cell: str = _field(
+        DEFAULT_CELL,
+        "the GRU's cell class as package.module:ClassName: your own GRUCell "
+        "subclass, or textgru.layers:MGUCell or :LayerNormGRUCell (importable, "
+        "registered with Keras; in Python also the class itself)",
     )
     # Optimisation
     batch_size: int = _field(64, "examples per batch")
@@ -104,6 +111,10 @@ class TrainConfig:
     )
 
     def __post_init__(self):
+        from textgru.layers.cell_path import cell_path, import_cell
+
+        if isinstance(self.cell, type):
+            self.cell = cell_path(self.cell)
         hints = typing.get_type_hints(type(self))
         for field in dataclasses.fields(self):
             _check_type(field.name, getattr(self, field.name), hints[field.name])
@@ -122,6 +133,12 @@ class TrainConfig:
 
         _one_of("tokenizer", self.tokenizer, KINDS)
         _one_of("gru_layer", self.gru_layer, GRU_LAYERS)
+        cell = import_cell(self.cell)
+        if self.gru_layer == "keras" and cell_path(cell) != DEFAULT_CELL:
+            raise InvalidArgumentError(
+                f"Your own cell runs in the textgru GRU only. Received: "
+                f"cell={self.cell!r} with gru_layer='keras'; drop one"
+            )
         from textgru.distribute import check_config
 
         check_config(self)
@@ -155,6 +172,13 @@ class TrainConfig:
 
         return GRU if self.gru_layer == "textgru" else keras.layers.GRU
 
+    @property
+    def cell_class(self):
+        """The cell class `cell` names."""
+        from textgru.layers.cell_path import import_cell
+
+        return import_cell(self.cell)
+
 
 @dataclasses.dataclass
 class ClassifierConfig(TrainConfig):
@@ -184,7 +208,7 @@ class TransferConfig(ClassifierConfig):
 
     The tokenizer and the network's sizes (`tokenizer`, `vocab_size`,
     `lowercase`, `embed_dim`, `units`, `num_layers`, `reset_after`,
-    `gru_layer`) are the language model's: a run fills them in from it and
+    `gru_layer`, `cell`) are the language model's: a run fills them in from it and
     records them. The classifier reads one way, as the language model does.
     Training goes in stages (gradual unfreezing): the head alone for
     `freeze_epochs`, then one more layer group (the top GRU, the next GRU,
@@ -627,10 +651,12 @@ def _run_info(config, task, info, finished):
 
 def _check_same_settings(work, config):
     saved = json.loads((work / "config.json").read_text(encoding="utf-8"))["config"]
+    # A field newer than the run was at its default there.
+    defaults = {f.name: f.default for f in dataclasses.fields(config)}
     changed = [
-        f"{name} ({saved.get(name)!r} -> {value!r})"
+        f"{name} ({saved.get(name, defaults[name])!r} -> {value!r})"
         for name, value in config.to_dict().items()
-        if name not in _RESUME_FREE and saved.get(name) != value
+        if name not in _RESUME_FREE and saved.get(name, defaults[name]) != value
     ]
     if changed:
         raise RunError(

@@ -47,6 +47,7 @@ ARCHITECTURE = (
     "num_layers",
     "reset_after",
     "gru_layer",
+    "cell",
 )
 LM_ARCHITECTURE = (*ARCHITECTURE, "tie_embeddings")
 

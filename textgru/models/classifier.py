@@ -4,7 +4,8 @@ import keras
 
 from textgru import _validation
 from textgru.errors import InvalidArgumentError
-from textgru.layers import GRU, SequencePooling
+from textgru.layers import GRU, GRUCell, SequencePooling
+from textgru.models.recurrent_layer import recurrent_layer
 
 POOLINGS = ("last", "max", "mean", "concat")
 
@@ -23,6 +24,8 @@ def build_classifier(
     recurrent_dropout=0.0,
     reset_after=False,
     gru_class=GRU,
+    cell=GRUCell,
+    cell_kwargs=None,
     name="textgru_classifier",
 ):
     """A Keras functional text classifier over token ids (padding id 0).
@@ -48,6 +51,10 @@ def build_classifier(
         reset_after: the GRU form (`False` is the textbook one).
         gru_class: the recurrent layer class; `keras.layers.GRU` gives the
             same model with Keras's own GRU (for comparisons).
+        cell: the cell class of each `textgru.GRU`: `GRUCell`, or your own
+            (a subclass, `textgru.layers.MGUCell`, ...), made as
+            `cell(units, **cell_kwargs)`.
+        cell_kwargs: more keyword arguments of `cell`.
         name: the model's name.
 
     Returns:
@@ -76,12 +83,15 @@ def build_classifier(
         )
 
     def recurrent(return_sequences, return_state, layer_name):
-        layer = gru_class(
+        layer = recurrent_layer(
             units,
-            return_sequences=return_sequences,
-            return_state=return_state,
+            gru_class=gru_class,
+            cell=cell,
+            cell_kwargs=cell_kwargs,
             recurrent_dropout=recurrent_dropout,
             reset_after=reset_after,
+            return_sequences=return_sequences,
+            return_state=return_state,
             name=layer_name,
         )
         if bidirectional:

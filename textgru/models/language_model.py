@@ -4,7 +4,8 @@ import keras
 
 from textgru import _validation
 from textgru.errors import InvalidArgumentError
-from textgru.layers import GRU, ReversibleEmbedding
+from textgru.layers import GRU, GRUCell, ReversibleEmbedding
+from textgru.models.recurrent_layer import recurrent_layer
 
 
 def build_language_model(
@@ -20,6 +21,8 @@ def build_language_model(
     stateful=False,
     batch_size=None,
     gru_class=GRU,
+    cell=GRUCell,
+    cell_kwargs=None,
     name="textgru_language_model",
 ):
     """A Keras functional language model over token ids.
@@ -44,6 +47,10 @@ def build_language_model(
             consecutive batches); needs `batch_size`.
         batch_size: fixed batch size (required when `stateful`).
         gru_class: the recurrent layer class (`keras.layers.GRU` to compare).
+        cell: the cell class of each `textgru.GRU`: `GRUCell`, or your own
+            (a subclass, `textgru.layers.MGUCell`, ...), made as
+            `cell(units, **cell_kwargs)`.
+        cell_kwargs: more keyword arguments of `cell`.
         name: the model's name.
 
     Returns:
@@ -70,12 +77,15 @@ def build_language_model(
     if dropout:
         x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
     for index in range(num_layers):
-        x = gru_class(
+        x = recurrent_layer(
             units,
-            return_sequences=True,
-            stateful=stateful,
+            gru_class=gru_class,
+            cell=cell,
+            cell_kwargs=cell_kwargs,
             recurrent_dropout=recurrent_dropout,
             reset_after=reset_after,
+            return_sequences=True,
+            stateful=stateful,
             name=f"gru_{index}",
         )(x)
         if dropout:

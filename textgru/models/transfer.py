@@ -3,7 +3,9 @@
 import keras
 
 from textgru.errors import InvalidArgumentError
+from textgru.layers import GRU, GRUCell
 from textgru.models.classifier import build_classifier
+from textgru.models.recurrent_layer import cell_options
 
 
 def language_model_parts(language_model):
@@ -21,7 +23,10 @@ def language_model_parts(language_model):
             f"layers {', '.join(x.name for x in language_model.layers)}"
         )
     for layer in recurrent:
-        if not (layer.return_sequences and hasattr(layer, "reset_after")):
+        is_gru = isinstance(layer, keras.layers.GRU) or hasattr(
+            layer.cell, "gate_values"
+        )
+        if not (layer.return_sequences and is_gru):
             raise InvalidArgumentError(
                 f"Expected GRU layers that return sequences. Received: {layer.name!r} "
                 f"({type(layer).__name__})"
@@ -47,7 +52,8 @@ def classifier_from_lm(
     GRU weights are copied from `language_model` (the two models share no
     variables, so fine-tuning the classifier leaves the language model as it
     was). Token ids mean the same in both, so the classifier takes the
-    language model's tokenizer.
+    language model's tokenizer, and its GRUs the language model's cell
+    (class and arguments).
 
     Args:
         language_model: a model made by `build_language_model` (for example
@@ -70,6 +76,9 @@ def classifier_from_lm(
     """
     embedding, recurrent = language_model_parts(language_model)
     gru = recurrent[0]
+    cell, cell_kwargs = GRUCell, None
+    if isinstance(gru, GRU) and type(gru.cell) is not GRUCell:
+        cell, cell_kwargs = cell_options(gru.cell)  # the language model's own
     classifier = build_classifier(
         embedding.input_dim,
         num_classes,
@@ -80,9 +89,11 @@ def classifier_from_lm(
         pooling=pooling,
         dropout=dropout,
         embedding_dropout=embedding_dropout,
-        recurrent_dropout=gru.recurrent_dropout,
-        reset_after=gru.reset_after,
+        recurrent_dropout=getattr(gru, "recurrent_dropout", 0.0),
+        reset_after=getattr(gru, "reset_after", False),
         gru_class=type(gru),
+        cell=cell,
+        cell_kwargs=cell_kwargs,
         name=name,
     )
     classifier.get_layer("embedding").set_weights(embedding.get_weights())
