@@ -77,14 +77,14 @@ def test_cells_runs(tmp_path, capsys):
     data, settings = _tiny_recipe(tmp_path, 160)
     out_file = tmp_path / "cells.json"
     _load("cells").main(
-        ["--dataset", data, "--seeds", "0", "--json", str(out_file), "--set"]
-        + settings
+        ["--dataset", data, "--seeds", "0", "--json", str(out_file), "--set"] + settings
     )
     results = json.loads(out_file.read_text())
     assert [r["cell"] for r in results] == ["GRUCell", "MGUCell", "LayerNormGRUCell"]
     assert results[0]["speed_vs_first"] == 1.0
     # MGU has two gate blocks to the GRU's three; layer norm adds gains.
-    assert results[1]["parameters"] < results[0]["parameters"] < results[2]["parameters"]
+    gru, mgu, layer_norm = (r["parameters"] for r in results)
+    assert mgu < gru < layer_norm
     assert "| LayerNormGRUCell |" in capsys.readouterr().out
 
 

@@ -26,7 +26,7 @@ from .test_transfer import TINY_LM
 
 # A user's own cell in a module of their own: a GRU whose update gate is tied
 # to the reset gate (z = 1 - r).
-USER_MODULE = '''
+USER_MODULE = """
 import keras
 import textgru
 
@@ -42,7 +42,7 @@ class TiedGRUCell(textgru.GRUCell):
 
 class Unregistered(textgru.GRUCell):
     pass
-'''
+"""
 
 
 @pytest.fixture(scope="module")

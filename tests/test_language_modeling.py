@@ -15,9 +15,9 @@ from textgru import run as run_files
 from textgru.errors import InvalidArgumentError, RunError
 from textgru.inspect import gate_activations
 from textgru.language_modeling import LanguageModelRun, train_language_model
+from textgru.layers import LayerNormGRUCell, MGUCell
 from textgru.models import build_language_model, generate
 from textgru.models.generation import compiled_step, sample_next, step_model
-from textgru.layers import LayerNormGRUCell, MGUCell
 from textgru.training import LanguageModelConfig
 
 from .layers.test_custom_cells import SwappedGRUCell

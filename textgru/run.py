@@ -147,7 +147,6 @@ def load(run_dir, task):
     import keras
 
     from textgru.data import Tokenizer
-
     from textgru.layers.cell_path import import_cell
 
     info = read_config(run_dir, task=task)
@@ -158,7 +157,7 @@ def load(run_dir, task):
         try:
             import_cell(cell)
         except TextgruError as error:
-            raise RunError(f"{run_dir} was trained with its own cell: {error}") from None
+            raise RunError(f"{run_dir} was made with its own cell: {error}") from None
     try:
         model = keras.saving.load_model(run_dir / "model.keras")
     except Exception as error:  # keras raises many kinds on a bad file

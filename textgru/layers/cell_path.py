@@ -23,7 +23,8 @@ def import_cell(path):
     """The cell class `path` (`"package.module:ClassName"`) names, checked to
     be a cell `textgru.GRU` can run (a `GRUCell` subclass, or a layer class
     with `step_weights` and `gate_values`) and registered with Keras, so
-    that models made with it save and reload. Raises a one-line `InvalidArgumentError` saying what is wrong."""
+    that models made with it save and reload. Raises a one-line
+    `InvalidArgumentError` saying what is wrong."""
     module_name, _, class_name = str(path).partition(":")
     if not module_name or not class_name:
         raise InvalidArgumentError(
