@@ -12,6 +12,8 @@ from textgru.layers import (
     convert,
     gru,
     gru_cell,
+    layer_norm_gru_cell,
+    mgu_cell,
     reversible_embedding,
     sequence_pooling,
 )
@@ -34,6 +36,8 @@ def _run(module):
     [
         gru_cell,
         gru,
+        mgu_cell,
+        layer_norm_gru_cell,
         convert,
         sequence_pooling,
         reversible_embedding,
