@@ -12,6 +12,7 @@ from textgru.inspect import gate_activations, gru_layer_names
 from textgru.models import build_classifier, build_language_model
 
 from .layers.reference import gru_reference
+from .layers.test_custom_cells import CELLS, cell_reference
 
 TEXTS = ["not bad at all", "a dull and tired film", "but the ending is good"]
 
@@ -187,3 +188,34 @@ def test_bad_requests_are_one_line_errors(tokenizer):
     graph = keras.Model(ids, textgru.GRU(3)(branch))
     with pytest.raises(textgru.InvalidArgumentError, match="chain of layers"):
         gate_activations(graph, "a text", tokenizer=tokenizer)
+
+
+@pytest.mark.layers
+@pytest.mark.parametrize("kind", sorted(CELLS))
+def test_your_own_cell_shows_its_own_gates(tokenizer, kind):
+    """The gates of a subclass are its own equations' (before, a subclass in
+    a model could be run as the stock GRU there and inspected as itself)."""
+    model = keras.Sequential(
+        [
+            keras.Input((None,), dtype="int32"),
+            keras.layers.Embedding(tokenizer.vocab_size, 3, name="embedding"),
+            textgru.GRU(cell=CELLS[kind](), return_sequences=True),
+        ]
+    )
+    gru = model.layers[1]
+    if hasattr(gru.cell, "gamma"):
+        gru.cell.gamma.assign(np.random.default_rng(2).uniform(0.5, 1.5, (2, 12)))
+    ids = np.array(tokenizer.encode(TEXTS[1]))
+    embedded = model.get_layer("embedding").embeddings.numpy()[ids]
+    outputs, _, gates = cell_reference(gru.cell, embedded[None])
+    acts = gate_activations(model, TEXTS[1], tokenizer=tokenizer)
+    assert acts.cell == type(gru.cell).__name__
+    np.testing.assert_allclose(acts.hidden, outputs[0], atol=1e-5)
+    predicted = model.predict(ids[None], verbose=0)[0]
+    np.testing.assert_allclose(acts.hidden, predicted, atol=1e-5)
+    for name, value in gates.items():
+        np.testing.assert_allclose(acts.gate(name), value[0], atol=1e-5)
+    if kind == "mgu":  # one gate, f, shown as reset; no update gate
+        assert acts.update is None and acts.gates == ("reset", "candidate", "hidden")
+    figure = textgru.plots.gate_heatmap(acts, units=4)  # its first gate
+    assert figure.axes[0].get_title(loc="left").endswith(f": {acts.gates[0]}")

@@ -59,7 +59,7 @@ def swapped_reference(x, kernel, recurrent_kernel, bias, h0=None, mask=None):
     return np.stack(outputs, 1), h, {"update": np.stack(update, 1)}
 
 
-def _reference(cell, x, **kwargs):
+def cell_reference(cell, x, **kwargs):
     """(outputs, state, gates) of `cell`'s own equations, in float64."""
     weights = [keras.ops.convert_to_numpy(w) for w in cell.weights]
     if isinstance(cell, SwappedGRUCell):
@@ -117,14 +117,14 @@ def test_eager_and_predict_follow_the_cells_own_equations(kind, rng, fast_calls)
     x = rng.normal(size=(3, 6, 3)).astype("float32")
     h0 = rng.normal(0, 0.5, size=(3, 4)).astype("float32")
     mask = np.arange(6)[None] < np.array([[6], [2], [4]])
-    expected, expected_state, _ = _reference(layer.cell, x, h0=h0, mask=mask)
+    expected, expected_state, _ = cell_reference(layer.cell, x, h0=h0, mask=mask)
     outputs, state = layer(x, initial_state=h0, mask=mask)
     np.testing.assert_allclose(np.asarray(outputs), expected, atol=1e-5)
     np.testing.assert_allclose(np.asarray(state), expected_state, atol=1e-5)
     model = keras.Sequential([keras.Input((6, 3)), _layer(kind, return_sequences=True)])
     model.layers[0].set_weights(layer.get_weights())
     np.testing.assert_allclose(
-        model.predict(x, verbose=0), _reference(layer.cell, x)[0], atol=1e-5
+        model.predict(x, verbose=0), cell_reference(layer.cell, x)[0], atol=1e-5
     )
     assert not fast_calls  # the stock GRU's loop never ran this cell
 
@@ -137,7 +137,7 @@ def test_a_length_known_only_at_run_time_gives_the_same_numbers(kind, rng):
     layer = _layer(kind, return_sequences=True)
     traced = tf.function(layer, input_signature=[tf.TensorSpec((None, None, 3))])
     x = rng.normal(size=(2, 7, 3)).astype("float32")
-    expected = _reference(layer.cell, x)[0]
+    expected = cell_reference(layer.cell, x)[0]
     np.testing.assert_allclose(np.asarray(traced(x)), expected, atol=1e-5)
 
 
