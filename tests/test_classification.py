@@ -60,7 +60,9 @@ def trained(binary_csv, tmp_path_factory):
 
 
 def test_run_directory_holds_every_file(trained):
-    assert sorted(os.listdir(trained.path)) == sorted(run_files.FILES["classify"])
+    assert sorted(os.listdir(trained.path)) == sorted(
+        [*run_files.FILES["classify"], run_files.MANIFEST]
+    )
     assert not run_files.workdir_for(trained.path).exists()
     info = json.loads((trained.path / "config.json").read_text())
     assert info["task"] == "classify" and info["run_format"] == run_files.RUN_FORMAT
@@ -200,7 +202,9 @@ def test_run_that_died_writing_its_reports_resumes_without_training(
     run = train_classifier(config.replace(resume=True), callbacks=[Count()], verbose=0)
     assert epochs == []  # both epochs were done; only the reports were missing
     assert [row["epoch"] for row in run.history] == ["0", "1"]
-    assert sorted(os.listdir(run.path)) == sorted(run_files.FILES["classify"])
+    assert sorted(os.listdir(run.path)) == sorted(
+        [*run_files.FILES["classify"], run_files.MANIFEST]
+    )
 
 
 def test_interrupted_run_resumes(binary_csv, tmp_path):
@@ -222,7 +226,9 @@ def test_interrupted_run_resumes(binary_csv, tmp_path):
     assert int(run.model.optimizer.iterations.numpy()) == 3 * steps_per_epoch
     assert run.metrics["resumed"] is True
     assert not work.exists()
-    assert sorted(os.listdir(out)) == sorted(run_files.FILES["classify"])
+    assert sorted(os.listdir(out)) == sorted(
+        [*run_files.FILES["classify"], run_files.MANIFEST]
+    )
 
 
 def test_existing_run_is_not_overwritten_unless_asked(trained, binary_csv):

@@ -185,7 +185,9 @@ def test_jax_two_processes_and_two_devices_match_one_device(
     np.testing.assert_allclose(
         reloaded.predict_proba(TEXTS), np.load(out2 / "predictions.npy"), atol=1e-5
     )
-    assert sorted(os.listdir(tmp_path / "run2")) == sorted(run_files.FILES["classify"])
+    assert sorted(os.listdir(tmp_path / "run2")) == sorted(
+        [*run_files.FILES["classify"], run_files.MANIFEST]
+    )
     info = json.loads((tmp_path / "run2" / "config.json").read_text())
     assert info["backend"] == "jax"
     assert info["config"]["distribute"] == "multi-host"

@@ -189,7 +189,9 @@ def test_training_lowers_the_loss(lm_run):
 
 
 def test_run_directory(lm_run):
-    assert sorted(os.listdir(lm_run.path)) == sorted(run_files.FILES["lm"])
+    assert sorted(os.listdir(lm_run.path)) == sorted(
+        [*run_files.FILES["lm"], run_files.MANIFEST]
+    )
     samples = (lm_run.path / "samples.txt").read_text()
     assert "temperature 0.7" in samples and "temperature 1.0" in samples
     info = json.loads((lm_run.path / "config.json").read_text())

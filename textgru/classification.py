@@ -8,6 +8,7 @@ ClassifierRun.load("runs/rt").predict(["A gem.", "A mess."])
 import dataclasses
 from pathlib import Path
 
+import datasets
 import keras
 import numpy as np
 
@@ -18,7 +19,7 @@ from textgru.data import (
     classification_dataset,
     load_dataset,
 )
-from textgru.errors import DatasetError, InvalidArgumentError
+from textgru.errors import DatasetError, InvalidArgumentError, RunIntegrityError
 from textgru.evaluation import classification_report
 from textgru.inspect import gate_activations
 from textgru.models import build_classifier, classifier_from_lm
@@ -50,9 +51,19 @@ class ClassifierRun(run_files.RunDirectory):
     metrics: dict
 
     @classmethod
-    def load(cls, path):
-        """Read a finished run directory written by `train_classifier`."""
-        info, model, tokenizer, metrics = run_files.load(path, TASK)
+    def load(cls, path, allow_partial=False):
+        """Read a finished run directory written by `train_classifier` (with
+        `allow_partial`, also an unfinished `<out>.partial` one, unchecked)."""
+        info, model, tokenizer, metrics = run_files.load(path, TASK, allow_partial)
+        outputs = model.output_shape[-1]
+        labels = info.get("label_names")
+        if not isinstance(labels, list) or outputs != (
+            1 if len(labels) == 2 else len(labels)
+        ):
+            raise RunIntegrityError(
+                f"{path}/config.json names {labels!r} as labels, which does not fit "
+                f"the model's {outputs} output(s); it is not this run's config.json"
+            )
         return cls(
             path=Path(path),
             model=model,
@@ -91,10 +102,12 @@ class ClassifierRun(run_files.RunDirectory):
             )
         return results
 
-    def evaluate(self, dataset=None, split="test"):
-        """A `classification_report` on a split of the run's dataset, or of
-        another labelled `dataset` (a source for `load_dataset`) whose label
-        names are among the run's."""
+    def evaluate(self, dataset=None, split=None):
+        """A `classification_report` on a split of the run's dataset (default
+        `"test"`), or on another labelled `dataset` (a source for
+        `load_dataset`, all of its rows by default) whose label names are
+        among the run's. `split` is `"train"`, `"validation"`, `"test"` or
+        `"all"`."""
         config = self.config
         if dataset is None:
             data = load_dataset(
@@ -105,12 +118,18 @@ class ClassifierRun(run_files.RunDirectory):
             )
         else:
             data = load_dataset(dataset, label_column="label")
-        if split not in data:
+        split = split or ("test" if dataset is None else "all")
+        if split == "all":
+            rows = datasets.concatenate_datasets(list(data.values()))
+        elif split in data:
+            rows = data[split]
+        else:
             raise InvalidArgumentError(
-                f"Expected `split` to be train, validation or test. Received: {split!r}"
+                "Expected `split` to be train, validation, test or all. Received: "
+                f"{split!r}"
             )
-        labels = _labels_as(data[split], self.label_names)
-        probabilities = self.predict_proba(data[split]["text"])
+        labels = _labels_as(rows, self.label_names)
+        probabilities = self.predict_proba(rows["text"])
         return classification_report(labels, probabilities.argmax(1), self.label_names)
 
 
@@ -143,6 +162,11 @@ def predict_proba(model, tokenizer, texts, *, batch_size=64, max_length=128):
             padded[i, : len(row)] = row
         outputs.append(np.asarray(model.predict_on_batch(padded)))
     probabilities = np.concatenate(outputs).astype(np.float64)
+    if not np.isfinite(probabilities).all():
+        raise RunIntegrityError(
+            "The model gives NaN or infinite probabilities: its weights are broken "
+            "(a training run that diverged?); train it again"
+        )
     if probabilities.shape[1] == 1:
         probabilities = np.concatenate([1.0 - probabilities, probabilities], axis=1)
     return probabilities
@@ -161,6 +185,7 @@ def _labels_as(split, names):
     return index[np.asarray(split["label"], dtype=np.int64)]
 
 
+@run_files.guarded
 def train_classifier(config=None, *, callbacks=(), verbose="auto"):
     """Train a classifier as `config` says and write its run directory.
 
@@ -177,7 +202,8 @@ def train_classifier(config=None, *, callbacks=(), verbose="auto"):
         multi-host run (`config.distribute`), only process 0 writes the run
         and returns it; the other processes return None.
     """
-    config = config or ClassifierConfig()
+    config = (config or ClassifierConfig()).with_absolute_paths()
+    run_files.check_start(config.out, resume=config.resume, overwrite=config.overwrite)
     distribution = distribute.setup(config)
     keras.utils.set_random_seed(config.seed)
     language_model = None

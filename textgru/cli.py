@@ -27,7 +27,12 @@ import typing
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error in one line (and exits 2)."""
+    """argparse that reports a usage error in one line (and exits 2), and
+    takes no abbreviated flags (`--lr` is not `--lr-decay`)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         self.exit(2, f"textgru: error: {message} (see `{self.prog} --help`)\n")
@@ -153,7 +158,11 @@ def _parser():
         "--dataset", help="another labelled dataset (default: the run's own)"
     )
     evaluate.add_argument(
-        "--split", default="test", choices=["train", "validation", "test"]
+        "--split",
+        default=None,
+        choices=["train", "validation", "test", "all"],
+        help="which rows to score (default: test of the run's own dataset, all "
+        "rows of another --dataset)",
     )
 
     predict = commands.add_parser("predict", help="label texts with a trained run")
@@ -161,6 +170,11 @@ def _parser():
     predict.add_argument("texts", nargs="*", help="texts (default: --file or stdin)")
     predict.add_argument("--file", help="a UTF-8 file with one text per line")
     predict.add_argument("--json", action="store_true", help="one JSON object per text")
+    predict.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="also use an unfinished <out>.partial run, unchecked",
+    )
 
     gen = commands.add_parser("generate", help="generate text with a trained LM run")
     gen.add_argument("run_dir", help="a run directory from `textgru train lm`")
@@ -314,7 +328,9 @@ def _evaluate(args):
     print(json.dumps(report, indent=2))
 
 
-def _read_texts(args):
+def _read_texts(args, keep_blank=False):
+    """The texts to read: arguments, `--file` or stdin lines. With
+    `keep_blank`, blank lines stay, so output lines match input lines."""
     from textgru.errors import InvalidArgumentError
 
     if args.texts:
@@ -325,11 +341,19 @@ def _read_texts(args):
                 texts = file.read().splitlines()
         except FileNotFoundError:
             raise InvalidArgumentError(f"No such file: {args.file}") from None
+        except IsADirectoryError:
+            raise InvalidArgumentError(
+                f"--file {args.file} is a folder; give a text file"
+            ) from None
         except UnicodeDecodeError:
             raise InvalidArgumentError(f"{args.file} is not UTF-8 text") from None
     else:
-        texts = sys.stdin.read().splitlines()
-    texts = [t for t in texts if t.strip()]
+        try:
+            texts = sys.stdin.read().splitlines()
+        except (AttributeError, OSError, ValueError):  # no stdin, or closed
+            texts = []
+    if not keep_blank or not any(t.strip() for t in texts):
+        texts = [t for t in texts if t.strip()]
     if not texts:
         raise InvalidArgumentError(
             "No text given: give texts as arguments, --file, or lines on stdin"
@@ -340,10 +364,10 @@ def _read_texts(args):
 def _predict(args):
     from textgru.classification import ClassifierRun
 
-    run = ClassifierRun.load(args.run_dir)
-    for result in run.predict(_read_texts(args)):
+    run = ClassifierRun.load(args.run_dir, allow_partial=args.allow_partial)
+    for result in run.predict(_read_texts(args, keep_blank=True)):
         if args.json:
-            print(json.dumps(result, ensure_ascii=False))
+            print(json.dumps(result, ensure_ascii=False, allow_nan=False))
         else:
             print(f"{result['label']}\t{result['probability']:.4f}\t{result['text']}")
 
@@ -417,6 +441,28 @@ def _demo(args):
     print(json.dumps(result, indent=2))
 
 
+_USER_OS_ERRORS = (
+    PermissionError,
+    FileExistsError,
+    FileNotFoundError,
+    IsADirectoryError,
+    NotADirectoryError,
+)
+
+
+def _os_message(error):
+    import errno
+
+    what = error.strerror or str(error) or type(error).__name__
+    where = f": {error.filename}" if error.filename else ""
+    hint = ""
+    if error.errno == errno.ENOSPC:
+        hint = "; free some space, then --resume the run"
+    elif isinstance(error, PermissionError):
+        hint = "; choose a place you can write to (--out, or TEXTGRU_HOME for data)"
+    return f"{what}{where}{hint}"
+
+
 COMMANDS = {
     "train": _train,
     "launch": _launch,
@@ -443,6 +489,11 @@ def main(argv=None):
     except TextgruError as error:
         print(f"textgru: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        # A place the user named that cannot be used is theirs to fix (2); a
+        # full disk or another failure of the system is an I/O error (1).
+        print(f"textgru: error: {_os_message(error)}", file=sys.stderr)
+        return 2 if isinstance(error, _USER_OS_ERRORS) else 1
     except KeyboardInterrupt:
         print("textgru: interrupted", file=sys.stderr)
         return 130

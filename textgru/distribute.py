@@ -168,6 +168,8 @@ class Distribution:
         Returns the number of epochs every process resumes after.
         """
         backup = self.backup_dir(work)
+        if resumed:
+            repair_backup(backup)
         if self.num_processes == 1:
             return _backed_up_epochs(backup)
         if not resumed and not self.is_chief:
@@ -220,6 +222,35 @@ class Distribution:
         for folder in (backup.parent, Path(work)):
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only if empty: the chief's, on a shared disk
+
+
+def readable_weights(path):
+    """Whether `path` is a whole HDF5 weights file (a kill while it was
+    written leaves one that h5py cannot open)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r"):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def repair_backup(backup):
+    """A backup damaged by a kill while it was written goes back to the one
+    before it (`.bkp`), or, with none, is dropped (the run then starts its
+    training over)."""
+    weights, metadata = (backup / name for name in BACKUP_FILES)
+    if not weights.exists() or (
+        readable_weights(weights) and _backed_up_epochs(backup) > 0
+    ):
+        return
+    previous = backup / f"{BACKUP_FILES[0]}.bkp"
+    if previous.exists() and readable_weights(previous):
+        for name in BACKUP_FILES:
+            shutil.copyfile(backup / f"{name}.bkp", backup / name)
+    else:
+        shutil.rmtree(backup)
 
 
 def _backed_up_epochs(backup, suffix=""):

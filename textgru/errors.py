@@ -50,3 +50,12 @@ class DataWarning(UserWarning):
 
 class RunError(TextgruError, ValueError):
     """A run directory is missing, incomplete, in use or from another version."""
+
+
+class RunIntegrityError(RunError):
+    """A file of a finished run is not the one the run wrote (edited, swapped
+    or damaged), so what it computes could be silently wrong."""
+
+
+class TrainingDivergedError(RunError):
+    """The training loss became NaN or infinite."""

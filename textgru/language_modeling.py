@@ -66,9 +66,10 @@ class LanguageModelRun(run_files.RunDirectory):
     metrics: dict
 
     @classmethod
-    def load(cls, path):
-        """Read a finished run directory written by `train_language_model`."""
-        info, model, tokenizer, metrics = run_files.load(path, TASK)
+    def load(cls, path, allow_partial=False):
+        """Read a finished run directory written by `train_language_model`
+        (with `allow_partial`, also an unfinished `<out>.partial` one)."""
+        info, model, tokenizer, metrics = run_files.load(path, TASK, allow_partial)
         return cls(
             path=Path(path),
             model=model,
@@ -142,6 +143,7 @@ def _samples(model, tokenizer, config):
     return "\n".join(passages)
 
 
+@run_files.guarded
 def train_language_model(config=None, *, callbacks=(), verbose="auto"):
     """Train a GRU language model as `config` says and write its run directory.
 
@@ -156,7 +158,8 @@ def train_language_model(config=None, *, callbacks=(), verbose="auto"):
         A `LanguageModelRun` for the finished run directory `config.out` (of
         a multi-host run, on process 0; the other processes return None).
     """
-    config = config or LanguageModelConfig()
+    config = (config or LanguageModelConfig()).with_absolute_paths()
+    run_files.check_start(config.out, resume=config.resume, overwrite=config.overwrite)
     distribution = distribute.setup(config)
     keras.utils.set_random_seed(config.seed)
     parent = None

@@ -209,6 +209,11 @@ def save(figure, path):
     """Write `figure` to `path` in the format its extension names (`.png`,
     `.svg`, `.pdf`, ...), atomically, and return the path."""
     path = Path(path)
+    if path.is_dir():
+        raise InvalidArgumentError(
+            f"Cannot write a figure to {path}: it is a folder; give a file name "
+            "such as gates.png"
+        )
     kind = path.suffix[1:].lower() or "png"
     if kind not in figure.canvas.get_supported_filetypes():
         raise InvalidArgumentError(

@@ -3,19 +3,33 @@ interrupted run never looks complete, and read back for evaluation and
 prediction.
 
 A run trains in `<out>.partial/` and is renamed to `<out>` only once every
-file is written. `--resume` continues in `<out>.partial/`.
+file is written, with a manifest of their checksums that loading checks.
+`--resume` continues in `<out>.partial/`. While a run trains, it holds an
+advisory lock on `<out>.lock`, so a second run on the same `--out` is
+refused. `--overwrite` replaces only a textgru run or an empty folder.
 """
 
 import csv
+import fcntl
+import functools
+import hashlib
 import json
+import os
 import shutil
+import socket
+import time
 from pathlib import Path
 
 from textgru._atomic import atomic_path, write_text
-from textgru.errors import RunError, TextgruError
+from textgru.errors import RunError, RunIntegrityError, TextgruError
 
-# Bump when the files or their meaning change; older runs are then refused.
-RUN_FORMAT = 1
+# Bump when the files or their meaning change; formats not in
+# READABLE_FORMATS are refused. 2 added manifest.json.
+RUN_FORMAT = 2
+READABLE_FORMATS = (1, 2)
+MANIFEST = "manifest.json"
+# In a working folder: textgru made it (so --overwrite may delete it).
+MARKER = ".textgru-run"
 # What loading a run needs; the reports after it are written by every run
 # but not needed to use it (runs made before a report existed still load).
 _NEEDED = ("model.keras", "tokenizer.json", "config.json", "metrics.json")
@@ -27,7 +41,7 @@ FILES = {
 # The model of a distributed run, saved to be reloaded on one device.
 DISTRIBUTED_MODEL = "distributed.keras"
 # Working files that do not belong in a finished run.
-_SCRATCH = ("backup", "best.weights.h5", DISTRIBUTED_MODEL)
+_SCRATCH = ("backup", "best.weights.h5", DISTRIBUTED_MODEL, MARKER)
 
 
 class RunDirectory:
@@ -45,11 +59,73 @@ def workdir_for(out):
     return out.with_name(out.name + ".partial")
 
 
-def start(out, *, resume=False, overwrite=False):
-    """Create (or, with `resume`, find) the working folder of a run at `out`.
+def lock_path(out):
+    out = Path(out)
+    return out.with_name(out.name + ".lock")
 
-    Returns `(workdir, resumed)`.
-    """
+
+def check_out(out):
+    """Refuse an `--out` that cannot hold a run: empty, the current folder or
+    one above it, a file, or a place under a file."""
+    if not str(out).strip():
+        raise RunError("Expected --out to name a folder for the run. Received: ''")
+    resolved = Path(out).expanduser().resolve()
+    here = Path.cwd().resolve()
+    if resolved == here or resolved in here.parents:
+        raise RunError(
+            f"--out {out} is the current folder or a folder above it; name a new "
+            "folder for the run, such as runs/mine"
+        )
+    if resolved.exists() and not resolved.is_dir():
+        raise RunError(
+            f"--out {out} is a file, not a run folder; choose another --out "
+            "(--overwrite never replaces a file)"
+        )
+    for parent in resolved.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise RunError(f"--out {out} is under {parent}, which is a file")
+            break
+
+
+def is_run(path):
+    """Whether `path` is a folder that textgru wrote as a run (finished or
+    not): its config.json is a textgru run's, or it carries textgru's marker."""
+    path = Path(path)
+    if not path.is_dir():
+        return False
+    if (path / MARKER).exists():
+        return True
+    try:
+        info = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(info, dict) and info.get("run_format") in READABLE_FORMATS
+
+
+def _replaceable(path):
+    return is_run(path) or (path.is_dir() and not any(path.iterdir()))
+
+
+def _refuse_replacing(path):
+    entries = sorted(p.name for p in path.iterdir())
+    raise RunError(
+        f"--overwrite replaces only a textgru run or an empty folder, and {path} is "
+        f"neither (it holds {', '.join(entries[:3])}"
+        f"{', ...' if len(entries) > 3 else ''}); choose another --out"
+    )
+
+
+def check_start(out, *, resume=False, overwrite=False):
+    """Refuse, before anything is loaded or written, a run that `start` would
+    refuse, or one whose `--out` another run holds."""
+    check_out(out)
+    RunLock(out).check_free()
+    _check_folders(out, resume, overwrite)
+
+
+def _check_folders(out, resume, overwrite):
+    check_out(out)
     out = Path(out)
     work = workdir_for(out)
     if resume:
@@ -58,12 +134,28 @@ def start(out, *, resume=False, overwrite=False):
                 f"Nothing to resume at {out}: no interrupted run ({work} does not "
                 "exist); drop --resume to start a new run"
             )
-        return work, True
+        return
     if out.exists() and not overwrite:
         raise RunError(
             f"{out} already exists; pass --overwrite to replace it, "
             "or choose another --out"
         )
+    if out.exists() and not _replaceable(out):
+        _refuse_replacing(out)
+    if work.exists() and overwrite and (not work.is_dir() or not _replaceable(work)):
+        _refuse_replacing(work)
+
+
+def start(out, *, resume=False, overwrite=False):
+    """Create (or, with `resume`, find) the working folder of a run at `out`.
+
+    Returns `(workdir, resumed)`.
+    """
+    _check_folders(out, resume, overwrite)
+    out = Path(out)
+    work = workdir_for(out)
+    if resume:
+        return work, True
     if work.exists():
         if not overwrite:
             raise RunError(
@@ -72,11 +164,131 @@ def start(out, *, resume=False, overwrite=False):
             )
         shutil.rmtree(work)
     work.mkdir(parents=True)
+    (work / MARKER).touch()
     return work, False
 
 
-def finish(work, out, task):
-    """Check the run in `work` is whole, then move it to `out` in one rename."""
+class RunLock:
+    """An advisory lock (`flock`) on `<out>.lock` for the life of a training
+    run. The kernel drops it when the process dies, so a lock left by a
+    killed run is simply taken over; the file names its holder."""
+
+    def __init__(self, out):
+        self.out = Path(out)
+        self.path = lock_path(out)
+        self.fd = None
+
+    def check_free(self):
+        """Raises the "in progress" error if another run holds the lock."""
+        if self.path.exists():
+            self.acquire().release()
+
+    def acquire(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(3):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 500).decode("utf-8", "replace").strip()
+                os.close(fd)
+                raise RunError(
+                    f"A run is in progress at {self.out} ({holder or 'holder unknown'}"
+                    "); wait for it to finish, or choose another --out"
+                ) from None
+            # The holder before us may have removed the file as we opened it.
+            if os.path.exists(self.path) and os.stat(self.path).st_ino == (
+                os.fstat(fd).st_ino
+            ):
+                os.ftruncate(fd, 0)
+                started = time.strftime("%Y-%m-%d %H:%M:%S")
+                holder = f"pid {os.getpid()} on {socket.gethostname()}, since {started}"
+                os.write(fd, holder.encode("utf-8"))
+                self.fd = fd
+                return self
+            os.close(fd)
+        raise RunError(f"Could not lock {self.path}; try again")
+
+    def release(self):
+        if self.fd is None:
+            return
+        try:
+            self.path.unlink(missing_ok=True)
+        finally:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+class _ActiveRun:
+    """A run folder opened by the training call in progress."""
+
+    def __init__(self, work, lock, fresh):
+        self.work, self.lock, self.fresh = Path(work), lock, fresh
+
+    def abandon(self):
+        """A fresh run that failed before finishing an epoch leaves nothing:
+        there is nothing to resume, and its folder would only say
+        "interrupted, pass --resume" to the next attempt."""
+        if (
+            self.fresh
+            and self.work.is_dir()
+            and not read_history(self.work / "history.csv")
+        ):
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+_ACTIVE = []
+
+
+def opened(work, lock, fresh):
+    """Record a run folder opened by the current training call (see `guarded`)."""
+    _ACTIVE.append(_ActiveRun(work, lock, fresh))
+
+
+def guarded(train):
+    """Wraps a training function: however it ends, the run locks it took are
+    released, and a fresh run folder that failed before its first epoch is
+    removed."""
+
+    @functools.wraps(train)
+    def wrapper(*args, **kwargs):
+        depth = len(_ACTIVE)
+        try:
+            return train(*args, **kwargs)
+        except BaseException:
+            for run in _ACTIVE[depth:]:
+                run.abandon()
+            raise
+        finally:
+            for run in reversed(_ACTIVE[depth:]):
+                if run.lock is not None:
+                    run.lock.release()
+            del _ACTIVE[depth:]
+
+    return wrapper
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _file_entries(folder):
+    return {
+        path.name: {"sha256": _sha256(path), "bytes": path.stat().st_size}
+        for path in sorted(Path(folder).iterdir())
+        if path.is_file() and path.name != MANIFEST
+    }
+
+
+def finish(work, out, task, facts=None):
+    """Check the run in `work` is whole, record its manifest (the sha256 and
+    size of each file, and `facts` such as the tokenizer's fingerprint),
+    then move it to `out` in one rename."""
     work, out = Path(work), Path(out)
     missing = [name for name in FILES[task] if not (work / name).exists()]
     if missing:
@@ -89,7 +301,13 @@ def finish(work, out, task):
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
+    # Temporary files of a save that was killed (atomic writes name them so).
+    for path in work.glob(".*.tmp-*"):
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    write_json(work / MANIFEST, {"files": _file_entries(work), **(facts or {})})
     if out.exists():
+        if not _replaceable(out):
+            _refuse_replacing(out)
         old = out.with_name(f".{out.name}.replaced")
         shutil.rmtree(old, ignore_errors=True)
         out.rename(old)
@@ -104,12 +322,18 @@ def write_json(path, value):
     write_text(path, json.dumps(value, indent=2) + "\n")
 
 
-def read_config(run_dir, task=None):
+def read_config(run_dir, task=None, allow_partial=False):
     """The parsed `config.json` of a finished run, after checking the run is whole
-    and of this format."""
+    and of this format. With `allow_partial`, an unfinished `<out>.partial`
+    folder is read too."""
     from textgru import __version__
 
     run_dir = Path(run_dir)
+    if run_dir.name.endswith(".partial") and not allow_partial:
+        raise RunError(
+            f"{run_dir} is an unfinished run; --resume its training to finish it "
+            "(or pass --allow-partial to use it as it is)"
+        )
     if not run_dir.is_dir():
         hint = ""
         if workdir_for(run_dir).is_dir():
@@ -121,7 +345,7 @@ def read_config(run_dir, task=None):
         raise RunError(f"{run_dir} is not a textgru run: no config.json") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise RunError(f"{run_dir}/config.json is not valid JSON ({error})") from None
-    if not isinstance(config, dict) or config.get("run_format") != RUN_FORMAT:
+    if not isinstance(config, dict) or config.get("run_format") not in READABLE_FORMATS:
         made_by = (
             config.get("textgru_version", "unknown")
             if isinstance(config, dict)
@@ -138,20 +362,57 @@ def read_config(run_dir, task=None):
     missing = [n for n in _NEEDED if not (run_dir / n).exists()]
     if missing:
         raise RunError(f"{run_dir} is incomplete: missing {', '.join(missing)}")
+    if not isinstance(config.get("config"), dict):
+        raise RunError(f"{run_dir}/config.json has no run settings (`config`)")
     return config
 
 
-def load(run_dir, task):
+def read_manifest(run_dir, info):
+    """The run's manifest, after checking that every file it lists is
+    unchanged (a report may be deleted; runs of format 1 have no manifest:
+    None)."""
+    run_dir = Path(run_dir)
+    if info.get("run_format") == 1:
+        return None
+    try:
+        manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+        files = manifest["files"]
+    except FileNotFoundError:
+        raise RunIntegrityError(
+            f"{run_dir} has no {MANIFEST}, so its files cannot be checked; "
+            "train the run again"
+        ) from None
+    except (ValueError, KeyError, TypeError):
+        raise RunIntegrityError(f"{run_dir}/{MANIFEST} is damaged") from None
+    for name, entry in files.items():
+        path = run_dir / name
+        if not path.is_file():
+            if name in _NEEDED:
+                raise RunIntegrityError(f"{path} is missing; the run cannot be used")
+            continue  # a report deleted: not needed to use the run
+        if path.stat().st_size != entry["bytes"] or _sha256(path) != entry["sha256"]:
+            raise RunIntegrityError(
+                f"{path} is not the file this run wrote (its checksum differs from "
+                f"the run's {MANIFEST}); put the run's own {name} back, or train "
+                "the run again"
+            )
+    return manifest
+
+
+def load(run_dir, task, allow_partial=False):
     """The parts of a finished run: `(info, model, tokenizer, metrics)`, where
-    `info` is its parsed config.json (checked by `read_config`)."""
+    `info` is its parsed config.json (checked by `read_config`), after
+    checking every file against the run's manifest and the tokenizer against
+    the model."""
     import keras
 
     from textgru.data import Tokenizer
     from textgru.layers.cell_path import import_cell
 
-    info = read_config(run_dir, task=task)
+    info = read_config(run_dir, task=task, allow_partial=allow_partial)
     run_dir = Path(run_dir)
-    cell = info.get("config", {}).get("cell")
+    manifest = read_manifest(run_dir, info) if not allow_partial else None
+    cell = info["config"].get("cell")
     if cell:
         # Importing the cell's module registers its class with Keras.
         try:
@@ -163,8 +424,50 @@ def load(run_dir, task):
     except Exception as error:  # keras raises many kinds on a bad file
         raise RunError(f"{run_dir}/model.keras cannot be loaded ({error})") from None
     tokenizer = Tokenizer.load(run_dir / "tokenizer.json")
-    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    check_tokenizer(run_dir, model, tokenizer, manifest)
+    try:
+        metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise RunError(f"{run_dir}/metrics.json is not valid JSON ({error})") from None
     return info, model, tokenizer, metrics
+
+
+def embedding_rows(model):
+    """The vocabulary size the model's (first) embedding was made for."""
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Embedding):
+            return int(layer.input_dim)
+    return None
+
+
+def tokenizer_facts(model, tokenizer):
+    """What the manifest records to tie a tokenizer to its model."""
+    return {
+        "tokenizer": {
+            "vocab_size": tokenizer.vocab_size,
+            "fingerprint": tokenizer.fingerprint,
+        },
+        "embedding_rows": embedding_rows(model),
+    }
+
+
+def check_tokenizer(run_dir, model, tokenizer, manifest=None):
+    """Refuse a tokenizer that is not the model's: another vocabulary size
+    than the embedding's, or another vocabulary than the manifest's."""
+    rows = embedding_rows(model)
+    if rows is not None and rows != tokenizer.vocab_size:
+        raise RunIntegrityError(
+            f"{run_dir}/tokenizer.json has {tokenizer.vocab_size} tokens but the "
+            f"model was made for {rows}: it is not this run's tokenizer"
+        )
+    recorded = (manifest or {}).get("tokenizer", {}).get("fingerprint")
+    if recorded is not None and recorded != tokenizer.fingerprint:
+        raise RunIntegrityError(
+            f"{run_dir}/tokenizer.json is not the tokenizer this run was trained "
+            "with (its vocabulary differs); put the run's own tokenizer.json back"
+        )
 
 
 def keep_epochs(path, count):

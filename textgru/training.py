@@ -7,8 +7,12 @@ classification on `rotten_tomatoes`.
 """
 
 import dataclasses
+import errno
+import glob
 import json
 import math
+import os
+import shutil
 import time
 import types
 import typing
@@ -18,7 +22,7 @@ import keras
 from textgru import _validation, plots
 from textgru import run as run_files
 from textgru.distribute import Distribution
-from textgru.errors import InvalidArgumentError, RunError
+from textgru.errors import InvalidArgumentError, RunError, TrainingDivergedError
 
 SCHEDULES = ("constant", "cosine", "slanted")
 GRU_LAYERS = ("textgru", "keras")
@@ -78,7 +82,9 @@ class TrainConfig:
     weight_decay: float = _field(1e-4, "AdamW weight decay")
     clipnorm: float | None = _field(1.0, "clip each gradient to this norm")
     patience: int = _field(2, "epochs without improvement before stopping")
-    monitor: str = _field("val_loss", "validation metric that picks the best epoch")
+    monitor: str = _field(
+        "val_loss", "metric that picks the best epoch and stops early (val_loss, ...)"
+    )
     seed: int = _field(0, "seed of weights, dropout and shuffling")
     # Output
     out: str = _field("runs/sentiment", "run directory to write")
@@ -110,6 +116,9 @@ class TrainConfig:
         "(None: $KERAS_DISTRIBUTION_PROCESS_ID)",
     )
 
+    # The metrics a run of this task logs, so `monitor` can name them.
+    MONITORS: typing.ClassVar = ("val_loss", "loss")
+
     def __post_init__(self):
         from textgru.layers.cell_path import cell_path, import_cell
 
@@ -117,17 +126,39 @@ class TrainConfig:
             self.cell = cell_path(self.cell)
         hints = typing.get_type_hints(type(self))
         for field in dataclasses.fields(self):
-            _check_type(field.name, getattr(self, field.name), hints[field.name])
+            value = getattr(self, field.name)
+            _check_type(field.name, value, hints[field.name])
+            if isinstance(value, float) and not math.isfinite(value):
+                raise InvalidArgumentError(
+                    f"Expected `{field.name}` to be a finite number. Received: "
+                    f"{field.name}={value}"
+                )
         positive = ["vocab_size", "embed_dim", "units", "num_layers"]
-        positive += ["batch_size", "epochs"] + (["max_steps"] if self.max_steps else [])
+        positive += ["batch_size", "epochs"]
+        positive += ["max_steps"] if self.max_steps is not None else []
         for name in positive:
             _validation.positive_int(name, getattr(self, name))
+        for name in ("seed", "split_seed", "patience", "warmup_steps"):
+            if getattr(self, name) < 0:
+                raise InvalidArgumentError(
+                    f"Expected `{name}` >= 0. Received: {name}={getattr(self, name)}"
+                )
         for name in ("dropout", "recurrent_dropout"):
             _validation.rate(name, getattr(self, name))
         if self.learning_rate <= 0:
             raise InvalidArgumentError(
                 f"Expected `learning_rate` > 0. Received: {self.learning_rate}"
             )
+        if self.weight_decay < 0:
+            raise InvalidArgumentError(
+                f"Expected `weight_decay` >= 0. Received: {self.weight_decay}"
+            )
+        if self.clipnorm is not None and self.clipnorm <= 0:
+            raise InvalidArgumentError(
+                f"Expected `clipnorm` > 0, or None for no clipping. Received: "
+                f"{self.clipnorm}"
+            )
+        _one_of("monitor", self.monitor, self.MONITORS)
         _one_of("schedule", self.schedule, SCHEDULES)
         from textgru.data.tokenizer import KINDS
 
@@ -162,6 +193,21 @@ class TrainConfig:
     def to_dict(self):
         return dataclasses.asdict(self)
 
+    def with_absolute_paths(self):
+        """This config with its local dataset files (and `from_lm` run) as
+        absolute paths, so that the run it records works from any folder."""
+
+        def absolute(source):
+            expanded = os.path.expanduser(source)
+            if os.path.exists(expanded) or glob.has_magic(expanded):
+                return os.path.abspath(expanded)
+            return source
+
+        changes = {"dataset": ",".join(map(absolute, self.dataset.split(",")))}
+        if getattr(self, "from_lm", None):
+            changes["from_lm"] = absolute(self.from_lm)
+        return self.replace(**changes)
+
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
 
@@ -184,6 +230,8 @@ class TrainConfig:
 class ClassifierConfig(TrainConfig):
     """A `TrainConfig` for text classification (`textgru train classify`);
     its defaults are the recommended sentiment recipe on `rotten_tomatoes`."""
+
+    MONITORS: typing.ClassVar = ("val_loss", "val_accuracy", "loss", "accuracy")
 
     label_column: str | None = _field(None, "column with the labels (default: label)")
     max_length: int = _field(128, "keep at most this many tokens per text")
@@ -411,6 +459,59 @@ class ElapsedTime(keras.callbacks.Callback):
             logs["seconds"] = round(self.offset + time.perf_counter() - self.start, 1)
 
 
+class StopOnNaN(keras.callbacks.Callback):
+    """Stops training at the first batch whose loss is NaN or infinite, and
+    remembers where (`diverged`), so the run can fail instead of finishing."""
+
+    def __init__(self):
+        super().__init__()
+        self.diverged = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.diverged = (self.epoch, batch, float(loss))
+            self.model.stop_training = True
+
+
+def check_diverged(stop, config):
+    """A one-line `TrainingDivergedError` if `stop` (a `StopOnNaN`) saw the
+    loss become NaN or infinite."""
+    if stop.diverged is not None:
+        epoch, batch, loss = stop.diverged
+        raise TrainingDivergedError(
+            f"Training diverged: the loss became {loss} in epoch {epoch + 1}, batch "
+            f"{batch + 1}; lower --learning-rate (it was {config.learning_rate}) "
+            "and train again with --overwrite"
+        )
+
+
+class DiskSpaceGuard(keras.callbacks.Callback):
+    """Before an epoch's checkpoint and backup are written, checks that the
+    run's folder has room for them, and stops with a one-line `OSError`
+    (ENOSPC) if not: writing into a full disk can crash the process (h5py
+    has been seen to segfault). The run stays resumable."""
+
+    def __init__(self, folder):
+        super().__init__()
+        self.folder = folder
+
+    def on_epoch_end(self, epoch, logs=None):
+        # Weights, optimizer slots (x2) and the backup's copy, with a margin.
+        needed = 4 * 4 * self.model.count_params() + (16 << 20)
+        free = shutil.disk_usage(self.folder).free
+        if free < needed:
+            raise OSError(
+                errno.ENOSPC,
+                f"No space left on device for the checkpoint of epoch {epoch + 1} "
+                f"({free >> 20} MB free, about {needed >> 20} MB needed)",
+                str(self.folder),
+            )
+
+
 class StopAfterSteps(keras.callbacks.Callback):
     """Stop training after `steps` optimizer steps in all (`--max-steps`)."""
 
@@ -463,6 +564,7 @@ def training_callbacks(
             keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True)
         )
     callbacks += [
+        DiskSpaceGuard(workdir),
         keras.callbacks.ModelCheckpoint(
             str(best_path / "best.weights.h5"),
             monitor=config.monitor,
@@ -474,7 +576,8 @@ def training_callbacks(
         keras.callbacks.BackupAndRestore(
             str(distribution.backup_dir(workdir)),
             delete_checkpoint=False,
-            double_checkpoint=distribution.num_processes > 1,
+            # Two backups, so a kill while one is written leaves the other.
+            double_checkpoint=True,
         ),
     ]
     if config.max_steps:
@@ -500,6 +603,18 @@ def fit(
         verbose=verbose,
     )
     return time.perf_counter() - start
+
+
+def drop_damaged_best(work, distribution=None):
+    """A best-epoch checkpoint that a kill left half-written is dropped (the
+    resumed run saves a new one at its next best epoch)."""
+    from textgru.distribute import readable_weights
+
+    distribution = distribution or Distribution()
+    folder = work if distribution.is_chief else distribution.backup_dir(work)
+    best = folder / "best.weights.h5"
+    if best.exists() and not readable_weights(best):
+        best.unlink()
 
 
 def read_best(work, monitor, distribution=None):
@@ -555,9 +670,17 @@ def open_run(config, task, train_split, info, tokenizer=None, distribution=None)
 
     def begin():
         nonlocal tokenizer
-        _, resumed = run_files.start(
-            config.out, resume=config.resume, overwrite=config.overwrite
-        )
+        run_files.check_out(config.out)
+        # Held until the training call returns (`run.guarded`).
+        lock = run_files.RunLock(config.out).acquire()
+        try:
+            _, resumed = run_files.start(
+                config.out, resume=config.resume, overwrite=config.overwrite
+            )
+        except BaseException:
+            lock.release()
+            raise
+        run_files.opened(work, lock, fresh=not resumed)
         if resumed:
             _check_same_settings(work, config)
             tokenizer = Tokenizer.load(work / "tokenizer.json")
@@ -605,8 +728,11 @@ def fit_run(
     """
     distribution = distribution or Distribution()
     history_path = work / "history.csv"
+    drop_damaged_best(work, distribution)
     best_so_far, seconds_so_far = read_best(work, config.monitor, distribution)
+    stop = StopOnNaN()
     all_callbacks = [
+        stop,
         *training_callbacks(config, work, best_so_far, seconds_so_far, distribution),
         *callbacks,
     ]
@@ -615,6 +741,7 @@ def fit_run(
             model, train, validation, config, all_callbacks,
             verbose=verbose if distribution.is_chief else 0,
         )  # fmt: skip
+    check_diverged(stop, config)
     model = distribution.local_model(model, work)
     if model is not None and (work / "best.weights.h5").exists():
         model.load_weights(work / "best.weights.h5")
@@ -623,15 +750,19 @@ def fit_run(
 
 def close_run(work, config, task, model, metrics, history, info, figures=None):
     """Write the model, metrics, curves, the task's `figures` (file name ->
-    matplotlib Figure) and config, then finish the run directory in one
-    rename. Returns its final path."""
+    matplotlib Figure) and config, then finish the run directory (with its
+    manifest) in one rename. Returns its final path."""
+    from textgru.data import Tokenizer
+
     model.save(work / "model.keras")
     run_files.write_json(work / "metrics.json", metrics)
     figures = {"training_curves.png": plots.training_curves(history), **(figures or {})}
     for name, figure in figures.items():
         plots.save(figure, work / name)
     run_files.write_json(work / "config.json", _run_info(config, task, info, True))
-    return run_files.finish(work, config.out, task)
+    tokenizer = Tokenizer.load(work / "tokenizer.json")
+    facts = run_files.tokenizer_facts(model, tokenizer)
+    return run_files.finish(work, config.out, task, facts)
 
 
 def _run_info(config, task, info, finished):

@@ -30,7 +30,10 @@ from textgru.errors import RunError
 from textgru.models import layer_groups
 from textgru.training import (
     LanguageModelConfig,
+    StopOnNaN,
+    check_diverged,
     compile_classifier,
+    drop_damaged_best,
     fit,
     read_best,
     total_steps,
@@ -280,8 +283,11 @@ def fit_in_stages(
         peak = config.learning_rate / config.stage_lr_decay ** (number - 1)
         stage_config = config.replace(epochs=stage.end - first, learning_rate=peak)
         steps = total_steps(stage_config, steps_per_epoch)
+        drop_damaged_best(work, distribution)
         best, seconds = read_best(work, config.monitor, distribution)
+        stop = StopOnNaN()
         stage_callbacks = [
+            stop,
             StageNumber(number),
             *training_callbacks(config, work, best, seconds, distribution),
             *callbacks,
@@ -291,6 +297,7 @@ def fit_in_stages(
             fit(model, train, validation, config, stage_callbacks,
                 verbose if distribution.is_chief else 0,
                 epochs=stage.end, first=first)  # fmt: skip
+        check_diverged(stop, config)
         first = stage.end
     seconds = time.perf_counter() - start
     model = distribution.local_model(model, work)

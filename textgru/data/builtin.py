@@ -10,16 +10,26 @@ options (see `load.py`).
 import bz2
 import dataclasses
 import io
+import json
 import os
 import re
+import shutil
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import datasets
 
 from textgru._atomic import atomic_path
-from textgru.data.fetch import Archive, fetch_archive, list_members, read_member
+from textgru.data.fetch import (
+    Archive,
+    fetch_archive,
+    list_members,
+    read_member,
+    sha256_of,
+)
 from textgru.data.progress import quiet
+from textgru.errors import DatasetError, DataWarning
 
 # Bump when a converter changes, so old caches are not used.
 FORMAT_VERSION = 1
@@ -249,13 +259,61 @@ def is_cached(name):
     return cache_path(name).is_dir()
 
 
+CHECKSUMS = "checksums.json"
+
+
+def _checksums(folder):
+    return {
+        str(path.relative_to(folder)): sha256_of(path)
+        for path in sorted(Path(folder).rglob("*"))
+        if path.is_file() and path.name != CHECKSUMS
+    }
+
+
+def _cache_problem(path):
+    """What is wrong with the cached dataset folder `path`, or None."""
+    try:
+        recorded = json.loads((path / CHECKSUMS).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return "has no checksums (an older textgru made it)"
+    except (OSError, ValueError):
+        return f"has a damaged {CHECKSUMS}"
+    if recorded != _checksums(path):
+        return "does not match its checksums (a file was changed or damaged)"
+    return None
+
+
 def load_builtin(name):
-    """The converted, unsplit dataset `name`, converting it on first use."""
+    """The converted, unsplit dataset `name`, converting it on first use.
+
+    The cached copy is checked against the checksums recorded when it was
+    made; a damaged one is rebuilt once (from the downloaded archive), and
+    if that fails too, the error names the folder."""
     spec = BUILTINS[name]
     path = cache_path(name)
-    if not path.is_dir():
-        archive_path = fetch_archive(spec.archive, data_home() / "downloads")
-        dataset = spec.convert(archive_path)
-        with atomic_path(path, directory=True) as tmp, quiet():
-            dataset.save_to_disk(str(tmp))
-    return datasets.load_from_disk(str(path))
+    problem = None
+    for attempt in range(2):
+        if not path.is_dir():
+            archive_path = fetch_archive(spec.archive, data_home() / "downloads")
+            dataset = spec.convert(archive_path)
+            with atomic_path(path, directory=True) as tmp, quiet():
+                dataset.save_to_disk(str(tmp))
+                (tmp / CHECKSUMS).write_text(json.dumps(_checksums(tmp)))
+        problem = _cache_problem(path)
+        if problem is None:
+            try:
+                return datasets.load_from_disk(str(path))
+            except Exception as error:  # arrow and json errors of many kinds
+                reason = str(error).splitlines()[0] if str(error) else ""
+                problem = f"cannot be read ({type(error).__name__}: {reason})"
+        if attempt == 0:
+            warnings.warn(
+                f"The cached {name} dataset at {path} {problem}; rebuilding it",
+                DataWarning,
+                stacklevel=2,
+            )
+            shutil.rmtree(path, ignore_errors=True)
+    raise DatasetError(
+        f"The cached {name} dataset at {path} {problem}, even after rebuilding it; "
+        "delete the folder and check the disk"
+    )

@@ -1,20 +1,24 @@
 """`load_dataset`: one entry point for built-in names, local files and hub ids."""
 
+import csv
 import glob
+import hashlib
 import os
 from pathlib import Path
 
 import datasets
 from datasets.exceptions import DatasetGenerationError
 
-from textgru.data.builtin import BUILTINS, BuiltinDataset, load_builtin
+from textgru.data.builtin import BUILTINS, BuiltinDataset, data_home, load_builtin
 from textgru.data.prepare import SPLITS, standardize
 from textgru.errors import DatasetError, DatasetNotFoundError, HubUnreachableError
 
 # File suffix -> (packaged `datasets` builder, extra builder arguments).
 FILE_FORMATS = {
     ".csv": ("csv", {}),
-    ".tsv": ("csv", {"sep": "\t"}),
+    # Tab-separated text has no quoting: a text that starts with a quote
+    # keeps it, and a row with a stray tab is an error that names its line.
+    ".tsv": ("csv", {"sep": "\t", "quoting": csv.QUOTE_NONE}),
     ".json": ("json", {}),
     ".jsonl": ("json", {}),
     ".parquet": ("parquet", {}),
@@ -172,10 +176,14 @@ def _load_files(source, kwargs):
             f"Received: {', '.join(str(p) for p in every)}"
         )
     suffix = suffixes.pop()
+    digest = hashlib.sha256()
     for path in every:
-        _check_file(path, suffix)
+        digest.update(_check_file(path, suffix))
     builder, options = FILE_FORMATS[suffix]
     data_files = {split: [str(p) for p in paths] for split, paths in files.items()}
+    # `datasets` knows a file by its path and modification time; a cache
+    # folder per content means an edited file is never read from a stale cache.
+    kwargs.setdefault("cache_dir", str(data_home() / "files" / digest.hexdigest()))
     try:
         return datasets.load_dataset(
             builder, data_files=data_files, **options, **kwargs
@@ -206,6 +214,8 @@ def _expand(paths):
 
 
 def _check_file(path, suffix):
+    """Checks that a data file has content (and is UTF-8 text where it should
+    be); returns its bytes."""
     data = path.read_bytes()
     if not data.strip():
         raise DatasetError(f"{path} is empty")
@@ -218,22 +228,48 @@ def _check_file(path, suffix):
                 f"{path}, line {line}: bytes that are not UTF-8 "
                 f"({data[error.start : error.start + 4]!r}); re-save the file as UTF-8"
             ) from None
+    return data
+
+
+def _unreachable(source):
+    return HubUnreachableError(
+        f"{source!r} is not a built-in dataset or a local file, and the Hugging "
+        "Face hub cannot be reached to fetch it. Use a local file (csv, tsv, "
+        f"json, jsonl, parquet, txt) or a built-in name: {', '.join(BUILTINS)}"
+    )
+
+
+def _unknown(source):
+    return DatasetNotFoundError(
+        f"Unknown dataset {source!r}: not a built-in ({', '.join(BUILTINS)}), "
+        "not a local file, and not found on the Hugging Face hub"
+    )
+
+
+def _check_hub(source):
+    """One quick request before `datasets` tries (it retries for half a
+    minute, printing each retry, when the hub cannot be reached)."""
+    import huggingface_hub
+    from huggingface_hub import errors
+
+    try:
+        huggingface_hub.HfApi().dataset_info(source, timeout=10)
+    except (errors.RepositoryNotFoundError, errors.HFValidationError):
+        raise _unknown(source) from None
+    except errors.HfHubHTTPError:
+        return  # the hub answered; `datasets` says what it thinks
+    except Exception:  # offline mode, DNS, refused, timeout: not reachable
+        raise _unreachable(source) from None
 
 
 def _load_hub(source, kwargs):
+    _check_hub(source)
     try:
         return datasets.load_dataset(source, **kwargs)
     except ConnectionError:
-        raise HubUnreachableError(
-            f"{source!r} is not a built-in dataset or a local file, and the Hugging "
-            "Face hub cannot be reached to fetch it. Use a local file (csv, tsv, "
-            f"json, jsonl, parquet, txt) or a built-in name: {', '.join(BUILTINS)}"
-        ) from None
+        raise _unreachable(source) from None
     except datasets.exceptions.DatasetNotFoundError:
-        raise DatasetNotFoundError(
-            f"Unknown dataset {source!r}: not a built-in ({', '.join(BUILTINS)}), "
-            "not a local file, and not found on the Hugging Face hub"
-        ) from None
+        raise _unknown(source) from None
 
 
 def _first_line(error):

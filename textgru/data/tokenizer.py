@@ -4,6 +4,7 @@ Every tokenizer textgru trains has the same four special tokens first, so
 `[PAD]` is id 0 and `keras.layers.Embedding(mask_zero=True)` masks padding.
 """
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -107,6 +108,13 @@ class Tokenizer:
     @property
     def vocab_size(self):
         return self.backend.get_vocab_size(with_added_tokens=True)
+
+    @property
+    def fingerprint(self):
+        """A sha256 of the vocabulary (token -> id): two tokenizers with the
+        same fingerprint map text to the same ids."""
+        vocab = sorted(self.backend.get_vocab(with_added_tokens=True).items())
+        return hashlib.sha256(json.dumps(vocab).encode("utf-8")).hexdigest()
 
     def token_to_id(self, token):
         return self.backend.token_to_id(token)

@@ -6,6 +6,7 @@ out. The prompt is read once, token by token, and each new token costs one
 step: the prefix is never run again.
 """
 
+import math
 import weakref
 
 import keras
@@ -167,7 +168,11 @@ def generate(
     """
     max_new_tokens = _validation.positive_int("max_new_tokens", max_new_tokens)
     num_samples = _validation.positive_int("num_samples", num_samples)
-    if not isinstance(temperature, (int, float)) or temperature < 0:
+    if (
+        not isinstance(temperature, (int, float))
+        or not math.isfinite(temperature)
+        or temperature < 0
+    ):
         raise InvalidArgumentError(
             f"Expected `temperature` >= 0. Received: temperature={temperature!r}"
         )

@@ -1,0 +1,54 @@
+"""Shared setup of the reliability tests: a tiny labelled file and a tiny
+finished run, and the CLI run in-process or as a real process."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.test_classification import NEGATIVE, POSITIVE, TINY, _csv, _texts
+from textgru import cli
+
+FLAGS = [
+    f"--{name.replace('_', '-')}={value}"
+    for name, value in {**TINY, "epochs": 1}.items()
+]
+
+
+@pytest.fixture(scope="package")
+def reviews(tmp_path_factory):
+    rows = _texts(np.random.default_rng(7), 200, [NEGATIVE, POSITIVE])
+    return _csv(tmp_path_factory.mktemp("data") / "reviews.csv", rows, ["neg", "pos"])
+
+
+@pytest.fixture(scope="package")
+def finished(reviews, tmp_path_factory):
+    """A finished classification run (read it, never change it)."""
+    out = tmp_path_factory.mktemp("runs") / "run"
+    assert (
+        cli.main(["train", "classify", "--dataset", reviews, "--out", str(out), *FLAGS])
+        == 0
+    )
+    return out
+
+
+def textgru(*args, stdin=None, env=None, cwd=None):
+    """`textgru ARGS` as a real process: (exit code, stdout, textgru lines, stderr)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "textgru.cli", *map(str, args)],
+        input=stdin, capture_output=True, text=True, timeout=300, env=env, cwd=cwd,
+    )  # fmt: skip
+    errors = [line for line in result.stderr.splitlines() if line.startswith("textgru")]
+    return result.returncode, result.stdout, errors, result.stderr
+
+
+def one_line_error(capsys, code, expected_code=2):
+    """The single `textgru: error:` line the CLI printed, checked (progress
+    bars of `datasets` may come before it)."""
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("textgru")]
+    assert code == expected_code, err[-2000:]
+    assert "Traceback" not in err, err[-2000:]
+    assert len(lines) == 1 and lines[0].startswith("textgru: error: "), err[-2000:]
+    return lines[0]

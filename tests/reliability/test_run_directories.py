@@ -1,0 +1,194 @@
+"""A run directory is textgru's and only textgru's: --overwrite replaces only
+a run or an empty folder, one run at a time holds --out (a lock, taken over
+when its holder died), errors before training leave nothing, places that
+cannot hold a run are refused, and killed saves leave no litter."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from textgru import cli
+from textgru import run as run_files
+from textgru.classification import ClassifierRun
+
+from .conftest import FLAGS, one_line_error, textgru
+
+
+def _train(reviews, out, *extra):
+    return cli.main(
+        ["train", "classify", "--dataset", reviews, "--out", str(out)]
+        + [*FLAGS, *extra]
+    )
+
+
+def test_overwrite_never_deletes_a_folder_that_is_not_a_run(reviews, tmp_path, capsys):
+    mine = tmp_path / "mydata"
+    mine.mkdir()
+    (mine / "precious.txt").write_text("keep")
+    (mine / "reviews.csv").write_text(open(reviews).read())
+    code = _train(str(mine / "reviews.csv"), mine, "--overwrite")
+    line = one_line_error(capsys, code)
+    assert "replaces only a textgru run or an empty folder" in line
+    assert (mine / "precious.txt").read_text() == "keep"
+    assert sorted(p.name for p in mine.iterdir()) == ["precious.txt", "reviews.csv"]
+    assert not (tmp_path / "mydata.partial").exists()
+
+
+def test_overwrite_replaces_a_run_or_an_empty_folder(reviews, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _train(reviews, empty, "--overwrite") == 0
+    assert run_files.is_run(empty)
+    assert _train(reviews, empty, "--overwrite") == 0  # a run: replaced
+    not_ours = tmp_path / "r.partial"
+    not_ours.mkdir()
+    (not_ours / "notes.txt").write_text("mine")
+    line = one_line_error(capsys, _train(reviews, tmp_path / "r", "--overwrite"))
+    assert "r.partial" in line and (not_ours / "notes.txt").exists()
+
+
+@pytest.mark.parametrize(
+    "out, message",
+    [
+        ("", "Expected --out to name a folder"),
+        (".", "current folder or a folder above it"),
+        ("{tmp}", "current folder or a folder above it"),
+        ("{tmp}/file.txt", "is a file, not a run folder"),
+        ("{tmp}/file.txt/run", "which is a file"),
+    ],
+)
+def test_places_that_cannot_hold_a_run(
+    reviews, tmp_path, monkeypatch, capsys, out, message
+):
+    (tmp_path / "file.txt").write_text("a file of mine")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    code = _train(reviews, out.format(tmp=tmp_path), "--overwrite")
+    assert message in one_line_error(capsys, code)
+    assert (tmp_path / "file.txt").read_text() == "a file of mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "work"]
+
+
+def test_a_second_run_on_the_same_out_is_refused_while_the_first_runs(
+    reviews, tmp_path
+):
+    out = tmp_path / "run"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "textgru.cli", "train", "classify", "--dataset", reviews,
+         "--out", str(out), *FLAGS, "--epochs", "100000", "--patience", "100000"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.time() + 120
+        while not (tmp_path / "run.partial" / "history.csv").exists():
+            assert time.time() < deadline and first.poll() is None
+            time.sleep(0.2)
+        for flags in ([], ["--overwrite"], ["--resume"]):
+            code, _, errors, stderr = textgru(
+                "train", "classify", "--dataset", reviews, "--out", out, *FLAGS, *flags
+            )
+            assert code == 2 and "Traceback" not in stderr, stderr[-1500:]
+            assert len(errors) == 1 and "A run is in progress at" in errors[0]
+            assert f"pid {first.pid}" in errors[0] and "--overwrite" not in errors[0]
+        assert first.poll() is None  # the live run was not disturbed
+    finally:
+        first.kill()
+        first.wait()
+    # The killed run's lock is stale: a resume takes it over and finishes
+    # (with --epochs 1 it trains no more: the backup holds later epochs).
+    code, _, errors, stderr = textgru(
+        "train", "classify", "--dataset", reviews, "--out", out, *FLAGS,
+        "--patience", "100000", "--epochs", "1", "--resume",
+    )  # fmt: skip
+    assert code == 0, stderr[-2000:]
+    assert ClassifierRun.load(out).predict(["good"])
+    assert not run_files.lock_path(out).exists()
+
+
+def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
+    out = tmp_path / "run"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import time
+            from textgru.run import RunLock
+            RunLock({str(out)!r}).acquire()
+            print("locked", flush=True)
+            time.sleep(300)
+        """)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout.readline().strip() == "locked"
+    with pytest.raises(run_files.RunError, match=f"pid {holder.pid}"):
+        run_files.RunLock(out).acquire()
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    lock = run_files.RunLock(out).acquire()
+    assert f"pid {os.getpid()}" in run_files.lock_path(out).read_text()
+    lock.release()
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--tokenizer", "byte"], "vocab"),
+        (["--label-column", "text"], "validation split carved out of"),
+    ],
+)
+def test_errors_before_training_leave_no_partial_run(
+    reviews, tmp_path, capsys, flags, message
+):
+    out = tmp_path / "run"
+    code = _train(reviews, out, *flags)
+    assert message in one_line_error(capsys, code).lower()
+    assert not run_files.workdir_for(out).exists() and not out.exists()
+    assert not run_files.lock_path(out).exists()
+    # The next attempt is a new run, not "interrupted, pass --resume".
+    assert _train(reviews, out) == 0
+
+
+def test_litter_of_a_killed_save_never_reaches_a_finished_run(tmp_path):
+    work = tmp_path / "run.partial"
+    work.mkdir()
+    for name in run_files.FILES["classify"]:
+        (work / name).write_text(name)
+    (work / ".model.keras.tmp-abc123").write_text("half a model")
+    (work / ".config.json.tmp-xyz").mkdir()
+    out = run_files.finish(work, tmp_path / "run", "classify")
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted([*run_files.FILES["classify"], run_files.MANIFEST])
+
+
+def test_an_unfinished_run_is_not_used_without_asking(finished, tmp_path, capsys):
+    import shutil
+
+    partial = tmp_path / "run.partial"
+    shutil.copytree(finished, partial)
+    line = one_line_error(capsys, cli.main(["predict", str(partial), "good"]))
+    assert "is an unfinished run" in line and "--allow-partial" in line
+    assert cli.main(["predict", str(partial), "good", "--allow-partial"]) == 0
+
+
+def test_a_run_records_absolute_dataset_paths(reviews, tmp_path, monkeypatch):
+    monkeypatch.chdir(os.path.dirname(reviews))
+    out = tmp_path / "run"
+    assert _train(os.path.basename(reviews), out) == 0
+    recorded = json.loads((out / "config.json").read_text())["config"]["dataset"]
+    assert recorded == reviews
+    monkeypatch.chdir(tmp_path)  # another folder: evaluate still finds the data
+    assert ClassifierRun.load(out).evaluate()["num_examples"] > 0
+
+
+def test_cache_and_run_folders_are_readable_by_others(finished, builtin_home):
+    from textgru.data import load_dataset
+    from textgru.data.builtin import cache_path
+
+    load_dataset("sms_spam")
+    assert cache_path("sms_spam").stat().st_mode & 0o055 == 0o055
+    assert finished.stat().st_mode & 0o055 == 0o055
