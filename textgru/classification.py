@@ -222,6 +222,12 @@ def train_classifier(config=None, *, callbacks=(), verbose="auto"):
             f"{', '.join(data['train'].column_names)}); pass --label-column"
         )
     label_names = data["train"].features["label"].names
+    if len(label_names) < 2:
+        raise DatasetError(
+            f"{config.dataset}: the label column {config.label_column or 'label'!r} "
+            f"has one class only ({', '.join(map(str, label_names))}); a "
+            "classifier needs texts of at least 2 classes"
+        )
     info = {"label_names": label_names}
     if language_model is not None:
         transfer.check_pretraining(language_model, config, data)

@@ -460,12 +460,14 @@ class ElapsedTime(keras.callbacks.Callback):
 
 
 class StopOnNaN(keras.callbacks.Callback):
-    """Stops training at the first batch whose loss is NaN or infinite, and
-    remembers where (`diverged`), so the run can fail instead of finishing."""
+    """Stops training with a one-line `TrainingDivergedError` at the first
+    batch whose loss is NaN or infinite, before the epoch's end would save
+    the broken weights into the run's checkpoint and backup."""
 
-    def __init__(self):
+    def __init__(self, learning_rate):
         super().__init__()
-        self.diverged = None
+        self.learning_rate = learning_rate
+        self.epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -473,20 +475,11 @@ class StopOnNaN(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            self.diverged = (self.epoch, batch, float(loss))
-            self.model.stop_training = True
-
-
-def check_diverged(stop, config):
-    """A one-line `TrainingDivergedError` if `stop` (a `StopOnNaN`) saw the
-    loss become NaN or infinite."""
-    if stop.diverged is not None:
-        epoch, batch, loss = stop.diverged
-        raise TrainingDivergedError(
-            f"Training diverged: the loss became {loss} in epoch {epoch + 1}, batch "
-            f"{batch + 1}; lower --learning-rate (it was {config.learning_rate}) "
-            "and train again with --overwrite"
-        )
+            raise TrainingDivergedError(
+                f"Training diverged: the loss became {float(loss)} in epoch "
+                f"{self.epoch + 1}, batch {batch + 1}; lower --learning-rate (it "
+                f"was {self.learning_rate}) and train again with --overwrite"
+            )
 
 
 class DiskSpaceGuard(keras.callbacks.Callback):
@@ -730,9 +723,8 @@ def fit_run(
     history_path = work / "history.csv"
     drop_damaged_best(work, distribution)
     best_so_far, seconds_so_far = read_best(work, config.monitor, distribution)
-    stop = StopOnNaN()
     all_callbacks = [
-        stop,
+        StopOnNaN(config.learning_rate),
         *training_callbacks(config, work, best_so_far, seconds_so_far, distribution),
         *callbacks,
     ]
@@ -741,7 +733,6 @@ def fit_run(
             model, train, validation, config, all_callbacks,
             verbose=verbose if distribution.is_chief else 0,
         )  # fmt: skip
-    check_diverged(stop, config)
     model = distribution.local_model(model, work)
     if model is not None and (work / "best.weights.h5").exists():
         model.load_weights(work / "best.weights.h5")

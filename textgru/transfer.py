@@ -31,7 +31,6 @@ from textgru.models import layer_groups
 from textgru.training import (
     LanguageModelConfig,
     StopOnNaN,
-    check_diverged,
     compile_classifier,
     drop_damaged_best,
     fit,
@@ -285,9 +284,8 @@ def fit_in_stages(
         steps = total_steps(stage_config, steps_per_epoch)
         drop_damaged_best(work, distribution)
         best, seconds = read_best(work, config.monitor, distribution)
-        stop = StopOnNaN()
         stage_callbacks = [
-            stop,
+            StopOnNaN(peak),
             StageNumber(number),
             *training_callbacks(config, work, best, seconds, distribution),
             *callbacks,
@@ -297,7 +295,6 @@ def fit_in_stages(
             fit(model, train, validation, config, stage_callbacks,
                 verbose if distribution.is_chief else 0,
                 epochs=stage.end, first=first)  # fmt: skip
-        check_diverged(stop, config)
         first = stage.end
     seconds = time.perf_counter() - start
     model = distribution.local_model(model, work)

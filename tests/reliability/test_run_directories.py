@@ -139,14 +139,18 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
     [
         (["--tokenizer", "byte"], "vocab"),
         (["--label-column", "text"], "validation split carved out of"),
+        (["--dataset", "{one_class}"], "has one class only"),
     ],
 )
 def test_errors_before_training_leave_no_partial_run(
     reviews, tmp_path, capsys, flags, message
 ):
+    one_class = tmp_path / "one.csv"
+    rows = "\n".join(f"text number {i},pos" for i in range(40))
+    one_class.write_text(f"text,label\n{rows}\n")
     out = tmp_path / "run"
-    code = _train(reviews, out, *flags)
-    assert message in one_line_error(capsys, code).lower()
+    code = _train(reviews, out, *(f.format(one_class=one_class) for f in flags))
+    assert message in one_line_error(capsys, code)
     assert not run_files.workdir_for(out).exists() and not out.exists()
     assert not run_files.lock_path(out).exists()
     # The next attempt is a new run, not "interrupted, pass --resume".

@@ -1,0 +1,104 @@
+"""No traceback for places and streams that cannot be used: each is one
+`textgru: error:` line, exit 2 for what the user can fix and exit 1 for a
+failure of the system (a full disk, with the run left resumable); predict
+keeps its output in line with its input, and evaluate --dataset scores the
+whole file."""
+
+import collections
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+from textgru import cli
+from textgru import run as run_files
+
+from .conftest import FLAGS, one_line_error, textgru
+
+
+def test_gates_out_naming_a_folder(finished, tmp_path, capsys):
+    code = cli.main(["gates", str(finished), "good", "--out", str(tmp_path)])
+    assert "is a folder" in one_line_error(capsys, code)
+
+
+def test_predict_file_naming_a_folder(finished, tmp_path, capsys):
+    code = cli.main(["predict", str(finished), "--file", str(tmp_path)])
+    assert "is a folder" in one_line_error(capsys, code)
+
+
+def test_predict_with_stdin_closed(finished):
+    result = subprocess.run(
+        ["bash", "-c", f'"{sys.executable}" -m textgru.cli predict "{finished}" <&-'],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    lines = [x for x in result.stderr.splitlines() if x.startswith("textgru")]
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert lines == [
+        "textgru: error: No text given: give texts as arguments, --file, or lines "
+        "on stdin"
+    ]
+
+
+def test_a_data_home_that_cannot_be_made(tmp_path):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    env = {**os.environ, "TEXTGRU_HOME": str(blocker / "home")}
+    code, _, errors, stderr = textgru(
+        "train", "classify", "--dataset", "sms_spam", "--out", tmp_path / "r", env=env
+    )
+    assert code == 2 and "Traceback" not in stderr, stderr[-2000:]
+    assert len(errors) == 1 and "Not a directory" in errors[0]
+
+
+def test_a_full_disk_is_one_line_and_leaves_a_resumable_run(
+    reviews, tmp_path, monkeypatch, capsys
+):
+    import textgru.training
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(
+        textgru.training.shutil, "disk_usage", lambda path: usage(1 << 30, 1 << 30, 1)
+    )
+    out = tmp_path / "r"
+    code = cli.main(
+        ["train", "classify", "--dataset", reviews, "--out", str(out)] + FLAGS
+    )
+    line = one_line_error(capsys, code, expected_code=1)
+    assert "No space left on device" in line and "--resume" in line
+    assert run_files.workdir_for(out).is_dir() and not out.exists()
+    monkeypatch.undo()
+    flags = [*FLAGS, "--resume"]
+    assert (
+        cli.main(["train", "classify", "--dataset", reviews, "--out", str(out), *flags])
+        == 0
+    )
+    assert run_files.is_run(out)
+
+
+def test_predict_keeps_one_output_line_per_input_line(finished, tmp_path, capsys):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("good fun film\n\n   \ndull weak plot\n")
+    capsys.readouterr()
+    assert cli.main(["predict", str(finished), "--file", str(texts), "--json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4
+    assert [
+        json.loads(line)["text"] for line in lines
+    ] == texts.read_text().splitlines()
+
+
+def test_evaluate_another_file_scores_every_row(finished, reviews, tmp_path, capsys):
+    other = tmp_path / "other.csv"
+    shutil.copy(reviews, other)
+    capsys.readouterr()
+    assert cli.main(["evaluate", str(finished), "--dataset", str(other)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["num_examples"] == len(other.read_text().splitlines()) - 1
+    assert (
+        cli.main(
+            ["evaluate", str(finished), "--dataset", str(other), "--split", "test"]
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["num_examples"] < report["num_examples"]
