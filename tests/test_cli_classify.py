@@ -65,7 +65,9 @@ def test_predict_texts_file_and_stdin(cli_run, tmp_path, capsys):
     texts.write_text("good great superb\n\nawful dull boring\n", encoding="utf-8")
     assert cli.main(["predict", str(cli_run), "--file", str(texts), "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [r["label"] for r in rows] == ["pos", "neg"]
+    # One output line per input line: the blank one too (so they line up).
+    assert [r["text"] for r in rows] == ["good great superb", "", "awful dull boring"]
+    assert [rows[0]["label"], rows[2]["label"]] == ["pos", "neg"]
     assert set(rows[0]["probabilities"]) == {"neg", "pos"}
 
     code, out, errors, _ = _textgru(

@@ -159,8 +159,14 @@ def train_language_model(config=None, *, callbacks=(), verbose="auto"):
         a multi-host run, on process 0; the other processes return None).
     """
     config = (config or LanguageModelConfig()).with_absolute_paths()
-    run_files.check_start(config.out, resume=config.resume, overwrite=config.overwrite)
     distribution = distribute.setup(config)
+    if distribution.num_processes == 1:
+        # Refuse a run that cannot start before loading anything (several
+        # processes check inside `open_run`, where the chief's error reaches
+        # them all).
+        run_files.check_start(
+            config.out, resume=config.resume, overwrite=config.overwrite
+        )
     keras.utils.set_random_seed(config.seed)
     parent = None
     if config.from_lm:

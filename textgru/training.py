@@ -117,7 +117,7 @@ class TrainConfig:
     )
 
     # The metrics a run of this task logs, so `monitor` can name them.
-    MONITORS: typing.ClassVar = ("val_loss", "loss")
+    MONITORS = ("val_loss", "loss")
 
     def __post_init__(self):
         from textgru.layers.cell_path import cell_path, import_cell
@@ -231,7 +231,7 @@ class ClassifierConfig(TrainConfig):
     """A `TrainConfig` for text classification (`textgru train classify`);
     its defaults are the recommended sentiment recipe on `rotten_tomatoes`."""
 
-    MONITORS: typing.ClassVar = ("val_loss", "val_accuracy", "loss", "accuracy")
+    MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
 
     label_column: str | None = _field(None, "column with the labels (default: label)")
     max_length: int = _field(128, "keep at most this many tokens per text")
