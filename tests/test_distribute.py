@@ -260,14 +260,25 @@ def test_a_run_whose_worker_is_killed_resumes(reviews, tmp_path):
 
 
 def _backups(tmp_path, epochs):
-    """A backup folder holding `epochs` (latest, before the last)."""
+    """A backup folder holding `epochs` (latest, before the last), each
+    weights file a real HDF5 file that records its epoch."""
+    import h5py
+
     backup = tmp_path / "backup" / "process-0"
     backup.mkdir(parents=True)
     for suffix, epoch in zip(("", ".bkp"), epochs, strict=True):
         metadata = json.dumps({"epoch": epoch, "batch": 0})
         (backup / f"training_metadata.json{suffix}").write_text(metadata)
-        (backup / f"latest.weights.h5{suffix}").write_text(f"weights {epoch}")
+        with h5py.File(backup / f"latest.weights.h5{suffix}", "w") as weights:
+            weights.attrs["epoch"] = epoch
     return backup
+
+
+def _weights_epoch(path):
+    import h5py
+
+    with h5py.File(path, "r") as weights:
+        return int(weights.attrs["epoch"])
 
 
 @pytest.mark.parametrize("other", [3, 2, 1])
@@ -294,7 +305,19 @@ def test_backups_an_epoch_apart_meet_further_apart_are_refused(
     assert process.prepare_backups(tmp_path, resumed=True) == min(3, other)
     held = distribute._backed_up_epochs(backup)
     assert held == min(3, other)
-    assert (backup / "latest.weights.h5").read_text() == f"weights {held}"
+    assert _weights_epoch(backup / "latest.weights.h5") == held
+
+
+def test_a_backup_half_written_by_a_kill_goes_back_to_the_one_before(tmp_path):
+    backup = _backups(tmp_path, (3, 2))
+    (backup / "latest.weights.h5").write_bytes(b"\x89HDF\r\n half of a file")
+    distribute.repair_backup(backup)
+    assert distribute._backed_up_epochs(backup) == 2
+    assert _weights_epoch(backup / "latest.weights.h5") == 2
+    (backup / "latest.weights.h5").write_bytes(b"broken")
+    (backup / "latest.weights.h5.bkp").write_bytes(b"broken too")
+    distribute.repair_backup(backup)
+    assert not backup.exists()  # nothing usable: training starts over
 
 
 def test_a_new_run_drops_a_workers_stale_backup(tmp_path, monkeypatch):

@@ -228,6 +228,14 @@ def train_classifier(config=None, *, callbacks=(), verbose="auto"):
             f"{', '.join(data['train'].column_names)}); pass --label-column"
         )
     label_names = data["train"].features["label"].names
+    for split in ("validation", "test"):
+        if not len(data[split]):
+            raise DatasetError(
+                f"{config.dataset}: the {split} split is empty ({len(data['train'])} "
+                f"training rows in {len(label_names)} classes; a split carved out of "
+                "train takes its share of each class, rounded down); give more rows "
+                f"per class, or a file with its own {split} split"
+            )
     if len(label_names) < 2:
         raise DatasetError(
             f"{config.dataset}: the label column {config.label_column or 'label'!r} "

@@ -138,7 +138,7 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
     "flags, message",
     [
         (["--tokenizer", "byte"], "vocab"),
-        (["--label-column", "text"], "validation split carved out of"),
+        (["--label-column", "text"], "the validation split is empty"),
         (["--dataset", "{one_class}"], "has one class only"),
     ],
 )

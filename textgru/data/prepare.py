@@ -106,17 +106,7 @@ def standardize(
     if has_label:
         feature = splits["train"].features[label_column]
         names = _label_names(table, feature, source, label_column)
-    carved = _carve_missing_splits(table, fractions, split_seed)
-    for name in carved:
-        if not table[name]["text"]:
-            classes = f" in {len(names)} classes" if names else ""
-            rows = len(table["train"]["text"])
-            raise DatasetError(
-                f"{source}: the {name} split carved out of {rows} training "
-                f"rows{classes} is empty (each class keeps its share, "
-                f"{fractions[SPLITS.index(name)]:g}, rounded down); give more rows "
-                f"per class, or a file with its own {name} split"
-            )
+    _carve_missing_splits(table, fractions, split_seed)
     features = {"text": datasets.Value("string")}
     if names is not None:
         features["label"] = datasets.ClassLabel(names=names)
@@ -269,12 +259,10 @@ def _label_names(table, feature, source, column):
 
 
 def _carve_missing_splits(table, fractions, seed):
-    """Carves the missing validation and test splits out of train; returns
-    the names of those it made."""
     f_train, f_val, f_test = fractions
     missing = [name for name in ("validation", "test") if name not in table]
     if not missing:
-        return []
+        return
     wanted = {"validation": f_val, "test": f_test}
     shares = (f_train, *(wanted[n] if n in missing else 0.0 for n in wanted))
     sub = tuple(f / sum(shares) for f in shares)
@@ -289,4 +277,3 @@ def _carve_missing_splits(table, fractions, seed):
                 for column, values in train.items()
             }
     table.update(new)
-    return missing
