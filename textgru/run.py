@@ -12,7 +12,6 @@ refused. `--overwrite` replaces only a textgru run or an empty folder.
 import csv
 import fcntl
 import functools
-import hashlib
 import json
 import os
 import shutil
@@ -21,6 +20,7 @@ import time
 from pathlib import Path
 
 from textgru._atomic import atomic_path, write_text
+from textgru.data.fetch import sha256_of
 from textgru.errors import RunError, RunIntegrityError, TextgruError
 
 # Bump when the files or their meaning change; formats not in
@@ -269,17 +269,9 @@ def guarded(train):
     return wrapper
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _file_entries(folder):
     return {
-        path.name: {"sha256": _sha256(path), "bytes": path.stat().st_size}
+        path.name: {"sha256": sha256_of(path), "bytes": path.stat().st_size}
         for path in sorted(Path(folder).iterdir())
         if path.is_file() and path.name != MANIFEST
     }
@@ -390,7 +382,7 @@ def read_manifest(run_dir, info):
             if name in _NEEDED:
                 raise RunIntegrityError(f"{path} is missing; the run cannot be used")
             continue  # a report deleted: not needed to use the run
-        if path.stat().st_size != entry["bytes"] or _sha256(path) != entry["sha256"]:
+        if path.stat().st_size != entry["bytes"] or sha256_of(path) != entry["sha256"]:
             raise RunIntegrityError(
                 f"{path} is not the file this run wrote (its checksum differs from "
                 f"the run's {MANIFEST}); put the run's own {name} back, or train "

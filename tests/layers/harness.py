@@ -83,3 +83,35 @@ def gradients(layer, inputs, reduce, **call_kwargs):
         gx, gv = jax.grad(loss, argnums=(0, 1))(inputs, trainable)
         return [np.asarray(gx)] + [np.asarray(g) for g in gv]
     raise NotImplementedError(f"no gradient helper for backend {backend}")
+
+
+def assert_reloads_in_a_new_process(model, inputs, tmp_path, checks=""):
+    """Saves `model` to `.keras`, reloads it in a new Python process (after
+    `import textgru`, which registers the layers) and checks it predicts
+    exactly what it predicts here; `checks` are more lines of Python run
+    there on the reloaded `model`."""
+    import subprocess
+    import sys
+    import textwrap
+
+    path = tmp_path / "model.keras"
+    model.save(path)
+    np.save(tmp_path / "inputs.npy", inputs)
+    np.save(tmp_path / "expected.npy", np.asarray(model.predict(inputs, verbose=0)))
+    script = (
+        textwrap.dedent(f"""
+        import numpy as np, keras
+        import textgru
+        model = keras.saving.load_model({str(path)!r})
+        inputs = np.load({str(tmp_path / "inputs.npy")!r})
+        expected = np.load({str(tmp_path / "expected.npy")!r})
+        np.testing.assert_array_equal(model.predict(inputs, verbose=0), expected)
+    """)
+        + textwrap.dedent(checks)
+        + '\nprint("reloaded ok")\n'
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "reloaded ok" in result.stdout

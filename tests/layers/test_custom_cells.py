@@ -3,23 +3,23 @@ on every path (never the stock GRU's fast loop), the `cell=` and `fast_path=`
 arguments, and the two shipped example cells (MGUCell, LayerNormGRUCell)
 against float64 NumPy references of their equations."""
 
-import subprocess
-import sys
-import textwrap
-
 import keras
 import numpy as np
 import pytest
 
 import textgru
-from tests.layers.harness import gradients, run_layer_test
+from tests.layers.harness import (
+    assert_reloads_in_a_new_process,
+    gradients,
+    run_layer_test,
+)
 from tests.layers.reference import (
     layer_norm_gru_reference,
     mgu_reference,
     numerical_gradients,
     sigmoid,
 )
-from textgru.layers import GateValues, GRUCell, LayerNormGRUCell, MGUCell, recurrence
+from textgru.layers import GateValues, GRUCell, LayerNormGRUCell, MGUCell
 
 pytestmark = pytest.mark.layers
 ON_TF = keras.backend.backend() == "tensorflow"
@@ -59,9 +59,10 @@ def swapped_reference(x, kernel, recurrent_kernel, bias, h0=None, mask=None):
     return np.stack(outputs, 1), h, {"update": np.stack(update, 1)}
 
 
-def cell_reference(cell, x, **kwargs):
-    """(outputs, state, gates) of `cell`'s own equations, in float64."""
-    weights = [keras.ops.convert_to_numpy(w) for w in cell.weights]
+def cell_reference(cell, x, *weights, **kwargs):
+    """(outputs, state, gates) of `cell`'s own equations, in float64, with
+    the cell's weights or the given ones (in `cell.weights` order)."""
+    weights = weights or [keras.ops.convert_to_numpy(w) for w in cell.weights]
     if isinstance(cell, SwappedGRUCell):
         return swapped_reference(x, *weights, **kwargs)
     if isinstance(cell, MGUCell):
@@ -97,15 +98,6 @@ def _layer(kind, **kwargs):
     if hasattr(layer.cell, "gamma"):
         layer.cell.gamma.assign(np.random.default_rng(5).uniform(0.5, 1.5, (2, 12)))
     return layer
-
-
-@pytest.fixture
-def fast_calls(monkeypatch):
-    """Counts the runs of the fast loop."""
-    seen = []
-    real = recurrence.recurrence
-    monkeypatch.setattr(recurrence, "recurrence", lambda *a: seen.append(1) or real(*a))
-    return seen
 
 
 # --- a subclass gives its own numbers on every path ----------------------------
@@ -151,17 +143,7 @@ def test_gradients_match_the_reference(kind, rng):
     weights = [keras.ops.convert_to_numpy(v) for v in layer.cell.weights]
 
     def loss(x, *weights):
-        cell = layer.cell
-        if isinstance(cell, LayerNormGRUCell):
-            kernel, recurrent_kernel, beta, gamma = weights
-            out = layer_norm_gru_reference(
-                x, kernel, recurrent_kernel, gamma, beta, reset_after=cell.reset_after
-            )[0]
-        elif isinstance(cell, MGUCell):
-            out = mgu_reference(x, *weights)[0]
-        else:
-            out = swapped_reference(x, *weights)[0]
-        return float((out * w).sum())
+        return float((cell_reference(layer.cell, x, *weights)[0] * w).sum())
 
     expected = numerical_gradients(loss, [x, *weights])
     names = ["inputs", *(v.path for v in layer.cell.weights)]
@@ -186,16 +168,8 @@ def test_one_fit_step_moves_the_weights_by_the_references_gradient(kind, rng):
     cell = model.layers[0].cell
 
     def loss(*weights):
-        if isinstance(cell, LayerNormGRUCell):
-            kernel, recurrent_kernel, beta, gamma = weights
-            out = layer_norm_gru_reference(
-                x, kernel, recurrent_kernel, gamma, beta, reset_after=cell.reset_after
-            )[0]
-        elif isinstance(cell, MGUCell):
-            out = mgu_reference(x, *weights)[0]
-        else:
-            out = swapped_reference(x, *weights)[0]
-        return float((out * w).sum(axis=(1, 2)).mean())
+        outputs = cell_reference(cell, x, *weights)[0]
+        return float((outputs * w).sum(axis=(1, 2)).mean())
 
     grads = numerical_gradients(loss, before)
     for old, new, grad in zip(before, model.get_weights(), grads, strict=True):
@@ -288,28 +262,13 @@ def test_saved_model_with_custom_cells_reloads_in_a_new_process(tmp_path, rng):
             textgru.GRU(cell=LayerNormGRUCell(3, reset_after=True, epsilon=1e-3)),
         ]
     )
-    path = tmp_path / "model.keras"
-    model.save(path)
-    np.save(tmp_path / "ids.npy", ids)
-    np.save(tmp_path / "expected.npy", model.predict(ids, verbose=0))
-    script = textwrap.dedent(f"""
-        import numpy as np, keras
-        import textgru
-        model = keras.saving.load_model({str(path)!r})
-        cells = [type(l.cell).__name__ for l in model.layers[2:]]
+    checks = """
+        cells = [type(layer.cell).__name__ for layer in model.layers[2:]]
         assert cells == ["LayerNormGRUCell"], cells
         assert model.layers[2].cell.epsilon == 1e-3
         assert type(model.layers[1].backward_layer.cell).__name__ == "MGUCell"
-        ids = np.load({str(tmp_path / "ids.npy")!r})
-        expected = np.load({str(tmp_path / "expected.npy")!r})
-        np.testing.assert_array_equal(model.predict(ids, verbose=0), expected)
-        print("reloaded ok")
-    """)
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "reloaded ok" in result.stdout
+    """
+    assert_reloads_in_a_new_process(model, ids, tmp_path, checks)
 
 
 # --- the fast path: only for the stock equations -------------------------------

@@ -2,16 +2,17 @@
 states, dropout, serialization, mixed precision and argument checks."""
 
 import math
-import subprocess
-import sys
-import textwrap
 
 import keras
 import numpy as np
 import pytest
 
 import textgru
-from tests.layers.harness import gradients, run_layer_test
+from tests.layers.harness import (
+    assert_reloads_in_a_new_process,
+    gradients,
+    run_layer_test,
+)
 from tests.layers.reference import gru_reference, sigmoid
 from textgru.layers import copy_gru_weights, recurrence
 
@@ -445,24 +446,7 @@ def test_saved_model_reloads_in_a_new_process(tmp_path, rng):
             keras.layers.Dense(2),
         ]
     )
-    path = tmp_path / "model.keras"
-    model.save(path)
-    np.save(tmp_path / "ids.npy", ids)
-    np.save(tmp_path / "expected.npy", np.asarray(model.predict(ids, verbose=0)))
-    script = textwrap.dedent(f"""
-        import numpy as np, keras
-        import textgru  # registers the layers
-        model = keras.saving.load_model({str(path)!r})
-        ids = np.load({str(tmp_path / "ids.npy")!r})
-        expected = np.load({str(tmp_path / "expected.npy")!r})
-        np.testing.assert_array_equal(model.predict(ids, verbose=0), expected)
-        print("reloaded ok")
-    """)
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "reloaded ok" in result.stdout
+    assert_reloads_in_a_new_process(model, ids, tmp_path)
 
 
 # --- mixed precision ---------------------------------------------------------

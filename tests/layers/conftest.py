@@ -1,0 +1,14 @@
+"""Fixtures of the layer tests."""
+
+import pytest
+
+from textgru.layers import recurrence
+
+
+@pytest.fixture
+def fast_calls(monkeypatch):
+    """Counts the runs of textgru.GRU's fast loop (`recurrence.recurrence`)."""
+    seen = []
+    real = recurrence.recurrence
+    monkeypatch.setattr(recurrence, "recurrence", lambda *a: seen.append(1) or real(*a))
+    return seen
