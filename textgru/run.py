@@ -295,7 +295,10 @@ def finish(work, out, task, facts=None):
             path.unlink()
     # Temporary files of a save that was killed (atomic writes name them so).
     for path in work.glob(".*.tmp-*"):
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
     write_json(work / MANIFEST, {"files": _file_entries(work), **(facts or {})})
     if out.exists():
         if not _replaceable(out):
