@@ -125,7 +125,6 @@ def check_start(out, *, resume=False, overwrite=False):
 
 
 def _check_folders(out, resume, overwrite):
-    check_out(out)
     out = Path(out)
     work = workdir_for(out)
     if resume:
@@ -151,6 +150,7 @@ def start(out, *, resume=False, overwrite=False):
 
     Returns `(workdir, resumed)`.
     """
+    check_out(out)
     _check_folders(out, resume, overwrite)
     out = Path(out)
     work = workdir_for(out)
