@@ -22,8 +22,9 @@ import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from textgru.classification import train_classifier  # noqa: E402
-from textgru.training import ClassifierConfig  # noqa: E402
+from textgru.tasks import ClassifierConfig  # noqa: E402
+from textgru.tasks.classification import train_classifier  # noqa: E402
+from textgru.training.config import parse_overrides  # noqa: E402
 
 CELLS = (
     "textgru.layers:GRUCell",
@@ -43,7 +44,7 @@ def main(argv=None):
     )  # fmt: skip
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
-    overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    overrides = parse_overrides(args.set)
     runs = {cell: [] for cell in args.cells}
     with tempfile.TemporaryDirectory() as workdir:
         for seed in args.seeds:

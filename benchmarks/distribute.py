@@ -27,6 +27,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from textgru.training.config import as_flags, parse_overrides
+
 
 def _run(command, backend, out):
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
@@ -44,15 +46,13 @@ def main(argv=None):
         "--set",
         nargs="*",
         default=[],
-        metavar="FIELD=VALUE",
+        metavar="FIELD=JSON",
         help="other `textgru train classify` flags, e.g. batch_size=128",
     )
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
     flags = ["--epochs", str(args.epochs), "--patience", str(args.epochs)]
-    for item in args.set:
-        name, value = item.split("=", 1)
-        flags += [f"--{name.replace('_', '-')}", value]
+    flags += as_flags(parse_overrides(args.set))
     textgru = [sys.executable, "-m", "textgru.cli"]
     n = str(args.replicas)
     mirrored = ["--distribute", "mirrored", "--devices", n]

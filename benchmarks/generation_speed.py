@@ -23,9 +23,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from textgru.data import train_tokenizer  # noqa: E402
-from textgru.language_modeling import LanguageModelRun  # noqa: E402
 from textgru.models import build_language_model, generate  # noqa: E402
-from textgru.training import LanguageModelConfig  # noqa: E402
+from textgru.tasks import LanguageModelConfig  # noqa: E402
+from textgru.tasks.language_modeling import LanguageModelRun  # noqa: E402
 
 
 def fresh_model(config):

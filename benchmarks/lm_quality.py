@@ -21,15 +21,16 @@ import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from textgru import run as run_files  # noqa: E402
-from textgru.language_modeling import train_language_model  # noqa: E402
-from textgru.training import LanguageModelConfig  # noqa: E402
+from textgru.tasks import LanguageModelConfig  # noqa: E402
+from textgru.tasks.language_modeling import train_language_model  # noqa: E402
+from textgru.training import run_directory  # noqa: E402
+from textgru.training.config import parse_overrides  # noqa: E402
 
 
 def default_recipe(workdir, overrides):
     config = LanguageModelConfig(out=os.path.join(workdir, "default"), **overrides)
     run = train_language_model(config, verbose=2)
-    history = run_files.read_history(run.path / "history.csv")
+    history = run_directory.read_history(run.path / "history.csv")
     print(
         "\n| epoch | wall time | train loss | validation loss (nats/char) | bits/char |"
     )
@@ -88,7 +89,7 @@ def main(argv=None):
     )  # fmt: skip
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
-    overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    overrides = parse_overrides(args.set)
     results = {}
     with tempfile.TemporaryDirectory() as workdir:
         if not args.skip_default:

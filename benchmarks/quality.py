@@ -25,10 +25,11 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from textgru.classification import train_classifier  # noqa: E402
 from textgru.data import load_dataset  # noqa: E402
-from textgru.evaluation import classification_report  # noqa: E402
-from textgru.training import ClassifierConfig  # noqa: E402
+from textgru.tasks import ClassifierConfig  # noqa: E402
+from textgru.tasks.classification import train_classifier  # noqa: E402
+from textgru.tasks.metrics import classification_report  # noqa: E402
+from textgru.training.config import parse_overrides  # noqa: E402
 
 
 def tfidf_logistic_regression(data):
@@ -96,7 +97,7 @@ def main(argv=None):
         help="ClassifierConfig overrides for both GRU recipes, e.g. epochs=1",
     )  # fmt: skip
     args = parser.parse_args(argv)
-    overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    overrides = parse_overrides(args.set)
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         for dataset in args.datasets:

@@ -24,9 +24,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-from textgru.classification import train_classifier  # noqa: E402
-from textgru.language_modeling import train_language_model  # noqa: E402
-from textgru.training import ClassifierConfig, LanguageModelConfig  # noqa: E402
+from textgru.tasks import ClassifierConfig, LanguageModelConfig  # noqa: E402
+from textgru.tasks.classification import train_classifier  # noqa: E402
+from textgru.tasks.language_modeling import train_language_model  # noqa: E402
 
 LAYERS = ("textgru", "keras")
 TASKS = {

@@ -5,7 +5,7 @@ On each dataset's seeded 80/10/10 split (the same as benchmarks/quality.py):
 1. TF-IDF LR: word uni+bigrams, logistic regression, C chosen on validation;
 2. from scratch: the default recipe (`ClassifierConfig`: bidirectional GRU);
 3. + LM pretraining: a classifier from the general pretrained language model
-   (`textgru.transfer.pretraining_config`, on the unlabelled built-in
+   (`textgru.tasks.transfer.pretraining_config`, on the unlabelled built-in
    corpora), every layer trained at once at one rate (2e-3, as from scratch);
 4. + LM fine-tuning: the same, from that model after fine-tuning it on the
    task's own training texts (`lm_fine_tuning_config`);
@@ -13,7 +13,7 @@ On each dataset's seeded 80/10/10 split (the same as benchmarks/quality.py):
 
 Every classifier is picked on validation (early stopping on val_loss) and
 scored once on test. Wall times are per run on this machine; pretraining is
-done once and cached (`textgru.transfer.pretrained_language_model`).
+done once and cached (`textgru.tasks.transfer.pretrained_language_model`).
 
     python benchmarks/transfer.py                       # all three datasets
     python benchmarks/transfer.py --datasets trec --json transfer.json
@@ -31,11 +31,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from quality import tfidf_logistic_regression  # noqa: E402
 
-from textgru import transfer  # noqa: E402
-from textgru.classification import train_classifier  # noqa: E402
 from textgru.data import load_dataset  # noqa: E402
-from textgru.language_modeling import train_language_model  # noqa: E402
-from textgru.training import ClassifierConfig, TransferConfig  # noqa: E402
+from textgru.tasks import (  # noqa: E402
+    ClassifierConfig,
+    TransferConfig,
+    transfer,  # noqa: E402
+)
+from textgru.tasks.classification import train_classifier  # noqa: E402
+from textgru.tasks.language_modeling import train_language_model  # noqa: E402
+from textgru.training.config import parse_overrides  # noqa: E402
 
 
 def _timed(function, *args, **kwargs):
@@ -120,7 +124,7 @@ def main(argv=None):
         help="overrides for every config, e.g. epochs=1 (quick trials only)",
     )  # fmt: skip
     args = parser.parse_args(argv)
-    overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    overrides = parse_overrides(args.set)
     pretrained, seconds = _timed(transfer.pretrained_language_model, verbose=0)
     pretraining = pretrained.metrics
     print(

@@ -6,7 +6,7 @@
     python recipes/language_model.py --help             # every LanguageModelConfig flag
 
 The same as `textgru train lm ...`; then `textgru generate runs/lm --prompt
-"ROMEO:"`. The defaults are those of `textgru.training.LanguageModelConfig`.
+"ROMEO:"`. The defaults are those of `textgru.tasks.LanguageModelConfig`.
 """
 
 import sys

@@ -5,7 +5,7 @@
     python recipes/sentiment.py --help                  # every ClassifierConfig flag
 
 The same as `textgru train classify ...`; the defaults are those of
-`textgru.training.ClassifierConfig`.
+`textgru.tasks.ClassifierConfig`.
 """
 
 import sys

@@ -4,7 +4,7 @@
     python recipes/transfer.py --dataset trec --out runs/trec-transfer
 
 Three steps, each a run directory:
-1. the general pretrained language model (`textgru.transfer.pretraining_config`,
+1. the general pretrained language model (`textgru.tasks.transfer.pretraining_config`,
    on the built-in unlabelled corpora), trained once (about 28 min on 2 CPU
    cores) and cached under the data home; later runs reuse it;
 2. that model fine-tuned on the task's own training texts
@@ -19,11 +19,10 @@ Steps 2 and 3 are also `textgru train lm --from-lm pretrained ...` and
 import argparse
 import sys
 
-from textgru import transfer
-from textgru.classification import train_classifier
 from textgru.errors import TextgruError
-from textgru.language_modeling import train_language_model
-from textgru.training import TransferConfig
+from textgru.tasks import TransferConfig, transfer
+from textgru.tasks.classification import train_classifier
+from textgru.tasks.language_modeling import train_language_model
 
 
 def main(argv=None):

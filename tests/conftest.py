@@ -11,6 +11,14 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from tests.tiny import (  # noqa: E402
+    NEGATIVE,
+    NEUTRAL,
+    POSITIVE,
+    labelled_rows,
+    write_csv,
+)
+
 
 @pytest.fixture(autouse=True)
 def _seeded():
@@ -40,3 +48,22 @@ def tmp_home(tmp_path, monkeypatch):
     home = tmp_path / "textgru-home"
     monkeypatch.setenv("TEXTGRU_HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="session")
+def reviews(tmp_path_factory):
+    """A labelled CSV of 320 tiny reviews, neg and pos (read it, never change it)."""
+    path = tmp_path_factory.mktemp("data") / "reviews.csv"
+    rows = labelled_rows(np.random.default_rng(0), 320, [NEGATIVE, POSITIVE])
+    return write_csv(path, rows, ["neg", "pos"])
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory):
+    """Unlabelled text in the reviews' words, none of them a review."""
+    rng = np.random.default_rng(1)
+    words = NEUTRAL + POSITIVE + NEGATIVE
+    lines = [" ".join(rng.choice(words, size=9)) for _ in range(300)]
+    path = tmp_path_factory.mktemp("data") / "corpus.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)

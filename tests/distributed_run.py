@@ -22,10 +22,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from textgru.classification import train_classifier
-from textgru.language_modeling import train_language_model
 from textgru.layers import recurrence
-from textgru.training import ClassifierConfig, LanguageModelConfig
+from textgru.tasks import ClassifierConfig, LanguageModelConfig
+from textgru.tasks.classification import train_classifier
+from textgru.tasks.language_modeling import train_language_model
 
 TEXTS = ["good fun film", "a dull boring plot", "the actor", "superb lovely scene"]
 PROCESS = os.environ.get("KERAS_DISTRIBUTION_PROCESS_ID", "0")

@@ -43,10 +43,10 @@ def _tiny_recipe(tmp_path, texts):
     """A small labelled CSV, and `--set` flags for a one-epoch tiny recipe."""
     import numpy as np
 
-    from tests.test_classification import NEGATIVE, POSITIVE, TINY, _csv, _texts
+    from tests.tiny import NEGATIVE, POSITIVE, TINY, labelled_rows, write_csv
 
-    rows = _texts(np.random.default_rng(3), texts, [NEGATIVE, POSITIVE])
-    data = _csv(tmp_path / "d.csv", rows, ["neg", "pos"])
+    rows = labelled_rows(np.random.default_rng(3), texts, [NEGATIVE, POSITIVE])
+    data = write_csv(tmp_path / "d.csv", rows, ["neg", "pos"])
     settings = [f"{k}={json.dumps(v)}" for k, v in {**TINY, "epochs": 1}.items()]
     return data, settings
 
@@ -116,10 +116,10 @@ def test_lm_quality_runs(tmp_path, capsys):
 def test_recipe_speed_runs(tmp_path, capsys):
     import numpy as np
 
-    from tests.test_classification import NEGATIVE, POSITIVE, TINY, _csv, _texts
+    from tests.tiny import NEGATIVE, POSITIVE, TINY, labelled_rows, write_csv
 
-    rows = _texts(np.random.default_rng(4), 120, [NEGATIVE, POSITIVE])
-    data = _csv(tmp_path / "d.csv", rows, ["neg", "pos"])
+    rows = labelled_rows(np.random.default_rng(4), 120, [NEGATIVE, POSITIVE])
+    data = write_csv(tmp_path / "d.csv", rows, ["neg", "pos"])
     settings = {k: v for k, v in TINY.items() if k not in ("epochs", "patience")}
     result = _load("recipe_speed").main(
         ["--dataset", data, "--repeats", "1", "--epochs", "1", "--set"]

@@ -10,62 +10,30 @@ import keras
 import numpy as np
 import pytest
 
-from textgru import run as run_files
-from textgru.classification import ClassifierRun, train_classifier
+from tests.tiny import NEGATIVE, POSITIVE, TINY, labelled_rows, write_csv
 from textgru.errors import DatasetError, RunError
-from textgru.inspect import gate_activations
-from textgru.training import ClassifierConfig
-
-POSITIVE = "good great fine superb lovely fun moving".split()
-NEGATIVE = "bad awful dull boring weak messy tedious".split()
-NEUTRAL = "film movie plot actor story scene the a it".split()
-TINY = dict(
-    embed_dim=8, units=8, vocab_size=200, batch_size=16, epochs=2, max_length=12,
-    embedding_dropout=0.0, dropout=0.1, patience=5, learning_rate=1e-2,
-)  # fmt: skip
-
-
-def _texts(rng, n, classes):
-    rows = []
-    for i in range(n):
-        label = i % len(classes)
-        words = list(rng.choice(NEUTRAL, size=4)) + list(
-            rng.choice(classes[label], size=2)
-        )
-        rng.shuffle(words)
-        rows.append((" ".join(words) + f" {i}", label))
-    return rows
-
-
-def _csv(path, rows, names):
-    lines = ["text,label"] + [f"{t},{names[y]}" for t, y in rows]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return str(path)
+from textgru.interpret.gates import gate_activations
+from textgru.tasks import CLASSIFY, ClassifierConfig
+from textgru.tasks.classification import ClassifierRun, train_classifier
+from textgru.training import run_directory
 
 
 @pytest.fixture(scope="module")
-def binary_csv(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    path = tmp_path_factory.mktemp("data") / "reviews.csv"
-    return _csv(path, _texts(rng, 320, [NEGATIVE, POSITIVE]), ["neg", "pos"])
-
-
-@pytest.fixture(scope="module")
-def trained(binary_csv, tmp_path_factory):
+def trained(reviews, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "binary"
     run = train_classifier(
-        ClassifierConfig(dataset=binary_csv, out=str(out), **TINY), verbose=0
+        ClassifierConfig(dataset=reviews, out=str(out), **TINY), verbose=0
     )
     return run
 
 
 def test_run_directory_holds_every_file(trained):
     assert sorted(os.listdir(trained.path)) == sorted(
-        [*run_files.FILES["classify"], run_files.MANIFEST]
+        [*CLASSIFY.files, run_directory.MANIFEST]
     )
-    assert not run_files.workdir_for(trained.path).exists()
+    assert not run_directory.workdir_for(trained.path).exists()
     info = json.loads((trained.path / "config.json").read_text())
-    assert info["task"] == "classify" and info["run_format"] == run_files.RUN_FORMAT
+    assert info["task"] == "classify" and info["run_format"] == run_directory.RUN_FORMAT
     assert info["label_names"] == ["neg", "pos"]
     assert ClassifierConfig.from_dict(info["config"]) == trained.config.replace(
         resume=False, overwrite=False
@@ -73,7 +41,7 @@ def test_run_directory_holds_every_file(trained):
     for figure in ("training_curves.png", "confusion_matrix.png", "gates.png"):
         png = (trained.path / figure).read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n", figure
-    history = run_files.read_history(trained.path / "history.csv")
+    history = run_directory.read_history(trained.path / "history.csv")
     assert [row["epoch"] for row in history] == ["0", "1"]
     assert trained.history == history
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(history[0])
@@ -114,7 +82,7 @@ def test_reloaded_run_predicts_exactly_as_in_training(trained):
     expected = trained.predict_proba(texts)
     code = (
         "import json, sys\n"
-        "from textgru.classification import ClassifierRun\n"
+        "from textgru.tasks.classification import ClassifierRun\n"
         "run = ClassifierRun.load(sys.argv[1])\n"
         "print(json.dumps(run.predict_proba(json.loads(sys.argv[2])).tolist()))\n"
     )
@@ -142,8 +110,8 @@ def test_predict_batches_do_not_change_results(trained):
 def test_multiclass_run(tmp_path):
     rng = np.random.default_rng(1)
     third = "question where when who why".split()
-    path = _csv(tmp_path / "topics.csv", _texts(rng, 300, [NEGATIVE, POSITIVE, third]),
-                ["a", "b", "c"])  # fmt: skip
+    rows = labelled_rows(rng, 300, [NEGATIVE, POSITIVE, third])
+    path = write_csv(tmp_path / "topics.csv", rows, ["a", "b", "c"])
     run = train_classifier(
         ClassifierConfig(
             dataset=path, out=str(tmp_path / "run"), **{**TINY, "epochs": 3}
@@ -157,9 +125,9 @@ def test_multiclass_run(tmp_path):
     np.testing.assert_allclose(probabilities.sum(), 1.0, rtol=1e-5)
 
 
-def test_same_seed_same_run(binary_csv, tmp_path):
+def test_same_seed_same_run(reviews, tmp_path):
     def train(name):
-        config = ClassifierConfig(dataset=binary_csv, out=str(tmp_path / name), **TINY)
+        config = ClassifierConfig(dataset=reviews, out=str(tmp_path / name), **TINY)
         return train_classifier(config, verbose=0)
 
     a, b = train("a"), train("b")
@@ -167,7 +135,7 @@ def test_same_seed_same_run(binary_csv, tmp_path):
         np.testing.assert_array_equal(wa, wb)
 
     def history(run):  # every column but the wall time
-        rows = run_files.read_history(run.path / "history.csv")
+        rows = run_directory.read_history(run.path / "history.csv")
         return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
 
     assert history(a) == history(b)
@@ -180,11 +148,11 @@ class _Interrupt(keras.callbacks.Callback):
 
 
 def test_run_that_died_writing_its_reports_resumes_without_training(
-    binary_csv, tmp_path, monkeypatch
+    reviews, tmp_path, monkeypatch
 ):
-    from textgru import classification
+    from textgru.tasks import classification
 
-    config = ClassifierConfig(dataset=binary_csv, out=str(tmp_path / "run"), **TINY)
+    config = ClassifierConfig(dataset=reviews, out=str(tmp_path / "run"), **TINY)
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt
@@ -203,16 +171,16 @@ def test_run_that_died_writing_its_reports_resumes_without_training(
     assert epochs == []  # both epochs were done; only the reports were missing
     assert [row["epoch"] for row in run.history] == ["0", "1"]
     assert sorted(os.listdir(run.path)) == sorted(
-        [*run_files.FILES["classify"], run_files.MANIFEST]
+        [*CLASSIFY.files, run_directory.MANIFEST]
     )
 
 
-def test_interrupted_run_resumes(binary_csv, tmp_path):
+def test_interrupted_run_resumes(reviews, tmp_path):
     out = tmp_path / "run"
-    config = ClassifierConfig(dataset=binary_csv, out=str(out), **{**TINY, "epochs": 3})
+    config = ClassifierConfig(dataset=reviews, out=str(out), **{**TINY, "epochs": 3})
     with pytest.raises(KeyboardInterrupt):
         train_classifier(config, callbacks=[_Interrupt()], verbose=0)
-    work = run_files.workdir_for(out)
+    work = run_directory.workdir_for(out)
     assert not out.exists() and work.is_dir()  # nothing that looks finished
     assert not (work / "metrics.json").exists()
     with pytest.raises(RunError, match="--resume"):
@@ -220,19 +188,17 @@ def test_interrupted_run_resumes(binary_csv, tmp_path):
     with pytest.raises(RunError, match="other settings: units"):
         train_classifier(config.replace(resume=True, units=4), verbose=0)
     run = train_classifier(config.replace(resume=True), verbose=0)
-    history = run_files.read_history(out / "history.csv")
+    history = run_directory.read_history(out / "history.csv")
     assert [row["epoch"] for row in history] == ["0", "1", "2"]  # epoch 3 only was run
     steps_per_epoch = -(-256 // 16)
     assert int(run.model.optimizer.iterations.numpy()) == 3 * steps_per_epoch
     assert run.metrics["resumed"] is True
     assert not work.exists()
-    assert sorted(os.listdir(out)) == sorted(
-        [*run_files.FILES["classify"], run_files.MANIFEST]
-    )
+    assert sorted(os.listdir(out)) == sorted([*CLASSIFY.files, run_directory.MANIFEST])
 
 
-def test_existing_run_is_not_overwritten_unless_asked(trained, binary_csv):
-    config = ClassifierConfig(dataset=binary_csv, out=str(trained.path), **TINY)
+def test_existing_run_is_not_overwritten_unless_asked(trained, reviews):
+    config = ClassifierConfig(dataset=reviews, out=str(trained.path), **TINY)
     with pytest.raises(RunError, match="already exists; pass --overwrite"):
         train_classifier(config, verbose=0)
     with pytest.raises(RunError, match="Nothing to resume"):

@@ -8,8 +8,8 @@ import pytest
 
 import textgru
 from textgru.cli import main
-from textgru.demo import DemoConfig, run_demo
-from textgru.training import ClassifierConfig, LanguageModelConfig
+from textgru.tasks import ClassifierConfig, LanguageModelConfig
+from textgru.tasks.demo import DemoConfig, run_demo
 
 
 def test_version(capsys):

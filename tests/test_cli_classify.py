@@ -9,28 +9,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_classification import NEGATIVE, POSITIVE, TINY, _csv, _texts
+from tests.tiny import NEGATIVE, POSITIVE, TINY, labelled_rows, write_csv
 from textgru import cli
-from textgru.training import ClassifierConfig
+from textgru.tasks import ClassifierConfig
+from textgru.training.config import as_flags
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "sentiment.py"
-
-
-def _flags(values):
-    flags = []
-    for name, value in values.items():
-        flags += [f"--{name.replace('_', '-')}", str(value)]
-    return flags
 
 
 @pytest.fixture(scope="module")
 def cli_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli")
-    rows = _texts(np.random.default_rng(2), 320, [NEGATIVE, POSITIVE])
-    data = _csv(folder / "d.csv", rows, ["neg", "pos"])
+    rows = labelled_rows(np.random.default_rng(2), 320, [NEGATIVE, POSITIVE])
+    data = write_csv(folder / "d.csv", rows, ["neg", "pos"])
     out = folder / "run"
     code = cli.main(
-        ["train", "classify", "--dataset", data, "--out", str(out), *_flags(TINY)]
+        ["train", "classify", "--dataset", data, "--out", str(out), *as_flags(TINY)]
     )
     assert code == 0
     return out

@@ -53,11 +53,11 @@ ERRORS = [
 def test_errors_are_one_line_with_exit_code_2(lm_dir, tmp_path, args, message, capsys):
     import json
 
-    from textgru import run as run_files
+    from textgru.training import run_directory
 
     (tmp_path / "classify").mkdir()
     (tmp_path / "classify" / "config.json").write_text(
-        json.dumps({"run_format": run_files.RUN_FORMAT, "task": "classify"})
+        json.dumps({"run_format": run_directory.RUN_FORMAT, "task": "classify"})
     )
     args = [a.format(run=lm_dir, tmp=tmp_path) for a in args]
     try:

@@ -12,17 +12,15 @@ import textwrap
 import numpy as np
 import pytest
 
+from tests.tiny import NEGATIVE, POSITIVE, TINY, TINY_LM, labelled_rows, write_csv
 from textgru import cli
-from textgru.classification import ClassifierRun
 from textgru.errors import InvalidArgumentError
-from textgru.inspect import gate_activations
-from textgru.language_modeling import LanguageModelRun, train_language_model
+from textgru.interpret.gates import gate_activations
 from textgru.layers import MGUCell
-from textgru.training import ClassifierConfig, LanguageModelConfig
-
-from .test_classification import NEGATIVE, POSITIVE, TINY, _csv, _texts
-from .test_cli_classify import _flags
-from .test_transfer import TINY_LM
+from textgru.tasks import ClassifierConfig, LanguageModelConfig
+from textgru.tasks.classification import ClassifierRun
+from textgru.tasks.language_modeling import LanguageModelRun, train_language_model
+from textgru.training.config import as_flags
 
 # A user's own cell in a module of their own: a GRU whose update gate is tied
 # to the reset gate (z = 1 - r).
@@ -57,14 +55,14 @@ def user_module(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    rows = _texts(np.random.default_rng(4), 240, [NEGATIVE, POSITIVE])
-    return _csv(tmp_path_factory.mktemp("data") / "d.csv", rows, ["neg", "pos"])
+    rows = labelled_rows(np.random.default_rng(4), 240, [NEGATIVE, POSITIVE])
+    return write_csv(tmp_path_factory.mktemp("data") / "d.csv", rows, ["neg", "pos"])
 
 
 @pytest.fixture(scope="module")
 def tied_run(user_module, data, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "tied"
-    flags = _flags({**TINY, "epochs": 1})
+    flags = as_flags({**TINY, "epochs": 1})
     code = cli.main(
         ["train", "classify", "--dataset", data, "--out", str(out), *flags]
         + ["--cell", "mycells:TiedGRUCell"]
@@ -88,7 +86,7 @@ def test_the_cell_is_recorded_and_used(tied_run):
     info = json.loads((tied_run / "config.json").read_text())
     assert info["config"]["cell"] == "mycells:TiedGRUCell"
     run = ClassifierRun.load(tied_run)
-    layer = run.model.get_layer("bi_gru_0")
+    layer = run.model.backbone.recurrent_layers[0]
     assert type(layer.forward_layer.cell).__name__ == "TiedGRUCell"
     assert type(layer.backward_layer.cell).__name__ == "TiedGRUCell"
     acts = gate_activations(run, "good film")
@@ -101,7 +99,7 @@ def test_the_run_reloads_in_a_new_process_with_its_module(tied_run, user_module)
     result = _python(
         f"""
         import numpy as np
-        from textgru.classification import ClassifierRun
+        from textgru.tasks.classification import ClassifierRun
         run = ClassifierRun.load({str(tied_run)!r})
         got = run.predict_proba({texts!r})
         np.testing.assert_allclose(got, np.array({expected.tolist()!r}), atol=1e-6)
@@ -165,7 +163,7 @@ def mgu_lm(tmp_path_factory):
 def test_a_language_model_with_mgu_generates_and_shows_its_gate(mgu_lm):
     run = LanguageModelRun.load(mgu_lm.path)
     assert run.config.cell == "textgru.layers:MGUCell"
-    cells = {type(layer.cell) for layer in run.model.layers if hasattr(layer, "cell")}
+    cells = {type(layer.cell) for layer in run.model.backbone.recurrent_layers}
     assert cells == {MGUCell}
     assert isinstance(run.generate("good", max_new_tokens=5, seed=0), str)
     acts = gate_activations(run, "good dull")
@@ -186,7 +184,7 @@ def test_from_lm_follows_the_language_models_cell(mgu_lm, data, tmp_path, capsys
     assert code == 0
     run = ClassifierRun.load(out)
     assert run.config.cell == "textgru.layers:MGUCell"
-    assert type(run.model.get_layer("gru_0").cell) is MGUCell
+    assert type(run.model.backbone.recurrent_layers[0].cell) is MGUCell
     code = cli.main(
         ["train", "classify", "--from-lm", str(mgu_lm.path), "--dataset", data]
         + ["--out", str(tmp_path / "x"), "--cell", "textgru.layers:GRUCell"]

@@ -1,4 +1,4 @@
-"""Data-parallel training (`textgru.distribute`): TensorFlow's MirroredStrategy
+"""Data-parallel training (`textgru.training.distribute`): TensorFlow's MirroredStrategy
 over two logical CPU devices and two JAX processes on loopback, each against
 one device; a worker killed mid-run and resumed; the launcher; the errors.
 
@@ -18,13 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_classification import NEGATIVE, POSITIVE, _csv, _texts
-from textgru import distribute
-from textgru import run as run_files
-from textgru.classification import ClassifierRun
 from textgru.errors import InvalidArgumentError, RunError
-from textgru.launch import free_port, launch
-from textgru.training import ClassifierConfig, LanguageModelConfig
+from textgru.tasks import CLASSIFY, ClassifierConfig, LanguageModelConfig
+from textgru.tasks.classification import ClassifierRun
+from textgru.training import distribute, run_directory
+from textgru.training.launch import free_port, launch
 
 SCRIPT = Path(__file__).with_name("distributed_run.py")
 TEXTS = ["good fun film", "a dull boring plot", "the actor", "superb lovely scene"]
@@ -35,23 +33,6 @@ TINY = dict(
     embed_dim=8, units=8, vocab_size=200, batch_size=16, epochs=2, max_length=12,
     embedding_dropout=0.0, dropout=0.0, patience=5, learning_rate=1e-2,
 )  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def reviews(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    path = tmp_path_factory.mktemp("data") / "reviews.csv"
-    return _csv(path, _texts(rng, 320, [NEGATIVE, POSITIVE]), ["neg", "pos"])
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    words = "the a cat dog sat ran on mat log and then".split()
-    lines = [" ".join(rng.choice(words, size=12)) for _ in range(300)]
-    path = tmp_path_factory.mktemp("data") / "corpus.txt"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return str(path)
 
 
 def _env(backend, **extra):
@@ -87,7 +68,8 @@ def _weights(path):
 
 def _history(run_dir, column):
     return [
-        float(row[column]) for row in run_files.read_history(run_dir / "history.csv")
+        float(row[column])
+        for row in run_directory.read_history(run_dir / "history.csv")
     ]
 
 
@@ -139,7 +121,7 @@ def test_mirrored_on_two_devices_matches_one_device(reviews, corpus, tmp_path):
         reloaded.predict_proba(TEXTS), np.load(two / "predictions.npy"), atol=1e-6
     )
     assert reloaded.config.distribute == "mirrored" and reloaded.config.devices == 2
-    assert not run_files.workdir_for(tmp_path / "classify2").exists()
+    assert not run_directory.workdir_for(tmp_path / "classify2").exists()
 
 
 def test_jax_two_processes_and_two_devices_match_one_device(
@@ -186,7 +168,7 @@ def test_jax_two_processes_and_two_devices_match_one_device(
         reloaded.predict_proba(TEXTS), np.load(out2 / "predictions.npy"), atol=1e-5
     )
     assert sorted(os.listdir(tmp_path / "run2")) == sorted(
-        [*run_files.FILES["classify"], run_files.MANIFEST]
+        [*CLASSIFY.files, run_directory.MANIFEST]
     )
     info = json.loads((tmp_path / "run2" / "config.json").read_text())
     assert info["backend"] == "jax"
@@ -219,7 +201,7 @@ def _backed_up(work, process):
 
 def test_a_run_whose_worker_is_killed_resumes(reviews, tmp_path):
     out = tmp_path / "run"
-    work = run_files.workdir_for(out)
+    work = run_directory.workdir_for(out)
     args = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
     args += ["--dataset", reviews, "--epochs", "4", "--patience", "10"]
     port = free_port()
@@ -254,7 +236,7 @@ def test_a_run_whose_worker_is_killed_resumes(reviews, tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "process 0 wrote the run" in resumed.stdout
     assert not work.exists()
-    history = run_files.read_history(out / "history.csv")
+    history = run_directory.read_history(out / "history.csv")
     assert [int(row["epoch"]) for row in history] == list(range(4))
     assert json.loads((out / "metrics.json").read_text())["resumed"] is True
 
@@ -428,4 +410,4 @@ def test_an_error_on_the_chief_stops_every_process(reviews, tmp_path):
     errors = [line for line in done.stderr.splitlines() if "textgru: error:" in line]
     assert any("already exists; pass --overwrite" in line for line in errors)
     assert any("process 0 could not start the run" in line for line in errors)
-    assert os.listdir(out) == [] and not run_files.workdir_for(out).exists()
+    assert os.listdir(out) == [] and not run_directory.workdir_for(out).exists()

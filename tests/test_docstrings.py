@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import textgru
-from textgru import evaluation, inspect
-from textgru.data import load, tokenizer
+from textgru.data import load, preprocessor, tokenizer
+from textgru.interpret import gates
 from textgru.layers import (
     convert,
     gru,
@@ -17,7 +17,8 @@ from textgru.layers import (
     reversible_embedding,
     sequence_pooling,
 )
-from textgru.models import classifier, generation, language_model
+from textgru.models import backbone, classifier, generation, language_model
+from textgru.tasks import metrics
 
 
 def _run(module):
@@ -41,10 +42,11 @@ def _run(module):
         convert,
         sequence_pooling,
         reversible_embedding,
+        backbone,
         classifier,
         language_model,
         generation,
-        inspect,
+        gates,
     ],
     ids=lambda m: m.__name__,
 )
@@ -53,7 +55,7 @@ def test_layer_docstring_examples(module):
 
 
 @pytest.mark.parametrize(
-    "module", [load, tokenizer, evaluation], ids=lambda m: m.__name__
+    "module", [load, tokenizer, preprocessor, metrics], ids=lambda m: m.__name__
 )
 def test_data_docstring_examples(module, builtin_home):
     _run(module)

@@ -1,10 +1,10 @@
-"""textgru.evaluation against scikit-learn's metrics (an independent reference)."""
+"""textgru.tasks.metrics against scikit-learn's metrics (an independent reference)."""
 
 import numpy as np
 import pytest
 from sklearn import metrics
 
-from textgru.evaluation import classification_report
+from textgru.tasks.metrics import classification_report
 
 
 @pytest.mark.parametrize("k", [2, 3, 6])

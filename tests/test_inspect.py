@@ -1,4 +1,4 @@
-"""textgru.inspect: the gates of a trained GRU, token by token, checked against
+"""textgru.interpret: the gates of a trained GRU, token by token, checked against
 the float64 NumPy reference of the equations and against the model's own
 outputs."""
 
@@ -8,7 +8,7 @@ import pytest
 
 import textgru
 from textgru.data import train_tokenizer
-from textgru.inspect import gate_activations, gru_layer_names
+from textgru.interpret.gates import gate_activations, gru_layer_names
 from textgru.models import build_classifier, build_language_model
 
 from .layers.reference import gru_reference
@@ -85,18 +85,17 @@ def test_bidirectional_halves_line_up_with_the_model_outputs(tokenizer):
         model, texts, tokenizer=tokenizer, layer=0, direction="backward"
     )
     assert [a.direction for a in backward] == ["backward", "backward"]
-    embeddings = model.get_layer("embedding").embeddings.numpy()
-    sequence = keras.Model(model.inputs, model.get_layer("bi_gru_0").output)
+    embeddings = model.backbone.token_embedding.embeddings.numpy()
+    bi = model.backbone.recurrent_layers[0]
     for text, fwd, bwd in zip(texts, forward, backward, strict=True):
         ids = np.array(tokenizer.encode(text))
-        bi = model.get_layer("bi_gru_0")
         _assert_matches(fwd, _reference(bi.forward_layer.cell, embeddings[ids]))
         _assert_matches(
             bwd, _reference(bi.backward_layer.cell, embeddings[ids], go_backwards=True)
         )
         # Row t of the backward half has read the text from its end to token t,
         # exactly as Keras's Bidirectional aligns it.
-        outputs = sequence.predict(ids[None], verbose=0)[0]
+        outputs = keras.ops.convert_to_numpy(bi(embeddings[ids][None]))[0]
         np.testing.assert_allclose(
             np.concatenate([fwd.hidden, bwd.hidden], -1), outputs, atol=1e-5
         )
@@ -145,15 +144,16 @@ def test_stateful_language_model_is_left_untouched(tokenizer):
         batch_size=2,
     )
     model.predict(np.ones((2, 3), "int32"), verbose=0)  # gives the states a value
-    before = [v.numpy().copy() for layer in model.layers[2:] for v in layer.weights]
-    states = [s.numpy().copy() for s in model.get_layer("gru_1").states]
+    before = [v.numpy().copy() for v in model.weights]
+    top = model.backbone.recurrent_layers[1]
+    states = [s.numpy().copy() for s in top.states]
     acts = gate_activations(model, TEXTS[2], tokenizer=tokenizer, layer=1, add_bos=True)
     assert acts.tokens[0] == "[BOS]" and acts.token_ids[0] == tokenizer.bos_id
     assert len(acts.tokens) == 6
-    after = [v.numpy() for layer in model.layers[2:] for v in layer.weights]
+    after = [v.numpy() for v in model.weights]
     for old, new in zip(before, after, strict=True):
         np.testing.assert_array_equal(old, new)
-    for old, new in zip(states, model.get_layer("gru_1").states, strict=True):
+    for old, new in zip(states, top.states, strict=True):
         np.testing.assert_array_equal(old, new.numpy())
 
 
@@ -217,5 +217,5 @@ def test_your_own_cell_shows_its_own_gates(tokenizer, kind):
         np.testing.assert_allclose(acts.gate(name), value[0], atol=1e-5)
     if kind == "mgu":  # one gate, f, shown as reset; no update gate
         assert acts.update is None and acts.gates == ("reset", "candidate", "hidden")
-    figure = textgru.plots.gate_heatmap(acts, units=4)  # its first gate
+    figure = textgru.interpret.plots.gate_heatmap(acts, units=4)  # its first gate
     assert figure.axes[0].get_title(loc="left").endswith(f": {acts.gates[0]}")

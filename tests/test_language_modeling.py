@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 import textgru
-from textgru import run as run_files
 from textgru.errors import InvalidArgumentError, RunError
-from textgru.inspect import gate_activations
-from textgru.language_modeling import LanguageModelRun, train_language_model
+from textgru.interpret.gates import gate_activations
 from textgru.layers import LayerNormGRUCell, MGUCell
 from textgru.models import build_language_model, generate
 from textgru.models.generation import compiled_step, sample_next, step_model
-from textgru.training import LanguageModelConfig
+from textgru.tasks import LANGUAGE_MODEL, LanguageModelConfig
+from textgru.tasks.language_modeling import LanguageModelRun, train_language_model
+from textgru.training import run_directory
 
 from .layers.test_custom_cells import SwappedGRUCell
 
@@ -30,19 +30,19 @@ TINY = dict(
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
+def verses(tmp_path_factory):
     rng = np.random.default_rng(0)
     words = ["to be", "or not", "that is", "the question", "whether", "tis nobler"]
     lines = [" ".join(rng.choice(words, size=5)) + "." for _ in range(240)]
-    path = tmp_path_factory.mktemp("text") / "corpus.txt"
+    path = tmp_path_factory.mktemp("text") / "verses.txt"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return str(path)
 
 
 @pytest.fixture(scope="module")
-def chars(corpus):
+def chars(verses):
     return textgru.data.train_tokenizer(
-        textgru.data.load_dataset(corpus)["train"], kind="char"
+        textgru.data.load_dataset(verses)["train"], kind="char"
     )
 
 
@@ -65,7 +65,7 @@ def test_generation_with_your_own_cell_equals_the_whole_prefix(chars, cell):
     model = build_language_model(
         chars.vocab_size, embed_dim=8, units=12, num_layers=2, cell=cell
     )
-    assert type(model.get_layer("gru_1").cell) is cell
+    assert type(model.backbone.recurrent_layers[1].cell) is cell
     _assert_steps_equal_the_whole_prefix(model, chars)
 
 
@@ -111,9 +111,7 @@ def test_stateful_model_carries_its_state_between_batches():
     first = model.predict_on_batch(ids)
     second = model.predict_on_batch(ids)
     assert not np.allclose(first, second)  # the state went on
-    from textgru.language_modeling import reset_states
-
-    reset_states(model)
+    model.reset_states()
     np.testing.assert_allclose(model.predict_on_batch(ids), first, rtol=1e-6)
 
 
@@ -165,14 +163,14 @@ def test_generate_arguments(chars):
 
 
 @pytest.fixture(scope="module")
-def lm_run(corpus, tmp_path_factory):
+def lm_run(verses, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "lm"
-    config = LanguageModelConfig(dataset=corpus, out=str(out), **TINY)
+    config = LanguageModelConfig(dataset=verses, out=str(out), **TINY)
     return train_language_model(config, verbose=0)
 
 
 def test_training_lowers_the_loss(lm_run):
-    history = run_files.read_history(lm_run.path / "history.csv")
+    history = run_directory.read_history(lm_run.path / "history.csv")
     assert float(history[-1]["loss"]) < float(history[0]["loss"])
     uniform = np.log(lm_run.tokenizer.vocab_size)
     for split in ("validation", "test"):
@@ -190,7 +188,7 @@ def test_training_lowers_the_loss(lm_run):
 
 def test_run_directory(lm_run):
     assert sorted(os.listdir(lm_run.path)) == sorted(
-        [*run_files.FILES["lm"], run_files.MANIFEST]
+        [*LANGUAGE_MODEL.files, run_directory.MANIFEST]
     )
     samples = (lm_run.path / "samples.txt").read_text()
     assert "temperature 0.7" in samples and "temperature 1.0" in samples
@@ -211,7 +209,7 @@ def test_reloaded_run_generates_the_same_text(lm_run):
     expected = lm_run.generate("to be", max_new_tokens=40, temperature=0.8, seed=3)
     code = (
         "import sys\n"
-        "from textgru.language_modeling import LanguageModelRun\n"
+        "from textgru.tasks.language_modeling import LanguageModelRun\n"
         "run = LanguageModelRun.load(sys.argv[1])\n"
         "text = run.generate('to be', max_new_tokens=40, temperature=0.8, seed=3)\n"
         "print(text, end='')\n"
@@ -226,15 +224,15 @@ def test_reloaded_run_generates_the_same_text(lm_run):
 
 def test_a_classification_run_is_not_a_language_model(tmp_path):
     (tmp_path / "config.json").write_text(
-        json.dumps({"run_format": run_files.RUN_FORMAT, "task": "classify"})
+        json.dumps({"run_format": run_directory.RUN_FORMAT, "task": "classify"})
     )
     with pytest.raises(RunError, match="is a 'classify' run; this needs a 'lm' run"):
         LanguageModelRun.load(tmp_path)
 
 
-def test_non_stateful_training_with_subwords(corpus, tmp_path):
+def test_non_stateful_training_with_subwords(verses, tmp_path):
     config = LanguageModelConfig(
-        dataset=corpus, out=str(tmp_path / "bpe"),
+        dataset=verses, out=str(tmp_path / "bpe"),
         **{**TINY, "tokenizer": "bpe", "vocab_size": 300, "stateful": False,
            "tie_embeddings": True, "embed_dim": 16, "max_steps": 10},
     )  # fmt: skip

@@ -1,12 +1,12 @@
-"""textgru.plots: each figure shows the numbers it is given (read back from the
-Matplotlib artists), and bad arguments are one-line errors."""
+"""textgru.interpret.plots: each figure shows the numbers it is given (read back
+from the Matplotlib artists), and bad arguments are one-line errors."""
 
 import numpy as np
 import pytest
 
-from textgru import plots
 from textgru.errors import InvalidArgumentError
-from textgru.inspect import GateActivations
+from textgru.interpret import plots
+from textgru.interpret.gates import GateActivations
 
 
 def _activations(tokens, units=6, seed=0):

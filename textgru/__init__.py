@@ -1,35 +1,59 @@
 """textgru: a Keras 3 toolkit for text classification and language modelling
-built around a GRU written from its gate equations."""
+built around a GRU written from its gate equations.
 
-# schedules and optimizers register their classes, so saved models that use
-# them load.
+The packages, from the bottom up (each imports only from those below it):
+`layers`, `models`, `data` (the library core); `training` (configs,
+optimizers, callbacks, the fit loop, run directories, distribution);
+`interpret` (gate activations and plots); `tasks` (classification, language
+modelling, transfer); the `textgru` command (`cli`).
+"""
+
 from textgru import (
+    _compat,
     data,
     errors,
-    inspect,
+    interpret,
     layers,
     models,
-    optimizers,
-    plots,
-    schedules,
+    tasks,
+    training,
 )
+from textgru._version import __version__
 from textgru.errors import InvalidArgumentError, TextgruError
 from textgru.layers import GRU, GRUCell
+from textgru.tasks import (
+    ClassifierConfig,
+    ClassifierRun,
+    LanguageModelConfig,
+    LanguageModelRun,
+    TransferConfig,
+    load_run,
+    train_classifier,
+    train_language_model,
+)
 
-__version__ = "0.1.0"
+# Old module paths (textgru.classification, textgru.inspect, ...) keep working.
+_compat.install(__import__(__name__))
 
 __all__ = [
     "GRU",
+    "ClassifierConfig",
+    "ClassifierRun",
     "GRUCell",
     "InvalidArgumentError",
+    "LanguageModelConfig",
+    "LanguageModelRun",
     "TextgruError",
+    "TransferConfig",
+    "__version__",
     "data",
     "errors",
-    "inspect",
+    "interpret",
     "layers",
+    "load_run",
     "models",
-    "optimizers",
-    "plots",
-    "schedules",
-    "__version__",
+    "tasks",
+    "train_classifier",
+    "train_language_model",
+    "training",
 ]

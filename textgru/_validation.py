@@ -35,3 +35,20 @@ def activation(name, value):
             f"Expected `{name}` to be a Keras activation name or callable, "
             f"such as 'tanh' or 'sigmoid'. Received: {name}={value!r}"
         ) from None
+
+
+def one_of(name, value, allowed):
+    if value not in allowed:
+        raise InvalidArgumentError(
+            f"Expected `{name}` to be one of {', '.join(allowed)}. "
+            f"Received: {name}={value!r}"
+        )
+    return value
+
+
+def at_least(name, value, low):
+    if not value >= low:
+        raise InvalidArgumentError(
+            f"Expected `{name}` >= {low}. Received: {name}={value!r}"
+        )
+    return value

@@ -11,8 +11,9 @@
     textgru demo
     textgru launch --num-processes 2 -- train classify --distribute multi-host
 
-The flags of `textgru train` are generated from the task's config dataclass
-(`textgru.training.ClassifierConfig`, `LanguageModelConfig`).
+The flags of `textgru train TASK` are generated from the task's config
+dataclass (`textgru.tasks.ClassifierConfig`, `LanguageModelConfig`, and
+`TransferConfig` with `--from-lm`); the tasks are those of `textgru.tasks.TASKS`.
 A problem the user can fix prints one line, `textgru: error: ...`, and exits
 with code 2.
 """
@@ -121,8 +122,8 @@ def config_from_args(config_class, args, inherited=()):
 
 
 def _parser():
-    from textgru import __version__
-    from textgru.training import ClassifierConfig, LanguageModelConfig, TransferConfig
+    from textgru._version import __version__
+    from textgru.tasks import TASKS, VARIANTS
 
     parser = _Parser(
         prog="textgru",
@@ -134,21 +135,13 @@ def _parser():
 
     train = commands.add_parser("train", help="train a model and write a run directory")
     tasks = train.add_subparsers(dest="task", metavar="TASK", required=True)
-    classify = tasks.add_parser(
-        "classify",
-        help="text classification (sentiment, topics, spam, ...)",
-        description="Train a GRU text classifier. The defaults are the recommended "
-        "sentiment recipe on rotten_tomatoes. With --from-lm RUN_DIR the classifier "
-        "starts from a language model (textgru.training.TransferConfig).",
-    )
-    add_config_flags(classify, ClassifierConfig, TransferConfig)
-    lm = tasks.add_parser(
-        "lm",
-        help="language modelling (character level by default)",
-        description="Train a GRU language model. The defaults are a character "
-        "model of shakespeare.",
-    )
-    add_config_flags(lm, LanguageModelConfig)
+    for name, task in TASKS.items():
+        variant = VARIANTS.get(name)
+        add_config_flags(
+            tasks.add_parser(name, help=task.help, description=task.description),
+            task.config_class,
+            variant and variant.config_class,
+        )
 
     evaluate = commands.add_parser(
         "evaluate", help="metrics of a trained run on a labelled split"
@@ -192,7 +185,7 @@ def _parser():
         "gates",
         help="draw a trained run's GRU gates over texts (a heatmap image)",
         description="Draw the gates of a trained run's GRU, token by token "
-        "(textgru.inspect.gate_activations and textgru.plots.gate_heatmap).",
+        "(textgru.interpret.gate_activations and plots.gate_heatmap).",
     )
     gates.add_argument("run_dir", help="a run directory from `textgru train`")
     gates.add_argument("texts", nargs="*", help="texts (default: --file or stdin)")
@@ -262,36 +255,20 @@ def _parser():
 
 
 def _train(args):
-    from textgru.transfer import ARCHITECTURE, LM_ARCHITECTURE
+    from textgru.tasks import TASKS, VARIANTS
+    from textgru.tasks.transfer import resolve_from_lm
 
-    if args.task == "lm":
-        from textgru.language_modeling import train_language_model
-        from textgru.training import LanguageModelConfig
-
-        config = config_from_args(LanguageModelConfig, args, LM_ARCHITECTURE)
-        run = train_language_model(config)
-        if run is None:
-            return _trained_elsewhere(config)
-        test = run.metrics["test"]
-        print(
-            f"test loss {test['loss_nats_per_token']:.4f} nats/token, perplexity "
-            f"{test['perplexity']:.2f}, {test['bits_per_character']:.3f} bits/char; "
-            f"run written to {run.path}"
-        )
-        return
-    from textgru.classification import train_classifier
-    from textgru.training import ClassifierConfig, TransferConfig
-
-    kind = TransferConfig if args.from_lm else ClassifierConfig
-    config = config_from_args(kind, args, ARCHITECTURE)
-    run = train_classifier(config)
+    task = TASKS[args.task]
+    if getattr(args, "from_lm", None) and args.task in VARIANTS:
+        task = VARIANTS[args.task]
+    config = config_from_args(task.config_class, args, task.config_class.architecture())
+    if getattr(config, "from_lm", None):
+        # The one place a run may be trained first: `--from-lm pretrained`.
+        config = config.replace(from_lm=resolve_from_lm(config.from_lm))
+    run = task.train(config)
     if run is None:
         return _trained_elsewhere(config)
-    test = run.metrics["test"]
-    print(
-        f"test accuracy {test['accuracy']:.4f}, macro-F1 {test['macro_f1']:.4f} "
-        f"({test['num_examples']} texts); run written to {run.path}"
-    )
+    print(task.summary(run))
 
 
 def _trained_elsewhere(config):
@@ -299,13 +276,13 @@ def _trained_elsewhere(config):
 
 
 def _launch(args):
-    from textgru.launch import launch
+    from textgru.training.launch import launch
 
     return launch(args.command_line, args.num_processes, timeout=args.timeout)
 
 
 def _generate(args):
-    from textgru.language_modeling import LanguageModelRun
+    from textgru.tasks import LanguageModelRun
 
     run = LanguageModelRun.load(args.run_dir)
     texts = run.generate(
@@ -322,7 +299,7 @@ def _generate(args):
 
 
 def _evaluate(args):
-    from textgru.classification import ClassifierRun
+    from textgru.tasks import ClassifierRun
 
     report = ClassifierRun.load(args.run_dir).evaluate(args.dataset, args.split)
     print(json.dumps(report, indent=2))
@@ -362,7 +339,7 @@ def _read_texts(args, keep_blank=False):
 
 
 def _predict(args):
-    from textgru.classification import ClassifierRun
+    from textgru.tasks import ClassifierRun
 
     run = ClassifierRun.load(args.run_dir, allow_partial=args.allow_partial)
     for result in run.predict(_read_texts(args, keep_blank=True)):
@@ -373,8 +350,7 @@ def _predict(args):
 
 
 def _gates(args):
-    from textgru import plots
-    from textgru.inspect import gate_activations
+    from textgru.interpret import gate_activations, plots
 
     activations = gate_activations(
         args.run_dir,
@@ -432,7 +408,7 @@ def _datasets(args):
 
 
 def _demo(args):
-    from textgru.demo import DemoConfig, run_demo
+    from textgru.tasks.demo import DemoConfig, run_demo
 
     overrides = {
         k: v for k, v in (("epochs", args.epochs), ("seed", args.seed)) if v is not None

@@ -159,7 +159,7 @@ def test_list_datasets_describes_every_builtin():
     for spec in listed:
         assert spec.description and spec.num_texts > 0
         assert "==" in spec.source and "MB" in spec.source
-    assert {d.task for d in listed} == {"classification", "language_modeling"}
+    assert {d.task for d in listed} == {"classify", "lm"}
 
 
 def test_datasets_command_lists_them(capsys, tmp_home):

@@ -62,7 +62,7 @@ class FakeIndex:
 def fake_builtin(monkeypatch, tmp_home):
     spec = builtin.BuiltinDataset(
         name="fake",
-        task="classification",
+        task="classify",
         description="a fake built-in for tests",
         num_texts=5,
         labels=("neg", "pos"),

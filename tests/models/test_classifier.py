@@ -31,14 +31,14 @@ def test_multiclass_head_is_a_softmax():
     out = model.predict(IDS, verbose=0)
     assert out.shape == (3, 4)
     np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
-    assert model.get_layer("head").activation.__name__ == "softmax"
+    assert model.head.activation.__name__ == "softmax"
 
 
 def test_uses_textgru_gru_or_the_given_class():
     ours = build_classifier(20, 2, embed_dim=4, units=3)
-    assert isinstance(ours.get_layer("bi_gru_0").forward_layer, textgru.GRU)
+    assert isinstance(ours.backbone.recurrent_layers[0].forward_layer, textgru.GRU)
     theirs = build_classifier(20, 2, embed_dim=4, units=3, gru_class=keras.layers.GRU)
-    layer = theirs.get_layer("bi_gru_0").forward_layer
+    layer = theirs.backbone.recurrent_layers[0].forward_layer
     assert type(layer) is keras.layers.GRU and not layer.reset_after
     assert ours.count_params() == theirs.count_params()
 

@@ -4,22 +4,13 @@ finished run, and the CLI run in-process or as a real process."""
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
-from tests.test_classification import NEGATIVE, POSITIVE, TINY, _csv, _texts
+from tests.tiny import TINY
 from textgru import cli
+from textgru.training.config import as_flags
 
-FLAGS = [
-    f"--{name.replace('_', '-')}={value}"
-    for name, value in {**TINY, "epochs": 1}.items()
-]
-
-
-@pytest.fixture(scope="package")
-def reviews(tmp_path_factory):
-    rows = _texts(np.random.default_rng(7), 200, [NEGATIVE, POSITIVE])
-    return _csv(tmp_path_factory.mktemp("data") / "reviews.csv", rows, ["neg", "pos"])
+FLAGS = as_flags({**TINY, "epochs": 1})
 
 
 @pytest.fixture(scope="package")

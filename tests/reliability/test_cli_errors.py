@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 from textgru import cli
-from textgru import run as run_files
+from textgru.training import run_directory
 
 from .conftest import FLAGS, one_line_error, textgru
 
@@ -54,11 +54,13 @@ def test_a_data_home_that_cannot_be_made(tmp_path):
 def test_a_full_disk_is_one_line_and_leaves_a_resumable_run(
     reviews, tmp_path, monkeypatch, capsys
 ):
-    import textgru.training
+    import textgru.training.callbacks
 
     usage = collections.namedtuple("usage", "total used free")
     monkeypatch.setattr(
-        textgru.training.shutil, "disk_usage", lambda path: usage(1 << 30, 1 << 30, 1)
+        textgru.training.callbacks.shutil,
+        "disk_usage",
+        lambda path: usage(1 << 30, 1 << 30, 1),
     )
     out = tmp_path / "r"
     code = cli.main(
@@ -66,14 +68,14 @@ def test_a_full_disk_is_one_line_and_leaves_a_resumable_run(
     )
     line = one_line_error(capsys, code, expected_code=1)
     assert "No space left on device" in line and "--resume" in line
-    assert run_files.workdir_for(out).is_dir() and not out.exists()
+    assert run_directory.workdir_for(out).is_dir() and not out.exists()
     monkeypatch.undo()
     flags = [*FLAGS, "--resume"]
     assert (
         cli.main(["train", "classify", "--dataset", reviews, "--out", str(out), *flags])
         == 0
     )
-    assert run_files.is_run(out)
+    assert run_directory.is_run(out)
 
 
 def test_predict_keeps_one_output_line_per_input_line(finished, tmp_path, capsys):

@@ -10,13 +10,13 @@ import shutil
 import numpy as np
 import pytest
 
-from tests.test_classification import NEGATIVE, POSITIVE, _csv, _texts
+from tests.tiny import NEGATIVE, POSITIVE, labelled_rows, write_csv
 from textgru import cli
-from textgru import run as run_files
-from textgru.classification import ClassifierRun, predict_proba
 from textgru.data import train_tokenizer
 from textgru.errors import RunError, RunIntegrityError
 from textgru.models import build_classifier
+from textgru.tasks.classification import ClassifierRun, predict_proba
+from textgru.training import run_directory
 
 from .conftest import FLAGS, one_line_error
 
@@ -36,8 +36,8 @@ def other_run(finished, tmp_path_factory):
 
     size = Tokenizer.load(finished / "tokenizer.json").vocab_size
     folder = tmp_path_factory.mktemp("other")
-    rows = _texts(np.random.default_rng(8), 260, [POSITIVE, NEGATIVE])
-    data = _csv(folder / "other.csv", rows, ["a", "b"])
+    rows = labelled_rows(np.random.default_rng(8), 260, [POSITIVE, NEGATIVE])
+    data = write_csv(folder / "other.csv", rows, ["a", "b"])
     out = folder / "run"
     flags = ["--dataset", data, "--out", str(out), *FLAGS, "--vocab-size", str(size)]
     assert cli.main(["train", "classify", *flags]) == 0
@@ -58,7 +58,7 @@ def test_a_tokenizer_from_another_run_is_refused(copy, other_run, capsys):
 
 
 def test_a_tokenizer_of_another_size_is_refused_even_without_a_manifest(copy):
-    (copy / run_files.MANIFEST).unlink()
+    (copy / run_directory.MANIFEST).unlink()
     info = json.loads((copy / "config.json").read_text())
     info["run_format"] = 1  # a run made before manifests existed
     (copy / "config.json").write_text(json.dumps(info))
@@ -89,7 +89,7 @@ def test_an_edited_file_is_named(copy, name, edit):
 
 
 def test_garbage_and_short_labels_in_a_run_without_manifest(copy):
-    (copy / run_files.MANIFEST).unlink()
+    (copy / run_directory.MANIFEST).unlink()
     info = json.loads((copy / "config.json").read_text())
     info["run_format"] = 1
     info["label_names"] = ["neg", "pos", "meh"]
@@ -104,7 +104,7 @@ def test_garbage_and_short_labels_in_a_run_without_manifest(copy):
 
 
 def test_a_missing_manifest_is_refused(copy):
-    (copy / run_files.MANIFEST).unlink()
+    (copy / run_directory.MANIFEST).unlink()
     with pytest.raises(RunIntegrityError, match="no manifest.json"):
         ClassifierRun.load(copy)
 

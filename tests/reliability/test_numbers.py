@@ -7,12 +7,12 @@ import math
 import pytest
 
 from textgru import cli
-from textgru import run as run_files
-from textgru.classification import train_classifier
 from textgru.data import train_tokenizer
 from textgru.errors import InvalidArgumentError, TrainingDivergedError
 from textgru.models import build_language_model, generate
-from textgru.training import ClassifierConfig
+from textgru.tasks import ClassifierConfig
+from textgru.tasks.classification import train_classifier
+from textgru.training import run_directory
 
 from .conftest import one_line_error
 
@@ -42,11 +42,11 @@ def test_bad_numbers_are_one_line_errors(tmp_path, capsys, flags, message):
     except SystemExit as exit_:  # argparse's own usage errors
         code = exit_.code
     assert message in one_line_error(capsys, code)
-    assert not out.exists() and not run_files.workdir_for(out).exists()
+    assert not out.exists() and not run_directory.workdir_for(out).exists()
 
 
 def test_language_model_monitors_only_its_metrics():
-    from textgru.training import LanguageModelConfig
+    from textgru.tasks import LanguageModelConfig
 
     with pytest.raises(InvalidArgumentError, match="val_loss, loss"):
         LanguageModelConfig(monitor="val_accuracy")
@@ -64,16 +64,16 @@ def test_generate_refuses_a_temperature_that_is_not_a_number(temperature):
 def test_training_that_diverges_stops_with_an_error(reviews, tmp_path, monkeypatch):
     import keras
 
-    import textgru.classification
+    from textgru.tasks import CLASSIFY
 
-    def diverging(model, config, num_classes, steps, layer_factors=None):
+    def diverging(model, config, steps, layer_factors=None):
         # A loss that turns NaN, as a diverging run's does.
         model.compile(
             optimizer="sgd", loss=lambda y, p: keras.ops.mean(p) * float("nan")
         )
         return model
 
-    monkeypatch.setattr(textgru.classification, "compile_classifier", diverging)
+    monkeypatch.setattr(CLASSIFY, "compile", diverging)
     out = tmp_path / "r"
     config = ClassifierConfig(
         dataset=reviews, out=str(out), embed_dim=8, units=8, vocab_size=200,
@@ -83,5 +83,5 @@ def test_training_that_diverges_stops_with_an_error(reviews, tmp_path, monkeypat
         train_classifier(config, verbose=0)
     assert "\n" not in str(info.value) and "--learning-rate" in str(info.value)
     assert "epoch 1, batch 1" in str(info.value)
-    assert not out.exists() and not run_files.workdir_for(out).exists()
-    assert not run_files.lock_path(out).exists()
+    assert not out.exists() and not run_directory.workdir_for(out).exists()
+    assert not run_directory.lock_path(out).exists()

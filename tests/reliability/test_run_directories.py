@@ -14,8 +14,9 @@ import time
 import pytest
 
 from textgru import cli
-from textgru import run as run_files
-from textgru.classification import ClassifierRun
+from textgru.tasks import CLASSIFY
+from textgru.tasks.classification import ClassifierRun
+from textgru.training import run_directory
 
 from .conftest import FLAGS, one_line_error, textgru
 
@@ -44,7 +45,7 @@ def test_overwrite_replaces_a_run_or_an_empty_folder(reviews, tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
     assert _train(reviews, empty, "--overwrite") == 0
-    assert run_files.is_run(empty)
+    assert run_directory.is_run(empty)
     assert _train(reviews, empty, "--overwrite") == 0  # a run: replaced
     not_ours = tmp_path / "r.partial"
     not_ours.mkdir()
@@ -109,7 +110,7 @@ def test_a_second_run_on_the_same_out_is_refused_while_the_first_runs(
     )  # fmt: skip
     assert code == 0, stderr[-2000:]
     assert ClassifierRun.load(out).predict(["good"])
-    assert not run_files.lock_path(out).exists()
+    assert not run_directory.lock_path(out).exists()
 
 
 def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
@@ -117,7 +118,7 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import time
-            from textgru.run import RunLock
+            from textgru.training.run_directory import RunLock
             RunLock({str(out)!r}).acquire()
             print("locked", flush=True)
             time.sleep(300)
@@ -125,12 +126,12 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert holder.stdout.readline().strip() == "locked"
-    with pytest.raises(run_files.RunError, match=f"pid {holder.pid}"):
-        run_files.RunLock(out).acquire()
+    with pytest.raises(run_directory.RunError, match=f"pid {holder.pid}"):
+        run_directory.RunLock(out).acquire()
     holder.send_signal(signal.SIGKILL)
     holder.wait()
-    lock = run_files.RunLock(out).acquire()
-    assert f"pid {os.getpid()}" in run_files.lock_path(out).read_text()
+    lock = run_directory.RunLock(out).acquire()
+    assert f"pid {os.getpid()}" in run_directory.lock_path(out).read_text()
     lock.release()
 
 
@@ -151,8 +152,8 @@ def test_errors_before_training_leave_no_partial_run(
     out = tmp_path / "run"
     code = _train(reviews, out, *(f.format(one_class=one_class) for f in flags))
     assert message in one_line_error(capsys, code)
-    assert not run_files.workdir_for(out).exists() and not out.exists()
-    assert not run_files.lock_path(out).exists()
+    assert not run_directory.workdir_for(out).exists() and not out.exists()
+    assert not run_directory.lock_path(out).exists()
     # The next attempt is a new run, not "interrupted, pass --resume".
     assert _train(reviews, out) == 0
 
@@ -160,13 +161,13 @@ def test_errors_before_training_leave_no_partial_run(
 def test_litter_of_a_killed_save_never_reaches_a_finished_run(tmp_path):
     work = tmp_path / "run.partial"
     work.mkdir()
-    for name in run_files.FILES["classify"]:
+    for name in CLASSIFY.files:
         (work / name).write_text(name)
     (work / ".model.keras.tmp-abc123").write_text("half a model")
     (work / ".config.json.tmp-xyz").mkdir()
-    out = run_files.finish(work, tmp_path / "run", "classify")
+    out = run_directory.finish(work, tmp_path / "run", CLASSIFY.files)
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted([*run_files.FILES["classify"], run_files.MANIFEST])
+    assert names == sorted([*CLASSIFY.files, run_directory.MANIFEST])
 
 
 def test_an_unfinished_run_is_not_used_without_asking(finished, tmp_path, capsys):

@@ -59,7 +59,7 @@ class BuiltinDataset:
     """What `textgru.data.list_datasets()` reports about one built-in dataset."""
 
     name: str
-    task: str  # "classification" or "language_modeling"
+    task: str  # the `textgru train` task it suits: "classify" or "lm"
     description: str
     num_texts: int  # rows after deduplication (works, for a corpus)
     labels: tuple  # class names of the `label` column; () for plain text
@@ -190,7 +190,7 @@ BUILTINS = {
     for spec in (
         BuiltinDataset(
             name="rotten_tomatoes",
-            task="classification",
+            task="classify",
             description="Rotten Tomatoes critic snippets, fresh or rotten "
             "(the default sentiment set)",
             num_texts=12_752,
@@ -200,7 +200,7 @@ BUILTINS = {
         ),
         BuiltinDataset(
             name="trec",
-            task="classification",
+            task="classify",
             description="TREC questions, 6 coarse classes (label_column='fine_label' "
             "for the 50 fine ones)",
             num_texts=5_381,
@@ -210,7 +210,7 @@ BUILTINS = {
         ),
         BuiltinDataset(
             name="sms_spam",
-            task="classification",
+            task="classify",
             description="SMS messages, ham or spam",
             num_texts=4_522,
             labels=("ham", "spam"),
@@ -219,7 +219,7 @@ BUILTINS = {
         ),
         BuiltinDataset(
             name="shakespeare",
-            task="language_modeling",
+            task="lm",
             description="Shakespeare's 42 works as plain text, one row per work "
             "(split by whole works)",
             num_texts=42,
@@ -229,7 +229,7 @@ BUILTINS = {
         ),
         BuiltinDataset(
             name="movie_dialog",
-            task="language_modeling",
+            task="lm",
             description="Lines of film dialogue with their replies, lowercased, "
             "one exchange per row (unlabelled text for LM pretraining)",
             num_texts=63_824,
@@ -239,7 +239,7 @@ BUILTINS = {
         ),
         BuiltinDataset(
             name="snippets",
-            task="language_modeling",
+            task="lm",
             description="Sentences of Amazon reviews, NYT editorials and tweets, "
             "text only (unlabelled text for LM pretraining)",
             num_texts=13_016,

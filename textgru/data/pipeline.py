@@ -9,7 +9,7 @@ indices, with no per-example Python in the training loop.
 import numpy as np
 
 from textgru import _validation
-from textgru.data.progress import quiet
+from textgru.data.preprocessor import Preprocessor
 from textgru.errors import DatasetError, InvalidArgumentError
 
 
@@ -17,41 +17,15 @@ def encode(dataset, tokenizer, *, max_length=None, add_bos=False, add_eos=False)
     """Token ids of every text of `dataset`: a flat int32 array and row offsets.
 
     Returns `(values, offsets)`: the ids of row i are
-    `values[offsets[i]:offsets[i + 1]]`, cut to `max_length` if given, with
-    `[BOS]` put first when `add_bos` and `[EOS]` appended when `add_eos`.
+    `values[offsets[i]:offsets[i + 1]]`, as `Preprocessor.encode_dataset`
+    gives them (cut to `max_length`, `[BOS]` first when `add_bos`, `[EOS]`
+    last when `add_eos`).
     """
-    bos = _special(tokenizer, "bos") if add_bos else None
-    eos = _special(tokenizer, "eos") if add_eos else None
-
-    def tokenize(batch):
-        ids = tokenizer.encode_batch(batch["text"])
-        if max_length is not None:
-            ids = [row[:max_length] for row in ids]
-        if bos is not None:
-            ids = [[bos, *row] for row in ids]
-        if eos is not None:
-            ids = [row + [eos] for row in ids]
-        return {"ids": ids}
-
-    if "text" not in dataset.column_names:
-        raise DatasetError(
-            f"Expected a dataset with a `text` column. Received columns: "
-            f"{', '.join(dataset.column_names)}"
-        )
-    with quiet():
-        encoded = dataset.map(
-            tokenize,
-            batched=True,
-            batch_size=1000,
-            remove_columns=dataset.column_names,
-            keep_in_memory=True,
-            load_from_cache_file=False,
-            new_fingerprint="textgru-encode",
-        )
-    column = encoded.data.column("ids").combine_chunks()
-    values = column.values.to_numpy(zero_copy_only=False).astype(np.int32)
-    offsets = column.offsets.to_numpy().astype(np.int64)
-    return values, offsets
+    for name, wanted in (("bos", add_bos), ("eos", add_eos)):
+        if wanted:
+            _special(tokenizer, name)
+    preprocessor = Preprocessor(tokenizer, max_length, add_bos, add_eos)
+    return preprocessor.encode_dataset(dataset)
 
 
 def classification_dataset(

@@ -5,6 +5,9 @@ import importlib
 
 import keras
 
+# The package's own cells are named by it (cell_path is not imported by the
+# package's __init__, so the package is whole by the time this runs).
+import textgru.layers
 from textgru.errors import InvalidArgumentError
 from textgru.layers.gru_cell import GRUCell
 
@@ -12,8 +15,6 @@ from textgru.layers.gru_cell import GRUCell
 def cell_path(cell_class):
     """`"package.module:ClassName"` of a cell class (`textgru.layers:Name`
     for textgru's own cells)."""
-    import textgru.layers
-
     if getattr(textgru.layers, cell_class.__name__, None) is cell_class:
         return f"textgru.layers:{cell_class.__name__}"
     return f"{cell_class.__module__}:{cell_class.__qualname__}"

@@ -115,7 +115,7 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
           `keras.saving.register_keras_serializable`.
     It then runs in `textgru.GRU(cell=...)`, `keras.layers.RNN` and
     `Bidirectional`, with input and recurrent dropout, masking, config,
-    `.keras` saving, text generation and `textgru.inspect`. `textgru.GRU`
+    `.keras` saving, text generation and `textgru.interpret`. `textgru.GRU`
     runs a subclass on its plain loop: its fast loop computes the stock
     equations from `kernel`, `recurrent_kernel` and `bias` only. A subclass
     that keeps the stock equations exactly (other initializers or
@@ -272,7 +272,7 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
         `h_tm1` `(batch, units)` is the previous state; `weights` is what
         `step_weights()` returned. This is the one function every path runs
         (`textgru.GRU`'s plain loop, `call`, generation and
-        `textgru.inspect`), so the gates shown are those the layer computes.
+        `textgru.interpret`), so the gates shown are those the layer computes.
         """
         # W x + b for all three gates in one product.
         projected = ops.matmul(inputs, weights["kernel"])

@@ -20,10 +20,10 @@ class MGUCell(GRUCell):
     `recurrent_kernel` `(units, 2 * units)` and `bias` `(2 * units,)`, gate
     blocks in the order f | h. It is also a worked example of a `GRUCell`
     subclass: it overrides `build`, `step_weights` and `gate_values`, and
-    gets dropout, masking, config, saving, generation and `textgru.inspect`
+    gets dropout, masking, config, saving, generation and `textgru.interpret`
     from `GRUCell` and `textgru.GRU`.
 
-    In `gate_values` (and so in `textgru.inspect` and the gate plots) f is
+    In `gate_values` (and so in `textgru.interpret` and the gate plots) f is
     the `reset` gate, since like r it scales the state the candidate sees;
     `update` is None (the state keeps 1 - f of itself).
 

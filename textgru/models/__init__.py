@@ -1,14 +1,24 @@
-"""Model builders on top of `textgru.GRU`, and text generation."""
+"""Models on top of `textgru.GRU`: the shared backbone, task heads and generation."""
 
-from textgru.models.classifier import build_classifier
+from textgru.models.backbone import GRUBackbone
+from textgru.models.classifier import (
+    POOLINGS,
+    TextClassifier,
+    build_classifier,
+    classifier_from_lm,
+)
+from textgru.models.config import ModelConfig
 from textgru.models.generation import generate
-from textgru.models.language_model import build_language_model
-from textgru.models.transfer import classifier_from_lm, layer_groups
+from textgru.models.language_model import GRULanguageModel, build_language_model
 
 __all__ = [
+    "POOLINGS",
+    "GRUBackbone",
+    "GRULanguageModel",
+    "ModelConfig",
+    "TextClassifier",
     "build_classifier",
     "build_language_model",
     "classifier_from_lm",
     "generate",
-    "layer_groups",
 ]

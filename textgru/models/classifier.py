@@ -1,13 +1,116 @@
-"""The text classifier: Embedding -> stacked (bidirectional) GRU -> pooling -> head."""
+"""The text classifier: a `GRUBackbone`, pooling over its states, and a head."""
 
 import keras
 
 from textgru import _validation
 from textgru.errors import InvalidArgumentError
 from textgru.layers import GRU, GRUCell, SequencePooling
-from textgru.models.recurrent_layer import recurrent_layer
+from textgru.models.backbone import GRUBackbone
+from textgru.models.language_model import GRULanguageModel
+from textgru.models.recurrent_layer import cell_options
 
 POOLINGS = ("last", "max", "mean", "concat")
+
+
+@keras.saving.register_keras_serializable(package="textgru")
+class TextClassifier(keras.Model):
+    """A `GRUBackbone` with a classification head, as a Keras functional model.
+
+    Token ids `(batch, length)` (padding id 0) -> `backbone` -> pooling over
+    the real tokens -> dropout -> `Dense`: one sigmoid unit for 2 classes
+    (the probability of class 1), a softmax over the classes otherwise.
+
+    Args:
+        backbone: a `GRUBackbone`.
+        num_classes: number of classes (at least 2).
+        pooling: `"last"` (the final state), `"max"` or `"mean"` over the
+            masked sequence, or `"concat"` of all three.
+        dropout: dropout rate before the head.
+        **kwargs: `keras.Model` arguments (`name`, ...).
+
+    Example:
+
+    >>> backbone = textgru.models.GRUBackbone(100, embed_dim=8, units=4)
+    >>> model = TextClassifier(backbone, num_classes=3)
+    >>> model.predict(np.array([[5, 6, 7, 0]]), verbose=0).shape
+    (1, 3)
+    """
+
+    def __init__(self, backbone, num_classes, *, pooling="max", dropout=0.3, **kwargs):
+        num_classes = _validation.positive_int("num_classes", num_classes)
+        if num_classes < 2:
+            raise InvalidArgumentError(
+                f"Expected at least 2 classes. Received: num_classes={num_classes}"
+            )
+        dropout = _validation.rate("dropout", dropout)
+        if pooling not in POOLINGS:
+            raise InvalidArgumentError(
+                f"Expected `pooling` to be one of {', '.join(POOLINGS)}. "
+                f"Received: pooling={pooling!r}"
+            )
+        if not isinstance(backbone, GRUBackbone):
+            raise InvalidArgumentError(
+                "Expected `backbone` to be a textgru.models.GRUBackbone. Received: "
+                f"{type(backbone).__name__}"
+            )
+        # The head's layers, kept as attributes so tasks reach them by name.
+        poolers = []
+        if pooling in ("max", "concat"):
+            poolers.append(SequencePooling("max", name="max_pool"))
+        if pooling in ("mean", "concat"):
+            poolers.append(SequencePooling("mean", name="mean_pool"))
+        head_dropout = keras.layers.Dropout(dropout, name="head_dropout")
+        head = keras.layers.Dense(
+            1 if num_classes == 2 else num_classes,
+            activation="sigmoid" if num_classes == 2 else "softmax",
+            name="head",
+        )
+
+        ids = keras.Input(batch_shape=(None, None), dtype="int32", name="token_ids")
+        sequence, last = backbone(ids)
+        pooled = [last] if pooling in ("last", "concat") else []
+        pooled += [pool(sequence) for pool in poolers]
+        x = (
+            pooled[0]
+            if len(pooled) == 1
+            else keras.layers.Concatenate(name="pool")(pooled)
+        )
+        if dropout:
+            x = head_dropout(x)
+        outputs = head(x)
+        super().__init__(ids, outputs, **kwargs)
+
+        self.backbone = backbone
+        self.head = head
+        self.num_classes = num_classes
+        self.pooling = pooling
+        self.dropout = dropout
+
+    def layer_groups(self):
+        """The weighted layers in groups for fine-tuning, top first: the head,
+        then each GRU from the top down, then the embedding (lists of layers)."""
+        backbone = self.backbone
+        return [
+            [self.head],
+            *([layer] for layer in reversed(backbone.recurrent_layers)),
+            [backbone.token_embedding],
+        ]
+
+    def get_config(self):
+        return {
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "num_classes": self.num_classes,
+            "pooling": self.pooling,
+            "dropout": self.dropout,
+            "name": self.name,
+            "trainable": self.trainable,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        return cls(**config)
 
 
 def build_classifier(
@@ -28,12 +131,11 @@ def build_classifier(
     cell_kwargs=None,
     name="textgru_classifier",
 ):
-    """A Keras functional text classifier over token ids (padding id 0).
+    """A `TextClassifier` over a new `GRUBackbone`, from sizes.
 
     `Embedding(mask_zero=True)` -> `num_layers` stacked `textgru.GRU`s (each
     wrapped in `Bidirectional` if asked) -> pooling over the real tokens ->
-    dropout -> `Dense`: one sigmoid unit for 2 classes (the probability of
-    class 1), a softmax over the classes otherwise.
+    dropout -> `Dense`.
 
     Args:
         vocab_size: the tokenizer's vocabulary size.
@@ -58,7 +160,7 @@ def build_classifier(
         name: the model's name.
 
     Returns:
-        An uncompiled `keras.Model` from int ids `(batch, length)` to
+        An uncompiled `TextClassifier` from int ids `(batch, length)` to
         probabilities `(batch, 1)` or `(batch, num_classes)`.
 
     Example:
@@ -67,64 +169,97 @@ def build_classifier(
     >>> model.predict(np.array([[5, 6, 7, 0]]), verbose=0).shape
     (1, 3)
     """
-    vocab_size = _validation.positive_int("vocab_size", vocab_size)
-    num_classes = _validation.positive_int("num_classes", num_classes)
-    if num_classes < 2:
-        raise InvalidArgumentError(
-            f"Expected at least 2 classes. Received: num_classes={num_classes}"
-        )
-    num_layers = _validation.positive_int("num_layers", num_layers)
-    dropout = _validation.rate("dropout", dropout)
-    embedding_dropout = _validation.rate("embedding_dropout", embedding_dropout)
-    if pooling not in POOLINGS:
-        raise InvalidArgumentError(
-            f"Expected `pooling` to be one of {', '.join(POOLINGS)}. "
-            f"Received: pooling={pooling!r}"
-        )
-
-    def recurrent(return_sequences, return_state, layer_name):
-        layer = recurrent_layer(
-            units,
-            gru_class=gru_class,
-            cell=cell,
-            cell_kwargs=cell_kwargs,
-            recurrent_dropout=recurrent_dropout,
-            reset_after=reset_after,
-            return_sequences=return_sequences,
-            return_state=return_state,
-            name=layer_name,
-        )
-        if bidirectional:
-            return keras.layers.Bidirectional(layer, name=f"bi_{layer_name}")
-        return layer
-
-    ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    x = keras.layers.Embedding(vocab_size, embed_dim, mask_zero=True, name="embedding")(
-        ids
+    backbone = GRUBackbone(
+        vocab_size,
+        embed_dim=embed_dim,
+        units=units,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        mask_zero=True,
+        embedding_dropout=embedding_dropout,
+        embedding_dropout_mode="channels",
+        dropout=dropout,
+        recurrent_dropout=recurrent_dropout,
+        reset_after=reset_after,
+        gru_class=gru_class,
+        cell=cell,
+        cell_kwargs=cell_kwargs,
     )
-    if embedding_dropout:
-        x = keras.layers.SpatialDropout1D(embedding_dropout, name="embedding_dropout")(
-            x
+    return TextClassifier(
+        backbone, num_classes, pooling=pooling, dropout=dropout, name=name
+    )
+
+
+def classifier_from_lm(
+    language_model,
+    num_classes,
+    *,
+    pooling="concat",
+    dropout=0.4,
+    embedding_dropout=0.1,
+    name="textgru_classifier",
+):
+    """A text classifier whose embedding and GRU stack are the language model's.
+
+    The classifier's backbone has the language model's sizes and cell (class
+    and arguments), reads one way (as the language model does) and starts
+    from a copy of its weights (the two models share no variables, so
+    fine-tuning the classifier leaves the language model as it was). Token
+    ids mean the same in both, so the classifier takes the language model's
+    tokenizer. The new head pools the states: by default the concatenation
+    of the last state and the max and mean over the real tokens, as in ULMFiT.
+
+    Args:
+        language_model: a `GRULanguageModel` (for example
+            `LanguageModelRun.load(path).model`).
+        num_classes: number of classes (at least 2).
+        pooling: `"concat"` (last, max and mean), `"last"`, `"max"` or `"mean"`.
+        dropout: dropout rate between GRU layers and before the head.
+        embedding_dropout: rate of whole embedding channels dropped.
+        name: the model's name.
+
+    Returns:
+        An uncompiled `TextClassifier`.
+
+    Example:
+
+    >>> lm = textgru.models.build_language_model(60, units=16, num_layers=2)
+    >>> model = classifier_from_lm(lm, num_classes=3)
+    >>> model.predict(np.array([[4, 5, 6, 0]]), verbose=0).shape
+    (1, 3)
+    """
+    if not isinstance(language_model, GRULanguageModel):
+        raise InvalidArgumentError(
+            "Expected a language model with a one-way GRUBackbone (a "
+            "GRULanguageModel, as build_language_model makes). Received: "
+            f"{language_model.name!r} ({type(language_model).__name__})"
         )
-    for index in range(num_layers - 1):
-        x = recurrent(True, False, f"gru_{index}")(x)
-        if dropout:
-            x = keras.layers.Dropout(dropout, name=f"dropout_{index}")(x)
-    top = recurrent(pooling != "last", True, f"gru_{num_layers - 1}")(x)
-    sequence, states = top[0], top[1:]
-    pooled = []
-    if pooling in ("last", "concat"):
-        last = states[0] if len(states) == 1 else keras.layers.Concatenate()(states)
-        pooled.append(last)
-    if pooling in ("max", "concat"):
-        pooled.append(SequencePooling("max", name="max_pool")(sequence))
-    if pooling in ("mean", "concat"):
-        pooled.append(SequencePooling("mean", name="mean_pool")(sequence))
-    x = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="pool")(pooled)
-    if dropout:
-        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-    if num_classes == 2:
-        outputs = keras.layers.Dense(1, activation="sigmoid", name="head")(x)
-    else:
-        outputs = keras.layers.Dense(num_classes, activation="softmax", name="head")(x)
-    return keras.Model(ids, outputs, name=name)
+    source = language_model.backbone
+    cell, cell_kwargs = source.cell_class, source.cell_kwargs
+    if source.gru_class is GRU and source.cell_class is not GRUCell:
+        # The language model's own cell, with the arguments it was made with.
+        cell, cell_kwargs = cell_options(source.recurrent_layers[0].cell)
+    classifier = build_classifier(
+        source.vocab_size,
+        num_classes,
+        embed_dim=source.embed_dim,
+        units=source.units,
+        num_layers=source.num_layers,
+        bidirectional=False,
+        pooling=pooling,
+        dropout=dropout,
+        embedding_dropout=embedding_dropout,
+        recurrent_dropout=source.recurrent_dropout,
+        reset_after=source.reset_after,
+        gru_class=source.gru_class,
+        cell=cell,
+        cell_kwargs=cell_kwargs,
+        name=name,
+    )
+    target = classifier.backbone
+    target.token_embedding.set_weights(source.token_embedding.get_weights())
+    for mine, theirs in zip(
+        target.recurrent_layers, source.recurrent_layers, strict=True
+    ):
+        mine.set_weights(theirs.get_weights())
+    return classifier

@@ -14,38 +14,39 @@ import numpy as np
 
 from textgru import _validation
 from textgru.errors import InvalidArgumentError
+from textgru.models.language_model import GRULanguageModel
 
 _STEP_MODELS = weakref.WeakKeyDictionary()
 
 
 def step_model(model):
     """`(token (batch,), *states) -> (logits, *new_states)`, sharing the
-    weights of a model made by `build_language_model` (built once per model)."""
+    weights of a `GRULanguageModel` (built once per model)."""
     if model not in _STEP_MODELS:
         _STEP_MODELS[model] = _build_step_model(model)
     return _STEP_MODELS[model]
 
 
 def _build_step_model(model):
-    embedding = model.get_layer("embedding")
-    grus = [layer for layer in model.layers if isinstance(layer, keras.layers.RNN)]
+    if not isinstance(model, GRULanguageModel):
+        raise InvalidArgumentError(
+            "Expected a language model made by build_language_model (a "
+            f"GRULanguageModel). Received: {model.name!r} ({type(model).__name__})"
+        )
+    backbone = model.backbone
     token = keras.Input(shape=(), dtype="int32", name="token")
     states = [
         keras.Input(shape=(layer.cell.units,), name=f"state_{i}")
-        for i, layer in enumerate(grus)
+        for i, layer in enumerate(backbone.recurrent_layers)
     ]
-    x = embedding(token)
+    x = backbone.token_embedding(token)
     new_states = []
-    for index, (layer, state) in enumerate(zip(grus, states, strict=True)):
+    for index, (layer, state) in enumerate(
+        zip(backbone.recurrent_layers, states, strict=True)
+    ):
         x = _CellStep(layer.cell, name=f"step_{index}")(x, state)
         new_states.append(x)
-    names = {layer.name for layer in model.layers}
-    if "projection" in names:
-        x = model.get_layer("projection")(x)
-    if "logits" in names:
-        logits = model.get_layer("logits")(x)
-    else:
-        logits = embedding(x, reverse=True)
+    logits = model.next_token_logits(x)
     return keras.Model([token, *states], [logits, *new_states], name="step")
 
 
@@ -143,7 +144,7 @@ def generate(
     """Continue `prompt` with text sampled from a language model.
 
     Args:
-        model: a model made by `textgru.models.build_language_model`.
+        model: a `GRULanguageModel` (from `textgru.models.build_language_model`).
         tokenizer: its `textgru.data.Tokenizer`.
         prompt: the text to continue; empty starts a new text at `[BOS]`.
         max_new_tokens: the most tokens to add (fewer if `[EOS]` comes).

@@ -1,11 +1,104 @@
-"""The language model: Embedding -> stacked GRU -> logits over the vocabulary."""
+"""The language model: a `GRUBackbone` and logits over the vocabulary."""
 
 import keras
 
 from textgru import _validation
 from textgru.errors import InvalidArgumentError
-from textgru.layers import GRU, GRUCell, ReversibleEmbedding
-from textgru.models.recurrent_layer import recurrent_layer
+from textgru.layers import GRU, GRUCell
+from textgru.models.backbone import GRUBackbone
+
+
+@keras.saving.register_keras_serializable(package="textgru")
+class GRULanguageModel(keras.Model):
+    """A one-way `GRUBackbone` with a next-token head, as a functional model.
+
+    Token ids `(batch, length)` -> `backbone` -> dropout -> logits over the
+    vocabulary for the next token at every position: a `Dense` layer
+    (`logits`), or with `tie_embeddings` the backbone's embedding matrix
+    itself (after a `projection` to `embed_dim` when `units` differs).
+
+    Args:
+        backbone: a one-way `GRUBackbone`.
+        dropout: dropout rate before the output.
+        tie_embeddings: share the input embedding with the output layer.
+        batch_size: fixed batch size (required when the backbone is stateful).
+        **kwargs: `keras.Model` arguments (`name`, ...).
+
+    Example:
+
+    >>> backbone = textgru.models.GRUBackbone(50, embed_dim=8, units=16)
+    >>> model = GRULanguageModel(backbone)
+    >>> model.predict(np.array([[4, 5, 6]]), verbose=0).shape
+    (1, 3, 50)
+    """
+
+    def __init__(
+        self, backbone, *, dropout=0.1, tie_embeddings=False, batch_size=None, **kwargs
+    ):
+        if not isinstance(backbone, GRUBackbone) or backbone.bidirectional:
+            raise InvalidArgumentError(
+                "Expected `backbone` to be a one-way textgru.models.GRUBackbone. "
+                f"Received: {type(backbone).__name__}"
+            )
+        dropout = _validation.rate("dropout", dropout)
+        if backbone.stateful and batch_size is None:
+            raise InvalidArgumentError(
+                "A stateful language model needs a fixed batch size. Received: "
+                "stateful=True, batch_size=None"
+            )
+        projection = logits = None
+        if tie_embeddings and backbone.units != backbone.embed_dim:
+            projection = keras.layers.Dense(backbone.embed_dim, name="projection")
+        if not tie_embeddings:
+            logits = keras.layers.Dense(backbone.vocab_size, name="logits")
+
+        ids = keras.Input(
+            batch_shape=(batch_size, None), dtype="int32", name="token_ids"
+        )
+        x, _ = backbone(ids)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name="output_dropout")(x)
+        if projection is not None:
+            x = projection(x)
+        if logits is None:
+            outputs = backbone.token_embedding(x, reverse=True)
+        else:
+            outputs = logits(x)
+        super().__init__(ids, outputs, **kwargs)
+
+        self.backbone = backbone
+        self.projection = projection
+        self.logits = logits
+        self.dropout = dropout
+        self.tie_embeddings = bool(tie_embeddings)
+        self.batch_size = batch_size
+
+    def next_token_logits(self, states):
+        """Logits `(batch, vocab_size)` from top-GRU states `(batch, units)`."""
+        x = states if self.projection is None else self.projection(states)
+        if self.logits is None:
+            return self.backbone.token_embedding(x, reverse=True)
+        return self.logits(x)
+
+    def reset_states(self):
+        """Zero the GRU states of a stateful model (a new stream starts)."""
+        self.backbone.reset_states()
+
+    def get_config(self):
+        return {
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "dropout": self.dropout,
+            "tie_embeddings": self.tie_embeddings,
+            "batch_size": self.batch_size,
+            "name": self.name,
+            "trainable": self.trainable,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        return cls(**config)
 
 
 def build_language_model(
@@ -25,13 +118,10 @@ def build_language_model(
     cell_kwargs=None,
     name="textgru_language_model",
 ):
-    """A Keras functional language model over token ids.
+    """A `GRULanguageModel` over a new one-way `GRUBackbone`, from sizes.
 
-    `ReversibleEmbedding` -> dropout -> `num_layers` stacked `textgru.GRU`s
-    (`return_sequences=True`) -> dropout -> logits over the vocabulary for the
-    next token at every position: a `Dense` layer, or with `tie_embeddings`
-    the embedding matrix itself (after a projection to `embed_dim` when
-    `units` differs).
+    Embedding -> dropout -> `num_layers` stacked `textgru.GRU`s with dropout
+    between them -> dropout -> logits over the vocabulary.
 
     Args:
         vocab_size: the tokenizer's vocabulary size.
@@ -54,7 +144,7 @@ def build_language_model(
         name: the model's name.
 
     Returns:
-        An uncompiled `keras.Model` from ids `(batch, length)` to logits
+        An uncompiled `GRULanguageModel` from ids `(batch, length)` to logits
         `(batch, length, vocab_size)`.
 
     Example:
@@ -63,37 +153,31 @@ def build_language_model(
     >>> model.predict(np.array([[4, 5, 6]]), verbose=0).shape
     (1, 3, 50)
     """
-    vocab_size = _validation.positive_int("vocab_size", vocab_size)
-    num_layers = _validation.positive_int("num_layers", num_layers)
-    dropout = _validation.rate("dropout", dropout)
     if stateful and batch_size is None:
         raise InvalidArgumentError(
             "A stateful language model needs a fixed batch size. Received: "
             "stateful=True, batch_size=None"
         )
-    ids = keras.Input(batch_shape=(batch_size, None), dtype="int32", name="token_ids")
-    embedding = ReversibleEmbedding(vocab_size, embed_dim, name="embedding")
-    x = embedding(ids)
-    if dropout:
-        x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
-    for index in range(num_layers):
-        x = recurrent_layer(
-            units,
-            gru_class=gru_class,
-            cell=cell,
-            cell_kwargs=cell_kwargs,
-            recurrent_dropout=recurrent_dropout,
-            reset_after=reset_after,
-            return_sequences=True,
-            stateful=stateful,
-            name=f"gru_{index}",
-        )(x)
-        if dropout:
-            x = keras.layers.Dropout(dropout, name=f"dropout_{index}")(x)
-    if tie_embeddings:
-        if units != embed_dim:
-            x = keras.layers.Dense(embed_dim, name="projection")(x)
-        logits = embedding(x, reverse=True)
-    else:
-        logits = keras.layers.Dense(vocab_size, name="logits")(x)
-    return keras.Model(ids, logits, name=name)
+    backbone = GRUBackbone(
+        vocab_size,
+        embed_dim=embed_dim,
+        units=units,
+        num_layers=num_layers,
+        mask_zero=False,
+        embedding_dropout=dropout,
+        embedding_dropout_mode="elements",
+        dropout=dropout,
+        recurrent_dropout=recurrent_dropout,
+        reset_after=reset_after,
+        gru_class=gru_class,
+        cell=cell,
+        cell_kwargs=cell_kwargs,
+        stateful=stateful,
+    )
+    return GRULanguageModel(
+        backbone,
+        dropout=dropout,
+        tie_embeddings=tie_embeddings,
+        batch_size=batch_size,
+        name=name,
+    )

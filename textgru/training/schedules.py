@@ -69,3 +69,32 @@ class SlantedTriangular(keras.optimizers.schedules.LearningRateSchedule):
             "cut_fraction": self.cut_fraction,
             "ratio": self.ratio,
         }
+
+
+SCHEDULES = ("constant", "cosine", "slanted")
+
+
+def total_steps(config, steps_per_epoch):
+    """The optimizer steps a run of `config` takes at most."""
+    steps = config.epochs * steps_per_epoch
+    return min(steps, config.max_steps) if config.max_steps else steps
+
+
+def learning_rate_schedule(config, steps):
+    """The learning rate over `steps` optimizer steps, as a Keras schedule.
+
+    `slanted` is `SlantedTriangular` (it has its own rise, so `warmup_steps`
+    does not apply to it)."""
+    if config.schedule == "slanted":
+        return SlantedTriangular(config.learning_rate, max(int(steps), 1))
+    if config.schedule == "constant" and not config.warmup_steps:
+        return config.learning_rate
+    warmup = min(config.warmup_steps, max(steps - 1, 0))
+    decay_steps = max(steps - warmup, 1)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0 if warmup else config.learning_rate,
+        decay_steps=decay_steps,
+        alpha=1.0 if config.schedule == "constant" else 0.0,
+        warmup_target=config.learning_rate if warmup else None,
+        warmup_steps=warmup,
+    )

@@ -99,7 +99,7 @@ def gate_heatmap(activations, *, gate=None, units=16, titles=None):
     """Gate activations as a heatmap: tokens across, units down.
 
     Args:
-        activations: a `textgru.inspect.GateActivations`, or a list of them
+        activations: a `textgru.interpret.GateActivations`, or a list of them
             (one panel each).
         gate: `"update"` (z: 1 keeps the state, 0 overwrites it), `"reset"`,
             `"candidate"` or `"hidden"`; or a list of them, for one panel per

@@ -19,39 +19,46 @@ import socket
 import time
 from pathlib import Path
 
+import keras
+
 from textgru._atomic import atomic_path, write_text
+from textgru._version import __version__
+from textgru.data import Tokenizer
 from textgru.data.fetch import sha256_of
 from textgru.errors import RunError, RunIntegrityError, TextgruError
+from textgru.layers.cell_path import import_cell
 
 # Bump when the files or their meaning change; formats not in
-# READABLE_FORMATS are refused. 2 added manifest.json.
-RUN_FORMAT = 2
-READABLE_FORMATS = (1, 2)
+# READABLE_FORMATS are refused. 2 added manifest.json; 3 saves the model as
+# a task model over a `GRUBackbone` (older flat models are rebuilt on load).
+RUN_FORMAT = 3
+READABLE_FORMATS = (1, 2, 3)
 MANIFEST = "manifest.json"
 # In a working folder: textgru made it (so --overwrite may delete it).
 MARKER = ".textgru-run"
 # What loading a run needs; the reports after it are written by every run
 # but not needed to use it (runs made before a report existed still load).
-_NEEDED = ("model.keras", "tokenizer.json", "config.json", "metrics.json")
-_REPORTS = ("history.csv", "training_curves.png", "gates.png")
-FILES = {
-    "classify": (*_NEEDED, *_REPORTS, "confusion_matrix.png"),
-    "lm": (*_NEEDED, *_REPORTS, "samples.txt"),
-}
+NEEDED = ("model.keras", "tokenizer.json", "config.json", "metrics.json")
+# Every run writes these too; each task adds its own (`Task.reports`).
+REPORTS = ("history.csv", "training_curves.png", "gates.png")
 # The model of a distributed run, saved to be reloaded on one device.
 DISTRIBUTED_MODEL = "distributed.keras"
 # Working files that do not belong in a finished run.
 _SCRATCH = ("backup", "best.weights.h5", DISTRIBUTED_MODEL, MARKER)
 
 
-class RunDirectory:
-    """What every finished run offers from its folder `self.path` (a base of
-    `ClassifierRun` and `LanguageModelRun`)."""
+# Each task's run class by its word ("classify", "lm"): `load_run` reads
+# any run with the class its config.json names (the tasks register theirs).
+RUN_CLASSES = {}
 
-    @property
-    def history(self):
-        """The run's `history.csv`: one dict per epoch (for `plots.training_curves`)."""
-        return read_history(self.path / "history.csv")
+
+def load_run(path, allow_partial=False):
+    """The run at `path`, read by the run class of its task (a
+    `ClassifierRun`, `LanguageModelRun`, ...)."""
+    task = read_config(path, allow_partial=allow_partial).get("task")
+    if task not in RUN_CLASSES:
+        raise RunError(f"{path} is a {task!r} run, which this textgru cannot read")
+    return RUN_CLASSES[task].load(path, allow_partial=allow_partial)
 
 
 def workdir_for(out):
@@ -277,12 +284,12 @@ def _file_entries(folder):
     }
 
 
-def finish(work, out, task, facts=None):
-    """Check the run in `work` is whole, record its manifest (the sha256 and
-    size of each file, and `facts` such as the tokenizer's fingerprint),
-    then move it to `out` in one rename."""
+def finish(work, out, files, facts=None):
+    """Check the run in `work` has all its `files`, record its manifest (the
+    sha256 and size of each file, and `facts` such as the tokenizer's
+    fingerprint), then move it to `out` in one rename."""
     work, out = Path(work), Path(out)
-    missing = [name for name in FILES[task] if not (work / name).exists()]
+    missing = [name for name in files if not (work / name).exists()]
     if missing:
         raise RunError(
             f"Run in {work} is missing {', '.join(missing)}; not finishing it"
@@ -321,8 +328,6 @@ def read_config(run_dir, task=None, allow_partial=False):
     """The parsed `config.json` of a finished run, after checking the run is whole
     and of this format. With `allow_partial`, an unfinished `<out>.partial`
     folder is read too."""
-    from textgru import __version__
-
     run_dir = Path(run_dir)
     if run_dir.name.endswith(".partial") and not allow_partial:
         raise RunError(
@@ -354,7 +359,7 @@ def read_config(run_dir, task=None, allow_partial=False):
         raise RunError(
             f"{run_dir} is a {config.get('task')!r} run; this needs a {task!r} run"
         )
-    missing = [n for n in _NEEDED if not (run_dir / n).exists()]
+    missing = [n for n in NEEDED if not (run_dir / n).exists()]
     if missing:
         raise RunError(f"{run_dir} is incomplete: missing {', '.join(missing)}")
     if not isinstance(config.get("config"), dict):
@@ -382,7 +387,7 @@ def read_manifest(run_dir, info):
     for name, entry in files.items():
         path = run_dir / name
         if not path.is_file():
-            if name in _NEEDED:
+            if name in NEEDED:
                 raise RunIntegrityError(f"{path} is missing; the run cannot be used")
             continue  # a report deleted: not needed to use the run
         if path.stat().st_size != entry["bytes"] or sha256_of(path) != entry["sha256"]:
@@ -399,10 +404,6 @@ def load(run_dir, task, allow_partial=False):
     `info` is its parsed config.json (checked by `read_config`), after
     checking every file against the run's manifest and the tokenizer against
     the model."""
-    import keras
-
-    from textgru.data import Tokenizer
-    from textgru.layers.cell_path import import_cell
 
     info = read_config(run_dir, task=task, allow_partial=allow_partial)
     run_dir = Path(run_dir)
@@ -428,10 +429,11 @@ def load(run_dir, task, allow_partial=False):
 
 
 def embedding_rows(model):
-    """The vocabulary size the model's (first) embedding was made for."""
-    import keras
-
-    for layer in model.layers:
+    """The vocabulary size the model's embedding was made for."""
+    backbone = getattr(model, "backbone", None)
+    if backbone is not None:
+        return int(backbone.vocab_size)
+    for layer in model.layers:  # a model saved before the backbone existed
         if isinstance(layer, keras.layers.Embedding):
             return int(layer.input_dim)
     return None

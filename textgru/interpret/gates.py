@@ -3,7 +3,7 @@ by token.
 
     acts = gate_activations("runs/sentiment", ["not bad at all", "a dull film"])
     acts[0].tokens, acts[0].update.shape  # ['not', 'bad', 'at', 'all'], (4, 128)
-    textgru.plots.gate_heatmap(acts)
+    textgru.interpret.plots.gate_heatmap(acts)
 
 The model's own layers and weights are used as they are (nothing is copied
 into a new model, no state of a stateful model is touched): the layers before
@@ -19,8 +19,11 @@ import os
 import keras
 import numpy as np
 
+from textgru.data import Preprocessor
 from textgru.errors import InvalidArgumentError
 from textgru.layers import keras_gru_to_textgru
+from textgru.models import GRUBackbone
+from textgru.training import run_directory
 
 DIRECTIONS = ("forward", "backward")
 GATES = ("update", "reset", "candidate", "hidden")
@@ -90,17 +93,21 @@ def gate_activations(
     direction="forward",
     add_bos=None,
     max_length=None,
+    preprocessor=None,
 ):
     """Per-token update and reset gates and states of a trained GRU.
 
     Args:
         model_or_run: a `ClassifierRun` or `LanguageModelRun`, a run
-            directory, or a Keras model whose layers form a chain up to the
-            GRU (`Sequential` models and those of `textgru.models`). The GRU
-            may be a `textgru.GRU` or a `keras.layers.GRU`, on its own or in
-            `Bidirectional`.
+            directory, a model of `textgru.models` (its `GRUBackbone`'s
+            GRUs), or a Keras model whose layers form a chain up to the GRU
+            (`Sequential` models). The GRU may be a `textgru.GRU` or a
+            `keras.layers.GRU`, on its own or in `Bidirectional`.
         texts: a text or a list of texts.
         tokenizer: the model's `textgru.data.Tokenizer` (taken from a run).
+        preprocessor: how texts become ids, a `textgru.data.Preprocessor`
+            (taken from a run; otherwise made of `tokenizer`, `max_length`
+            and `add_bos`).
         layer: which GRU: an index among the model's GRU layers in order
             (`0`, the default, is the first) or a layer name.
         direction: for a `Bidirectional` GRU, `"forward"` or `"backward"`.
@@ -120,8 +127,8 @@ def gate_activations(
     >>> acts.tokens, acts.update.shape
     (['a', 'good', 'film'], (3, 4))
     """
-    model, tokenizer, add_bos, max_length = _resolve(
-        model_or_run, tokenizer, add_bos, max_length
+    model, preprocessor = _resolve(
+        model_or_run, tokenizer, add_bos, max_length, preprocessor
     )
     if direction not in DIRECTIONS:
         raise InvalidArgumentError(
@@ -135,10 +142,7 @@ def gate_activations(
         raise InvalidArgumentError("Expected at least one text. Received none")
     results = []
     for text in texts:
-        ids, pieces = tokenizer.encode_pieces(text)
-        ids, pieces = ids[:max_length], pieces[:max_length]
-        if add_bos:
-            ids, pieces = [_bos(tokenizer), *ids], ["[BOS]", *pieces]
+        ids, pieces = preprocessor.encode_pieces(text)
         if not ids:
             raise InvalidArgumentError(
                 f"Expected a text with at least one token. Received: {text!r}"
@@ -164,45 +168,49 @@ def gate_activations(
 def gru_layer_names(model):
     """The names of the GRU layers `gate_activations(layer=...)` can inspect,
     in order (a `Bidirectional` wrapper by its own name)."""
-    return [layer.name for layer in model.layers if _is_gru(layer)]
+    return [layer.name for layer in _layers(model) if _is_gru(layer)]
 
 
-def _resolve(model_or_run, tokenizer, add_bos, max_length):
-    from textgru.classification import ClassifierRun
-    from textgru.language_modeling import LanguageModelRun
-    from textgru.run import read_config
+def _layers(model):
+    """The model's layers from its input, in order: a `textgru.models` model
+    by its backbone's parts (the dropout between them is off in inference)."""
+    backbone = getattr(model, "backbone", None)
+    if isinstance(backbone, GRUBackbone):
+        return [backbone.token_embedding, *backbone.recurrent_layers]
+    return [
+        layer
+        for layer in model.layers
+        if not isinstance(layer, keras.layers.InputLayer)
+    ]
 
+
+def _resolve(model_or_run, tokenizer, add_bos, max_length, preprocessor):
+    """`(model, preprocessor)` from what `gate_activations` was given."""
     if isinstance(model_or_run, (str, os.PathLike)):
-        task = read_config(model_or_run).get("task")
-        loader = LanguageModelRun if task == "lm" else ClassifierRun
-        model_or_run = loader.load(model_or_run)
-    if isinstance(model_or_run, (ClassifierRun, LanguageModelRun)):
-        is_lm = isinstance(model_or_run, LanguageModelRun)
-        if add_bos is None:
-            add_bos = is_lm
-        if max_length is None and not is_lm:
-            max_length = model_or_run.config.max_length
-        tokenizer = tokenizer or model_or_run.tokenizer
+        model_or_run = run_directory.load_run(model_or_run)
+    if not isinstance(model_or_run, keras.Model) and hasattr(
+        model_or_run, "preprocessor"
+    ):  # a run
+        preprocessor = preprocessor or model_or_run.preprocessor
         model_or_run = model_or_run.model
     if not isinstance(model_or_run, keras.Model):
         raise InvalidArgumentError(
             "Expected a Keras model, a ClassifierRun or LanguageModelRun, or a run "
             f"directory. Received: {type(model_or_run).__name__}"
         )
-    if tokenizer is None:
-        raise InvalidArgumentError(
-            "A model needs its tokenizer: pass tokenizer=Tokenizer.load(...), "
-            "or pass the run instead of the model"
-        )
-    return model_or_run, tokenizer, bool(add_bos), max_length
-
-
-def _bos(tokenizer):
-    if tokenizer.bos_id is None:
-        raise InvalidArgumentError(
-            "add_bos=True needs a tokenizer with a [BOS] token; this one has none"
-        )
-    return tokenizer.bos_id
+    if preprocessor is None:
+        if tokenizer is None:
+            raise InvalidArgumentError(
+                "A model needs its tokenizer: pass tokenizer=Tokenizer.load(...), "
+                "or pass the run instead of the model"
+            )
+        preprocessor = Preprocessor(tokenizer, max_length, bool(add_bos))
+    else:
+        changes = {"max_length": max_length} if max_length is not None else {}
+        if add_bos is not None:
+            changes["add_bos"] = bool(add_bos)
+        preprocessor = dataclasses.replace(preprocessor, add_eos=False, **changes)
+    return model_or_run, preprocessor
 
 
 def _is_gru(layer):
@@ -218,11 +226,7 @@ def _is_gru(layer):
 def _chain_to(model, layer):
     """The layers from the model's input to the chosen GRU (excluded), checked
     to form a chain, and the GRU (or its Bidirectional wrapper)."""
-    layers = [
-        layer
-        for layer in model.layers
-        if not isinstance(layer, keras.layers.InputLayer)
-    ]
+    layers = _layers(model)
     names = gru_layer_names(model)
     if not names:
         raise InvalidArgumentError(
@@ -252,6 +256,8 @@ def _chain_to(model, layer):
             )
     index = [lay.name for lay in layers].index(name)
     chain = layers[: index + 1]
+    if isinstance(getattr(model, "backbone", None), GRUBackbone):
+        return chain[:-1], chain[-1]  # the backbone's parts feed each other
     produced = model.inputs[0] if model.inputs else None
     for current in chain:
         consumed = (

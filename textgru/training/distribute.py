@@ -40,8 +40,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from textgru import _validation
+from textgru._config import Section, field
 from textgru.errors import InvalidArgumentError, RunError
-from textgru.run import DISTRIBUTED_MODEL
+from textgru.training.run_directory import DISTRIBUTED_MODEL
 
 STRATEGIES = ("none", "mirrored", "multi-host")
 # Where Keras (`keras.distribution.initialize`) reads a cluster's settings.
@@ -274,32 +276,60 @@ def _broadcast_text(text):
     return bytes(np.asarray(multihost_utils.broadcast_one_to_all(buffer))).decode()
 
 
-def check_config(config):
-    """Check the distribution fields of a `TrainConfig` (no devices touched)."""
-    from textgru.training import _one_of
+@dataclasses.dataclass
+class DistributeConfig(Section):
+    """How a run spreads over devices and hosts (see this module)."""
 
-    _one_of("distribute", config.distribute, STRATEGIES)
-    if config.devices is not None and config.devices < 1:
-        raise InvalidArgumentError(
-            f"Expected `devices` to be a positive integer. Received: {config.devices}"
-        )
-    cluster = [name for name in ENVIRONMENT if getattr(config, name) is not None]
-    if config.distribute != "multi-host" and cluster:
-        flags = ", ".join("--" + name.replace("_", "-") for name in cluster)
-        raise InvalidArgumentError(f"{flags}: only with --distribute multi-host")
-    if config.distribute == "none" and config.devices is not None:
-        raise InvalidArgumentError(
-            "--devices: only with --distribute mirrored or multi-host"
-        )
-    if config.num_processes is not None and config.num_processes < 1:
-        raise InvalidArgumentError(
-            "Expected `num_processes` to be a positive integer. Received: "
-            f"{config.num_processes}"
-        )
-    if config.process_id is not None and config.process_id < 0:
-        raise InvalidArgumentError(
-            f"Expected `process_id` >= 0. Received: {config.process_id}"
-        )
+    distribute: str = field(
+        "none",
+        "none, mirrored (the devices of this host) or multi-host (JAX backend, "
+        "one process per host)",
+    )
+    devices: int | None = field(
+        None,
+        "devices per host (None: every GPU, or the CPU; on a host with no GPU, "
+        "N splits the CPU into N logical devices)",
+    )
+    coordinator: str | None = field(
+        None,
+        "multi-host: HOST:PORT of process 0 (None: $KERAS_DISTRIBUTION_JOB_ADDRESSES)",
+        launch=True,
+    )
+    num_processes: int | None = field(
+        None,
+        "multi-host: processes in all (None: $KERAS_DISTRIBUTION_NUM_PROCESSES)",
+    )
+    process_id: int | None = field(
+        None,
+        "multi-host: this process, 0 to num_processes - 1; 0 writes the run "
+        "(None: $KERAS_DISTRIBUTION_PROCESS_ID)",
+        launch=True,
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        _validation.one_of("distribute", self.distribute, STRATEGIES)
+        if self.devices is not None and self.devices < 1:
+            raise InvalidArgumentError(
+                f"Expected `devices` to be a positive integer. Received: {self.devices}"
+            )
+        cluster = [name for name in ENVIRONMENT if getattr(self, name) is not None]
+        if self.distribute != "multi-host" and cluster:
+            flags = ", ".join("--" + name.replace("_", "-") for name in cluster)
+            raise InvalidArgumentError(f"{flags}: only with --distribute multi-host")
+        if self.distribute == "none" and self.devices is not None:
+            raise InvalidArgumentError(
+                "--devices: only with --distribute mirrored or multi-host"
+            )
+        if self.num_processes is not None and self.num_processes < 1:
+            raise InvalidArgumentError(
+                "Expected `num_processes` to be a positive integer. Received: "
+                f"{self.num_processes}"
+            )
+        if self.process_id is not None and self.process_id < 0:
+            raise InvalidArgumentError(
+                f"Expected `process_id` >= 0. Received: {self.process_id}"
+            )
 
 
 def setup(config):

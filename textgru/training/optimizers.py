@@ -3,6 +3,7 @@
 import keras
 
 from textgru.errors import InvalidArgumentError
+from textgru.training.schedules import learning_rate_schedule
 
 
 @keras.saving.register_keras_serializable(package="textgru")
@@ -12,15 +13,15 @@ class DiscriminativeAdamW(keras.optimizers.AdamW):
     Discriminative fine-tuning (Howard & Ruder, 2018): when a pretrained
     network is fine-tuned, its lower layers, which hold the most general
     features, should change more slowly than the layers near the new head.
-    Each variable whose path starts with a key of `layer_factors` (a
-    top-level layer name, such as `"gru_0"` or `"embedding"`) takes that
-    factor times the learning rate (the schedule's current value); every
-    other variable takes the learning rate itself. Weight decay is applied as
-    in `AdamW`, unscaled.
+    Each variable whose path starts with a key of `layer_factors` (a layer's
+    path, such as `"backbone/gru_0"` or `"backbone/embedding"`: its
+    `layer.path`) takes that factor times the learning rate (the schedule's
+    current value); every other variable takes the learning rate itself.
+    Weight decay is applied as in `AdamW`, unscaled.
 
     Args:
         learning_rate: a float or a `keras.optimizers.schedules` schedule.
-        layer_factors: dict of layer name -> factor (> 0) on its learning rate.
+        layer_factors: dict of layer path -> factor (> 0) on its learning rate.
         **kwargs: `keras.optimizers.AdamW` arguments (`weight_decay`,
             `clipnorm`, ...).
 
@@ -48,9 +49,11 @@ class DiscriminativeAdamW(keras.optimizers.AdamW):
         self._factors = [self.factor_of(variable) for variable in var_list]
 
     def factor_of(self, variable):
-        """The factor on the learning rate of `variable` (a Keras variable)."""
-        layer = variable.path.split("/", 1)[0]
-        return self.layer_factors.get(layer, 1.0)
+        """The factor on the learning rate of `variable` (a Keras variable):
+        that of the longest key that is its path or a folder of it."""
+        path = variable.path
+        keys = [k for k in self.layer_factors if path == k or path.startswith(k + "/")]
+        return self.layer_factors[max(keys, key=len)] if keys else 1.0
 
     def update_step(self, gradient, variable, learning_rate):
         factor = self._factors[self._get_variable_index(variable)]
@@ -60,3 +63,17 @@ class DiscriminativeAdamW(keras.optimizers.AdamW):
 
     def get_config(self):
         return {**super().get_config(), "layer_factors": dict(self.layer_factors)}
+
+
+def make_optimizer(config, steps, layer_factors=None):
+    """AdamW with `config`'s rate schedule over `steps` steps, weight decay and
+    clipping; with `layer_factors` (layer path -> factor on the rate), a
+    `DiscriminativeAdamW`."""
+    options = {
+        "learning_rate": learning_rate_schedule(config, steps),
+        "weight_decay": config.weight_decay,
+        "clipnorm": config.clipnorm,
+    }
+    if layer_factors:
+        return DiscriminativeAdamW(layer_factors=layer_factors, **options)
+    return keras.optimizers.AdamW(**options)

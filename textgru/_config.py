@@ -1,0 +1,72 @@
+"""The pieces every config section is made of.
+
+A run's config is one flat dataclass (`textgru.training.TrainConfig` and a
+subclass per task) composed of sections, each defined next to the code that
+uses it: `data.DataConfig`, `data.TokenizerConfig`, `models.ModelConfig`,
+`training.OptimizationConfig`, `training.RunConfig`,
+`training.distribute.DistributeConfig`. Field names are the flags of
+`textgru train` (`batch_size` -> `--batch-size`) and the keys of a run's
+`config.json`.
+"""
+
+import dataclasses
+import math
+import types
+import typing
+
+from textgru.errors import InvalidArgumentError
+
+
+def field(default, help, *, architecture=False, resume_free=False, launch=False):
+    """A config field with its `--help` text and what it means for a run.
+
+    Args:
+        default: the default value.
+        help: the flag's help text.
+        architecture: the field shapes the tokenizer or network, so a model
+            made from another (`--from-lm`) takes the other's value.
+        resume_free: `--resume` may change it (how long to train, logging).
+        launch: where one process of a run was started; not recorded.
+    """
+    facts = {"help": help, "architecture": architecture}
+    facts |= {"resume_free": resume_free or launch, "launch": launch}
+    return dataclasses.field(default=default, metadata=facts)
+
+
+def names_where(config_class, fact):
+    """The names of the fields of `config_class` that have `fact`."""
+    return tuple(f.name for f in dataclasses.fields(config_class) if f.metadata[fact])
+
+
+@dataclasses.dataclass
+class Section:
+    """The base of every config section: each section's `__post_init__`
+    checks its own fields, then calls `super().__post_init__()`."""
+
+    def __post_init__(self):
+        hints = typing.get_type_hints(type(self))
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            check_type(item.name, value, hints[item.name])
+            if isinstance(value, float) and not math.isfinite(value):
+                raise InvalidArgumentError(
+                    f"Expected `{item.name}` to be a finite number. Received: "
+                    f"{item.name}={value}"
+                )
+
+
+def check_type(name, value, hint):
+    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    if value is None and type(None) in allowed:
+        return
+    for kind in allowed:
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return
+        if kind is int and isinstance(value, bool):
+            continue
+        if kind is not type(None) and isinstance(value, kind):
+            return
+    expected = " or ".join("None" if k is type(None) else k.__name__ for k in allowed)
+    raise InvalidArgumentError(
+        f"Expected `{name}` to be {expected}. Received: {name}={value!r}"
+    )

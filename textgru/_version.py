@@ -1,0 +1,3 @@
+"""The version of textgru (read by the packaging too)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,65 @@
+"""Tasks: one file per kind of run over one shared run lifecycle (`Task`).
+
+classification     ClassifierConfig, train_classifier, ClassifierRun
+language_modeling  LanguageModelConfig, train_language_model, LanguageModelRun
+transfer           TransferConfig (a classifier from a language model),
+                   the general pretrained language model
+"""
+
+from textgru.tasks.classification import (
+    CLASSIFY,
+    ClassificationTask,
+    ClassifierConfig,
+    ClassifierRun,
+    predict_proba,
+    train_classifier,
+)
+from textgru.tasks.language_modeling import (
+    LANGUAGE_MODEL,
+    LanguageModelConfig,
+    LanguageModelRun,
+    LanguageModelTask,
+    language_model_metrics,
+    train_language_model,
+)
+from textgru.tasks.metrics import classification_report
+from textgru.tasks.runs import TaskRun, load_run
+from textgru.tasks.task import Task
+from textgru.tasks.transfer import (
+    TRANSFER,
+    TransferConfig,
+    TransferTask,
+    pretrained_language_model,
+    resolve_from_lm,
+)
+
+# `textgru train TASK`: each task by its word.
+TASKS = {task.name: task for task in (CLASSIFY, LANGUAGE_MODEL)}
+# A task's variant, picked when the variant's own flags are given (--from-lm).
+VARIANTS = {CLASSIFY.name: TRANSFER}
+
+__all__ = [
+    "CLASSIFY",
+    "LANGUAGE_MODEL",
+    "TASKS",
+    "TRANSFER",
+    "VARIANTS",
+    "ClassificationTask",
+    "ClassifierConfig",
+    "ClassifierRun",
+    "LanguageModelConfig",
+    "LanguageModelRun",
+    "LanguageModelTask",
+    "Task",
+    "TaskRun",
+    "TransferConfig",
+    "TransferTask",
+    "classification_report",
+    "language_model_metrics",
+    "load_run",
+    "predict_proba",
+    "pretrained_language_model",
+    "resolve_from_lm",
+    "train_classifier",
+    "train_language_model",
+]

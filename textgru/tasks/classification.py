@@ -1,0 +1,343 @@
+"""Text classification end to end: train a run, evaluate it, predict with it.
+
+run = train_classifier(ClassifierConfig(dataset="rotten_tomatoes", out="runs/rt"))
+run.metrics["test"]["accuracy"]
+ClassifierRun.load("runs/rt").predict(["A gem.", "A mess."])
+"""
+
+import dataclasses
+from pathlib import Path
+
+import datasets
+import numpy as np
+
+from textgru import _validation
+from textgru._config import field
+from textgru.data import Preprocessor, classification_dataset, load_dataset
+from textgru.errors import DatasetError, InvalidArgumentError, RunIntegrityError
+from textgru.interpret import gate_activations, plots
+from textgru.models import POOLINGS, build_classifier, classifier_from_lm
+from textgru.tasks.metrics import classification_report
+from textgru.tasks.runs import TaskRun
+from textgru.tasks.task import Task
+from textgru.training import TrainConfig
+from textgru.training.optimizers import make_optimizer
+
+# The run's gates.png shows the first few test texts of a readable length.
+GATE_EXAMPLES = 3
+GATE_TOKENS = (6, 24)
+
+
+@dataclasses.dataclass
+class ClassifierConfig(TrainConfig):
+    """A `TrainConfig` for text classification (`textgru train classify`);
+    its defaults are the recommended sentiment recipe on `rotten_tomatoes`."""
+
+    MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
+
+    label_column: str | None = field(None, "column with the labels (default: label)")
+    max_length: int = field(128, "keep at most this many tokens per text")
+    bidirectional: bool = field(True, "read texts both ways")
+    pooling: str = field("max", "last, max, mean, or concat (all three)")
+    embedding_dropout: float = field(0.2, "dropped embedding channels")
+    bucket_by_length: bool = field(True, "batch texts of similar length together")
+
+    def __post_init__(self):
+        super().__post_init__()
+        _validation.positive_int("max_length", self.max_length)
+        _validation.rate("embedding_dropout", self.embedding_dropout)
+        _validation.one_of("pooling", self.pooling, POOLINGS)
+
+
+@dataclasses.dataclass
+class ClassifierRun(TaskRun):
+    """A trained classifier with its tokenizer, config, metrics and labels."""
+
+    config: ClassifierConfig
+    label_names: list = dataclasses.field(default_factory=list)
+
+    @classmethod
+    def made(cls, path, model, tokenizer, config, metrics, info):
+        labels = info.get("label_names")
+        outputs = model.output_shape[-1]
+        if not isinstance(labels, list) or outputs != (
+            1 if len(labels) == 2 else len(labels)
+        ):
+            raise RunIntegrityError(
+                f"{path}/config.json names {labels!r} as labels, which does not fit "
+                f"the model's {outputs} output(s); it is not this run's config.json"
+            )
+        return cls(
+            path=Path(path),
+            model=model,
+            tokenizer=tokenizer,
+            config=config,
+            metrics=metrics,
+            label_names=list(labels),
+        )
+
+    def predict_proba(self, texts, batch_size=None):
+        """Class probabilities, `(len(texts), num_classes)`."""
+        return predict_proba(
+            self.model,
+            self.preprocessor,
+            texts,
+            batch_size=batch_size or self.config.batch_size,
+        )
+
+    def predict(self, texts, batch_size=None):
+        """One dict per text: `label`, its `probability`, and all `probabilities`."""
+        texts = list(texts)
+        probabilities = self.predict_proba(texts, batch_size)
+        results = []
+        for text, row in zip(texts, probabilities, strict=True):
+            best = int(np.argmax(row))
+            results.append(
+                {
+                    "text": text,
+                    "label": self.label_names[best],
+                    "probability": float(row[best]),
+                    "probabilities": dict(
+                        zip(self.label_names, map(float, row), strict=True)
+                    ),
+                }
+            )
+        return results
+
+    def evaluate(self, dataset=None, split=None):
+        """A `classification_report` on a split of the run's dataset (default
+        `"test"`), or on another labelled `dataset` (a source for
+        `load_dataset`, all of its rows by default) whose label names are
+        among the run's. `split` is `"train"`, `"validation"`, `"test"` or
+        `"all"`."""
+        if dataset is None:
+            data = CLASSIFY.load_data(self.config)
+        else:
+            data = load_dataset(dataset, label_column="label")
+        split = split or ("test" if dataset is None else "all")
+        if split == "all":
+            rows = datasets.concatenate_datasets(list(data.values()))
+        elif split in data:
+            rows = data[split]
+        else:
+            raise InvalidArgumentError(
+                "Expected `split` to be train, validation, test or all. Received: "
+                f"{split!r}"
+            )
+        labels = _labels_as(rows, self.label_names)
+        probabilities = self.predict_proba(rows["text"])
+        return classification_report(labels, probabilities.argmax(1), self.label_names)
+
+
+def predict_proba(model, preprocessor, texts, *, batch_size=64, max_length=None):
+    """Class probabilities of `texts` from a `TextClassifier`.
+
+    Texts go through `preprocessor` (a `textgru.data.Preprocessor`: tokenized,
+    cut, padded with 0 per batch of `batch_size`), in order; a bare
+    `Tokenizer` is taken as `Preprocessor(tokenizer, max_length)`. A binary
+    model's single sigmoid output p becomes the two columns (1 - p, p).
+    """
+    if not isinstance(preprocessor, Preprocessor):
+        preprocessor = Preprocessor(preprocessor, max_length)
+    texts = list(texts)
+    if not texts:
+        raise InvalidArgumentError(
+            "Expected at least one text to predict. Received none"
+        )
+    outputs = [
+        np.asarray(model.predict_on_batch(batch))
+        for batch in preprocessor.batches(texts, batch_size)
+    ]
+    probabilities = np.concatenate(outputs).astype(np.float64)
+    if not np.isfinite(probabilities).all():
+        raise RunIntegrityError(
+            "The model gives NaN or infinite probabilities: its weights are broken "
+            "(a training run that diverged?); train it again"
+        )
+    if probabilities.shape[1] == 1:
+        probabilities = np.concatenate([1.0 - probabilities, probabilities], axis=1)
+    return probabilities
+
+
+def _labels_as(split, names):
+    """The split's labels as ids into `names` (mapped by label name)."""
+    own = split.features["label"].names
+    unknown = sorted(set(own) - set(names))
+    if unknown:
+        raise DatasetError(
+            f"The dataset has label(s) {', '.join(unknown)} that the run does not "
+            f"know (run labels: {', '.join(names)})"
+        )
+    index = np.array([names.index(n) for n in own])
+    return index[np.asarray(split["label"], dtype=np.int64)]
+
+
+class ClassificationTask(Task):
+    """Text classification: a `TextClassifier` on labelled texts."""
+
+    name = "classify"
+    help = "text classification (sentiment, topics, spam, ...)"
+    description = (
+        "Train a GRU text classifier. The defaults are the recommended sentiment "
+        "recipe on rotten_tomatoes. With --from-lm RUN_DIR the classifier starts "
+        "from a language model (textgru.tasks.TransferConfig)."
+    )
+    config_class = ClassifierConfig
+    run_class = ClassifierRun
+    report_files = ("confusion_matrix.png",)
+
+    def load_data(self, config):
+        data = load_dataset(
+            config.dataset,
+            text_column=config.text_column,
+            label_column=config.label_column,
+            split_seed=config.split_seed,
+        )
+        if "label" not in data["train"].column_names:
+            raise DatasetError(
+                f"{config.dataset} has no label column to classify by (columns: "
+                f"{', '.join(data['train'].column_names)}); pass --label-column"
+            )
+        return data
+
+    def info(self, config, data, parent):
+        label_names = data["train"].features["label"].names
+        for split in ("validation", "test"):
+            if not len(data[split]):
+                raise DatasetError(
+                    f"{config.dataset}: the {split} split is empty "
+                    f"({len(data['train'])} training rows in {len(label_names)} "
+                    "classes; a split carved out of train takes its share of each "
+                    "class, rounded down); give more rows per class, or a file with "
+                    f"its own {split} split"
+                )
+        if len(label_names) < 2:
+            raise DatasetError(
+                f"{config.dataset}: the label column "
+                f"{config.label_column or 'label'!r} has one class only "
+                f"({', '.join(map(str, label_names))}); a classifier needs texts of "
+                "at least 2 classes"
+            )
+        return {"label_names": label_names}
+
+    def preprocessor(self, config, tokenizer):
+        return Preprocessor(tokenizer, max_length=config.max_length)
+
+    def batches(self, config, split, tokenizer, *, training, drop_remainder):
+        return classification_dataset(
+            split,
+            tokenizer,
+            batch_size=config.batch_size,
+            max_length=config.max_length,
+            shuffle=training,
+            seed=config.seed,
+            bucket_by_length=config.bucket_by_length and training,
+            drop_remainder=drop_remainder,
+        )
+
+    def build_model(self, config, tokenizer, info, parent=None):
+        num_classes = len(info["label_names"])
+        if parent is not None:
+            return classifier_from_lm(
+                parent.model,
+                num_classes,
+                pooling=config.pooling,
+                dropout=config.dropout,
+                embedding_dropout=config.embedding_dropout,
+            )
+        return build_classifier(
+            tokenizer.vocab_size,
+            num_classes,
+            bidirectional=config.bidirectional,
+            pooling=config.pooling,
+            embedding_dropout=config.embedding_dropout,
+            **config.backbone_options(),
+        )
+
+    def compile(self, model, config, steps, layer_factors=None):
+        model.compile(
+            optimizer=make_optimizer(config, steps, layer_factors),
+            loss="binary_crossentropy"
+            if model.num_classes == 2
+            else "sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        return model
+
+    def metrics(self, run, data):
+        def report(split):
+            probabilities = predict_proba(
+                run.model,
+                run.preprocessor,
+                data[split]["text"],
+                batch_size=run.config.batch_size,
+            )
+            return classification_report(
+                data[split]["label"], probabilities.argmax(1), run.label_names
+            )
+
+        return {
+            "test": report("test"),
+            "validation": report("validation"),
+            "label_names": run.label_names,
+        }
+
+    def reports(self, run, data):
+        test = run.metrics["test"]
+        return {
+            "confusion_matrix.png": plots.confusion_matrix(
+                test["confusion_matrix"],
+                run.label_names,
+                title=f"test accuracy {test['accuracy']:.1%}",
+            ),
+            "gates.png": gate_figure(run, data["test"]),
+        }
+
+    def summary(self, run):
+        test = run.metrics["test"]
+        return (
+            f"test accuracy {test['accuracy']:.4f}, macro-F1 {test['macro_f1']:.4f} "
+            f"({test['num_examples']} texts); run written to {run.path}"
+        )
+
+
+def gate_figure(run, split):
+    """The first gate of the first GRU's cell (the update gate of a GRU) over
+    a few test texts, each titled with its label and the model's prediction."""
+    low, high = GATE_TOKENS
+    lengths = [len(ids) for ids in run.preprocessor.encode_batch(split["text"])]
+    chosen = [i for i, n in enumerate(lengths) if low <= n <= high][:GATE_EXAMPLES]
+    chosen = chosen or [0]
+    texts = [split["text"][i] for i in chosen]
+    probabilities = run.predict_proba(texts)
+    names = run.label_names
+    titles = [
+        f"true: {names[split['label'][i]]}, predicted: "
+        f"{names[p.argmax()]} ({p.max():.2f})"
+        for i, p in zip(chosen, probabilities, strict=True)
+    ]
+    activations = gate_activations(run, texts)
+    return plots.gate_heatmap(activations, units=16, titles=titles)
+
+
+CLASSIFY = ClassificationTask()
+
+
+def train_classifier(config=None, *, callbacks=(), verbose="auto"):
+    """Train a classifier as `config` says and write its run directory.
+
+    Args:
+        config: a `ClassifierConfig` (default: the recommended sentiment
+            recipe), or a `TransferConfig` to start from a language model
+            (see `textgru.tasks.transfer`).
+        callbacks: extra Keras callbacks for `fit`.
+        verbose: Keras `fit` verbosity ("auto" shows the progress bar).
+
+    Returns:
+        A `ClassifierRun` for the finished run directory `config.out`, holding
+        the trained model (the best epoch on `config.monitor`). Of a
+        multi-host run (`config.distribute`), only process 0 writes the run
+        and returns it; the other processes return None.
+    """
+    config = config or ClassifierConfig()
+    return Task.for_config(config).train(config, callbacks=callbacks, verbose=verbose)

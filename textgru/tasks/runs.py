@@ -1,0 +1,60 @@
+"""A finished run, read back: what every task's run class shares."""
+
+import dataclasses
+from pathlib import Path
+
+import keras
+
+from textgru.data import Tokenizer
+from textgru.training import run_directory
+
+
+@dataclasses.dataclass
+class TaskRun:
+    """A trained model with its tokenizer, config and metrics, from its run
+    folder `path`. Each task has a subclass (`ClassifierRun`,
+    `LanguageModelRun`) with what it can do (`predict`, `generate`, ...);
+    `load` is the one way every run is read (`load_run` reads any run)."""
+
+    path: Path
+    model: keras.Model
+    tokenizer: Tokenizer
+    config: object
+    metrics: dict
+
+    # The `Task` whose runs these are (set by the task).
+    task = None
+
+    @classmethod
+    def made(cls, path, model, tokenizer, config, metrics, info):
+        """A run from its parts (`info`: the facts of its config.json)."""
+        return cls(Path(path), model, tokenizer, config, metrics)
+
+    @classmethod
+    def load(cls, path, allow_partial=False):
+        """Read a finished run directory of this task (with `allow_partial`,
+        also an unfinished `<out>.partial` one, unchecked). A run saved
+        before the model had a backbone is rebuilt with its weights."""
+        info, model, tokenizer, metrics = run_directory.load(
+            path, cls.task.name, allow_partial
+        )
+        config = cls.task.config_from_dict(info["config"])
+        if not hasattr(model, "backbone"):
+            model = cls.task.upgrade(model, config, tokenizer, info, path)
+        return cls.made(path, model, tokenizer, config, metrics, info)
+
+    @property
+    def history(self):
+        """The run's `history.csv`: one dict per epoch (for `plots.training_curves`)."""
+        return run_directory.read_history(self.path / "history.csv")
+
+    @property
+    def preprocessor(self):
+        """How texts become this run's model input (`textgru.data.Preprocessor`)."""
+        return self.task.preprocessor(self.config, self.tokenizer)
+
+
+def load_run(path, allow_partial=False):
+    """The run at `path`, read by its task's run class (a `ClassifierRun`,
+    `LanguageModelRun`, ...)."""
+    return run_directory.load_run(path, allow_partial=allow_partial)

@@ -1,0 +1,296 @@
+"""What every task shares: one training run, from config to finished run folder.
+
+A task declares what is its own (its word, config class, run class, data,
+batches, model, compile, metrics and reports) by overriding the methods of
+`Task`; `Task.train` runs the steps every task shares, once:
+
+    check --out -> seed -> start from a parent run? -> data -> open the run
+    (lock, tokenizer, config.json) -> batches -> model -> compile and fit
+    (callbacks, checkpoint, backup, resume) -> metrics -> reports -> finish
+    (manifest, one rename)
+
+See `docs/architecture.md` for a worked outline of a new task.
+"""
+
+import dataclasses
+import json
+
+import keras
+
+from textgru._atomic import write_text
+from textgru._version import __version__
+from textgru.data import Tokenizer, train_tokenizer
+from textgru.errors import RunError, RunIntegrityError
+from textgru.interpret import plots
+from textgru.training import distribute, run_directory
+from textgru.training.loop import fit_run
+from textgru.training.schedules import total_steps
+
+# Each task by its config class, so a config finds the task that trains it.
+_BY_CONFIG = {}
+
+
+class Task:
+    """One kind of run. Subclasses set the class attributes and override the
+    methods marked "the task's own"; an instance is the task
+    (`textgru.tasks.CLASSIFY`, ...).
+
+    Attributes:
+        name: the task's word: `textgru train NAME`, and `task` in a run's
+            config.json.
+        help: one line for `textgru train --help`.
+        description: the paragraph of `textgru train NAME --help`.
+        config_class: its `TrainConfig` subclass.
+        run_class: its `TaskRun` subclass (what `train` returns and `load` reads).
+        report_files: the files its `reports` write beyond every run's.
+    """
+
+    name = None
+    help = ""
+    description = ""
+    config_class = None
+    run_class = None
+    report_files = ()
+
+    def __init__(self):
+        _BY_CONFIG[self.config_class] = self
+        run_directory.RUN_CLASSES.setdefault(self.name, self.run_class)
+        self.run_class.task = self.run_class.task or self
+
+    @property
+    def files(self):
+        """Every file a finished run of this task holds (its manifest aside)."""
+        return (*run_directory.NEEDED, *run_directory.REPORTS, *self.report_files)
+
+    @staticmethod
+    def for_config(config):
+        """The task that trains `config` (by its class)."""
+        for kind in type(config).__mro__:
+            if kind in _BY_CONFIG:
+                return _BY_CONFIG[kind]
+        raise RunError(f"No task trains a {type(config).__name__}")
+
+    def config_from_dict(self, values):
+        """The config a run of this task recorded (`values`), in the smallest
+        config class of a task of this name that has every recorded field
+        (a classifier from a language model has a `TransferConfig`)."""
+        kinds = [
+            kind
+            for kind, task in _BY_CONFIG.items()
+            if task.name == self.name and set(values) <= _field_names(kind)
+        ]
+        if not kinds:  # refused with the unknown fields named
+            return self.config_class.from_dict(values)
+        return min(kinds, key=lambda kind: len(_field_names(kind))).from_dict(values)
+
+    # --- the task's own -------------------------------------------------------
+
+    def parent(self, config):
+        """The run this one starts from (`--from-lm`), or None."""
+        return None
+
+    def load_data(self, config):
+        """The `DatasetDict` (train, validation, test) the run trains on."""
+        raise NotImplementedError
+
+    def info(self, config, data, parent):
+        """Facts recorded in config.json beside the config (label names, ...)."""
+        return {}
+
+    def preprocessor(self, config, tokenizer):
+        """The `Preprocessor` that turns this task's texts into model input."""
+        raise NotImplementedError
+
+    def batches(self, config, split, tokenizer, *, training, drop_remainder):
+        """A `tf.data.Dataset` of one split (`training`: the one fit on)."""
+        raise NotImplementedError
+
+    def build_model(self, config, tokenizer, info, parent=None):
+        """The uncompiled model, from the config (and the parent run's model)."""
+        raise NotImplementedError
+
+    def compile(self, model, config, steps, layer_factors=None):
+        """Compile `model` with this task's loss, metrics and optimizer."""
+        raise NotImplementedError
+
+    def fit(self, model, train, validation, config, work, callbacks, verbose, dist):
+        """Compile and fit in the run folder; `(model, seconds, history)`."""
+        with dist.scope():
+            self.compile(model, config, total_steps(config, int(train.cardinality())))
+        return fit_run(model, train, validation, config, work, callbacks, verbose, dist)
+
+    def metrics(self, run, data):
+        """This task's measures of the trained run, for metrics.json."""
+        raise NotImplementedError
+
+    def reports(self, run, data):
+        """This task's report files (name -> matplotlib Figure or text), the
+        names of `report_files`."""
+        return {}
+
+    def summary(self, run):
+        """The one line `textgru train` prints at the end."""
+        return f"run written to {run.path}"
+
+    # --- what every task shares -----------------------------------------------
+
+    def train(self, config=None, *, callbacks=(), verbose="auto"):
+        """Train as `config` says and write the run directory `config.out`.
+
+        Returns the finished run (of a multi-host run, on process 0; the other
+        processes return None).
+        """
+        return run_directory.guarded(self._train)(config, callbacks, verbose)
+
+    def _train(self, config, callbacks, verbose):
+        config = (config or self.config_class()).with_absolute_paths()
+        dist = distribute.setup(config)
+        if dist.num_processes == 1:
+            # Refuse a run that cannot start before loading anything (several
+            # processes check inside `_open`, where the chief's error reaches
+            # them all).
+            run_directory.check_start(
+                config.out, resume=config.resume, overwrite=config.overwrite
+            )
+        keras.utils.set_random_seed(config.seed)
+        parent = self.parent(config)
+        if parent is not None:
+            config = config.inherit(parent.config)
+        data = self.load_data(config)
+        info = self.info(config, data, parent)
+        work, resumed, tokenizer = self._open(
+            config, data["train"], info, parent and parent.tokenizer, dist
+        )
+        train, validation = (
+            dist.shard(
+                self.batches(
+                    config,
+                    data[split],
+                    tokenizer,
+                    training=split == "train",
+                    drop_remainder=dist.distributed,
+                )
+            )
+            for split in ("train", "validation")
+        )
+        with dist.scope():
+            model = self.build_model(config, tokenizer, info, parent)
+        model, seconds, history = self.fit(
+            model, train, validation, config, work, callbacks, verbose, dist
+        )
+        if model is None:  # another process of a distributed run: the chief reports
+            dist.finish(work)
+            return None
+        run = self.run_class.made(work, model, tokenizer, config, {}, info)
+        run.metrics = {
+            **self.metrics(run, data),
+            "num_parameters": int(model.count_params()),
+            "train_seconds": round(seconds, 1),
+            "resumed": resumed,
+            "epochs_run": len(history),
+            "split_sizes": {name: len(split) for name, split in data.items()},
+        }
+        run.path = self._close(work, run, info, history, self.reports(run, data))
+        dist.finish(work)
+        return run
+
+    def _open(self, config, train_split, info, tokenizer, dist):
+        """Start (or resume) the run folder of `config.out`: `(work, resumed,
+        tokenizer)`. Trains the tokenizer on `train_split`, or takes the given
+        one (a parent run's), or when resuming reads the one the interrupted
+        run saved; records config.json. Of a distributed run, the chief does
+        all that and gives the other processes its tokenizer; a resumed run
+        checks that every process resumes from the same epoch."""
+        work = run_directory.workdir_for(config.out)
+
+        def begin():
+            nonlocal tokenizer
+            run_directory.check_out(config.out)
+            # Held until the training call returns (`run_directory.guarded`).
+            lock = run_directory.RunLock(config.out).acquire()
+            try:
+                _, resumed = run_directory.start(
+                    config.out, resume=config.resume, overwrite=config.overwrite
+                )
+            except BaseException:
+                lock.release()
+                raise
+            run_directory.opened(work, lock, fresh=not resumed)
+            if resumed:
+                _check_same_settings(work, config)
+                tokenizer = Tokenizer.load(work / "tokenizer.json")
+            else:
+                if tokenizer is None:
+                    tokenizer = train_tokenizer(
+                        train_split, **config.tokenizer_options()
+                    )
+                tokenizer.save(work / "tokenizer.json")
+                self._record(work, config, info, finished=False)
+            return json.dumps({"resumed": resumed, "tokenizer": tokenizer.to_json()})
+
+        shared = json.loads(dist.from_chief(begin))
+        if not dist.is_chief:
+            tokenizer = Tokenizer.from_json(shared["tokenizer"])
+        epochs = dist.prepare_backups(work, shared["resumed"])
+        if shared["resumed"] and dist.is_chief:
+            # Training goes on after the epochs the backup holds.
+            run_directory.keep_epochs(work / "history.csv", epochs)
+        return work, shared["resumed"], tokenizer
+
+    def _close(self, work, run, info, history, reports):
+        """Write the model, metrics, curves, the task's reports and config, then
+        finish the run folder (with its manifest) in one rename."""
+        run.model.save(work / "model.keras")
+        run_directory.write_json(work / "metrics.json", run.metrics)
+        files = {"training_curves.png": plots.training_curves(history), **reports}
+        for name, content in files.items():
+            if isinstance(content, str):
+                write_text(work / name, content)
+            else:
+                plots.save(content, work / name)
+        self._record(work, run.config, info, finished=True)
+        facts = run_directory.tokenizer_facts(run.model, run.tokenizer)
+        return run_directory.finish(work, run.config.out, self.files, facts)
+
+    def _record(self, work, config, info, finished):
+        run_directory.write_json(
+            work / "config.json",
+            {
+                "task": self.name,
+                "run_format": run_directory.RUN_FORMAT,
+                "textgru_version": __version__,
+                "keras_version": keras.__version__,
+                "backend": keras.backend.backend(),
+                **info,
+                "config": config.recorded(),
+                "finished": finished,
+            },
+        )
+
+    def upgrade(self, model, config, tokenizer, info, path):
+        """A model saved before the backbone existed (run formats 1 and 2, a
+        flat functional model), rebuilt as this task builds it now with the
+        same weights, in the same order."""
+        new = self.build_model(config, tokenizer, info)
+        try:
+            new.set_weights(model.get_weights())
+        except ValueError as error:
+            raise RunIntegrityError(
+                f"{path}/model.keras does not fit the network its config.json "
+                f"describes ({error}); it is not this run's model"
+            ) from None
+        return new
+
+
+def _field_names(config_class):
+    return {field.name for field in dataclasses.fields(config_class)}
+
+
+def _check_same_settings(work, config):
+    saved = json.loads((work / "config.json").read_text(encoding="utf-8"))["config"]
+    changed = config.changed_since(saved)
+    if changed:
+        raise RunError(
+            f"The interrupted run at {work} was started with other settings: "
+            f"{', '.join(changed)}; resume with the same flags"
+        )

@@ -1,0 +1,101 @@
+"""The fit loop of a run folder: `fit` with the run's callbacks, keeping the
+best epoch across an interruption and its `--resume`."""
+
+import json
+import math
+import time
+
+from textgru.training import run_directory
+from textgru.training.callbacks import StopOnNaN, training_callbacks
+from textgru.training.distribute import Distribution, readable_weights
+
+
+def fit(
+    model, train, validation, config, callbacks, verbose="auto", epochs=None, first=0
+):
+    """`model.fit` from epoch `first` to `epochs` (default `config.epochs`);
+    returns the seconds it took."""
+    start = time.perf_counter()
+    model.fit(
+        train,
+        validation_data=validation,
+        epochs=config.epochs if epochs is None else epochs,
+        initial_epoch=first,
+        callbacks=callbacks,
+        shuffle=False,  # the tf.data pipeline shuffles
+        verbose=verbose,
+    )
+    return time.perf_counter() - start
+
+
+def drop_damaged_best(work, distribution=None):
+    """A best-epoch checkpoint that a kill left half-written is dropped (the
+    resumed run saves a new one at its next best epoch)."""
+    distribution = distribution or Distribution()
+    folder = work if distribution.is_chief else distribution.backup_dir(work)
+    best = folder / "best.weights.h5"
+    if best.exists() and not readable_weights(best):
+        best.unlink()
+
+
+def read_best(work, monitor, distribution=None):
+    """`(best monitored value, seconds trained)` so far in the run folder
+    `work`, from its history.csv (`(None, 0.0)` before the first epoch); of
+    a distributed run, the chief's on every process."""
+
+    def read():
+        earlier = run_directory.read_history(work / "history.csv")
+        seconds = float(earlier[-1].get("seconds") or 0) if earlier else 0.0
+        return json.dumps([best_value(earlier, monitor), seconds])
+
+    return tuple(json.loads((distribution or Distribution()).from_chief(read)))
+
+
+def best_value(history_rows, monitor):
+    """The best `monitor` value in the rows of a history.csv, or None."""
+    values = [
+        float(r[monitor]) for r in history_rows if r.get(monitor) not in (None, "")
+    ]
+    values = [v for v in values if not math.isnan(v)]
+    if not values:
+        return None
+    better_is_higher = "acc" in monitor or "f1" in monitor
+    return max(values) if better_is_higher else min(values)
+
+
+def fit_run(
+    model,
+    train,
+    validation,
+    config,
+    work,
+    callbacks=(),
+    verbose="auto",
+    distribution=None,
+):
+    """Fit a compiled `model` in the run's `work` folder and keep its best epoch.
+
+    Returns `(model, seconds, history_rows)`: the model with the best weights
+    on `config.monitor`, across an interruption and its resume. Of a
+    distributed run (built and compiled in `distribution.scope()`), the model
+    returned is an ordinary one-device copy on the chief, and `None` on the
+    other processes.
+    """
+    distribution = distribution or Distribution()
+    history_path = work / "history.csv"
+    drop_damaged_best(work, distribution)
+    best_so_far, seconds_so_far = read_best(work, config.monitor, distribution)
+    all_callbacks = [
+        StopOnNaN(config.learning_rate),
+        *training_callbacks(config, work, best_so_far, seconds_so_far, distribution),
+        *callbacks,
+    ]
+    with distribution.scope():
+        seconds = fit(
+            model, train, validation, config, all_callbacks,
+            verbose=verbose if distribution.is_chief else 0,
+        )  # fmt: skip
+    model = distribution.local_model(model, work)
+    if model is not None and (work / "best.weights.h5").exists():
+        model.load_weights(work / "best.weights.h5")
+    return model, seconds, run_directory.read_history(history_path)
