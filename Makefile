@@ -40,6 +40,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/gru_speed.py
 	$(BIN)/python benchmarks/data_speed.py
 	$(BIN)/python benchmarks/generation_speed.py
+	$(BIN)/python benchmarks/startup.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -128,3 +128,14 @@ def test_recipe_speed_runs(tmp_path, capsys):
     assert set(result["seconds"]) == {"textgru", "keras"}
     assert result["ratio"] > 0
     assert "textgru is" in capsys.readouterr().out
+
+
+def test_startup_runs(capsys):
+    rows = _load("startup").main(["--runs", "1"])
+    assert [r["command"] for r in rows] == [
+        "textgru --help",
+        "textgru datasets",
+        "import textgru",
+    ]
+    assert rows[0]["heavy_modules_imported"] == "[]"
+    assert "median wall time" in capsys.readouterr().out

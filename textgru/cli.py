@@ -26,6 +26,8 @@ import sys
 import types
 import typing
 
+from textgru import _quiet
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error in one line (and exits 2), and
@@ -101,7 +103,7 @@ def config_from_args(config_class, args, inherited=()):
     given = {
         name: value
         for name, value in vars(args).items()
-        if value is not None and name not in ("command", "task")
+        if value is not None and name not in ("command", "task", "verbose")
     }
     flag = "--{}".format
     unknown = sorted(set(given) - names)
@@ -121,9 +123,12 @@ def config_from_args(config_class, args, inherited=()):
     return config_class.from_dict(given)
 
 
-def _parser():
+def _parser(argv=None):
+    """The command line for `argv`. The flags of `textgru train TASK` come
+    from the task configs, so they are added (importing the tasks and the
+    backend) only when the command is `train`, or for the whole parser
+    (`argv=None`)."""
     from textgru._version import __version__
-    from textgru.tasks import TASKS, VARIANTS
 
     parser = _Parser(
         prog="textgru",
@@ -131,17 +136,18 @@ def _parser():
         "written from its gate equations (Keras 3).",
     )
     parser.add_argument("--version", action="version", version=f"textgru {__version__}")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show the backend's own log lines (TensorFlow, XLA); the same as "
+        "TEXTGRU_VERBOSE=1",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = commands.add_parser("train", help="train a model and write a run directory")
     tasks = train.add_subparsers(dest="task", metavar="TASK", required=True)
-    for name, task in TASKS.items():
-        variant = VARIANTS.get(name)
-        add_config_flags(
-            tasks.add_parser(name, help=task.help, description=task.description),
-            task.config_class,
-            variant and variant.config_class,
-        )
+    if argv is None or _command(argv) == "train":
+        _add_tasks(tasks)
 
     evaluate = commands.add_parser(
         "evaluate", help="metrics of a trained run on a labelled split"
@@ -252,6 +258,23 @@ def _parser():
     demo.add_argument("--epochs", type=int, default=None, help="training epochs")
     demo.add_argument("--seed", type=int, default=None, help="random seed")
     return parser
+
+
+def _command(argv):
+    """The command word of `argv` (the first argument that is not a flag)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def _add_tasks(tasks):
+    from textgru.tasks import TASKS, VARIANTS
+
+    for name, task in TASKS.items():
+        variant = VARIANTS.get(name)
+        add_config_flags(
+            tasks.add_parser(name, help=task.help, description=task.description),
+            task.config_class,
+            variant and variant.config_class,
+        )
 
 
 def _train(args):
@@ -378,8 +401,7 @@ def _units(text):
 
 
 def _datasets(args):
-    from textgru.data import data_home, list_datasets
-    from textgru.data.builtin import is_cached
+    from textgru.data.catalog import data_home, is_cached, list_datasets
 
     rows = [
         {
@@ -439,6 +461,8 @@ def _os_message(error):
     return f"{what}{where}{hint}"
 
 
+# Commands that never need the backend (the others import it quietly first).
+LIGHT_COMMANDS = ("datasets", "launch")
 COMMANDS = {
     "train": _train,
     "launch": _launch,
@@ -452,8 +476,21 @@ COMMANDS = {
 
 
 def main(argv=None):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    parser = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    verbose = os.environ.get(_quiet.VERBOSE)
+    if "--verbose" in argv:
+        os.environ[_quiet.VERBOSE] = "1"
+    try:
+        _quiet.configure()  # before the backend is first imported
+        with _quiet.filtered_stderr():
+            return _run(argv)
+    finally:
+        if verbose is None:
+            os.environ.pop(_quiet.VERBOSE, None)
+
+
+def _run(argv):
+    parser = _parser(argv)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -461,6 +498,8 @@ def main(argv=None):
     from textgru.errors import TextgruError
 
     try:
+        if args.command not in LIGHT_COMMANDS:
+            _quiet.import_backend()
         code = COMMANDS[args.command](args)
     except TextgruError as error:
         print(f"textgru: error: {error}", file=sys.stderr)

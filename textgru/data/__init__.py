@@ -3,28 +3,42 @@
 data (`load_dataset`) -> tokenizer (`train_tokenizer`) -> preprocessor
 (`Preprocessor`: tokenize, cut, add specials, pad) -> pipeline
 (`classification_dataset`, `language_model_dataset`).
+
+Its names load on first use, so listing the built-in datasets
+(`textgru datasets`) imports neither `datasets` nor the backend.
 """
 
-from textgru.data.builtin import BuiltinDataset, data_home
-from textgru.data.config import DataConfig, TokenizerConfig
-from textgru.data.load import list_datasets, load_dataset, parse_sources
-from textgru.data.pipeline import classification_dataset, encode, language_model_dataset
-from textgru.data.preprocessor import Preprocessor
-from textgru.data.tokenizer import SPECIAL_TOKENS, Tokenizer, train_tokenizer
+import importlib
 
-__all__ = [
-    "SPECIAL_TOKENS",
-    "BuiltinDataset",
-    "DataConfig",
-    "Preprocessor",
-    "Tokenizer",
-    "TokenizerConfig",
-    "classification_dataset",
-    "data_home",
-    "encode",
-    "language_model_dataset",
-    "list_datasets",
-    "load_dataset",
-    "parse_sources",
-    "train_tokenizer",
-]
+# Each public name -> the module that defines it.
+_NAMES = {
+    "BuiltinDataset": "catalog",
+    "data_home": "catalog",
+    "list_datasets": "catalog",
+    "DataConfig": "config",
+    "TokenizerConfig": "config",
+    "load_dataset": "load",
+    "parse_sources": "load",
+    "classification_dataset": "pipeline",
+    "encode": "pipeline",
+    "language_model_dataset": "pipeline",
+    "Preprocessor": "preprocessor",
+    "SPECIAL_TOKENS": "tokenizer",
+    "Tokenizer": "tokenizer",
+    "train_tokenizer": "tokenizer",
+}
+
+
+def __getattr__(name):
+    if name not in _NAMES:
+        raise AttributeError(f"module 'textgru.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"textgru.data.{_NAMES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_NAMES])
+
+
+__all__ = sorted(_NAMES)

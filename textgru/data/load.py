@@ -9,7 +9,13 @@ from pathlib import Path
 import datasets
 from datasets.exceptions import DatasetGenerationError
 
-from textgru.data.builtin import BUILTINS, BuiltinDataset, data_home, load_builtin
+from textgru.data.builtin import (  # noqa: F401 (list_datasets: its old home)
+    BUILTINS,
+    BuiltinDataset,
+    data_home,
+    list_datasets,
+    load_builtin,
+)
 from textgru.data.prepare import SPLITS, standardize
 from textgru.errors import DatasetError, DatasetNotFoundError, HubUnreachableError
 
@@ -25,12 +31,6 @@ FILE_FORMATS = {
     ".txt": ("text", {}),
 }
 _TEXT_FORMATS = {".csv", ".tsv", ".json", ".jsonl", ".txt"}
-
-
-def list_datasets():
-    """The built-in datasets, as `BuiltinDataset` records (name, task,
-    description, number of texts, label names, source package)."""
-    return list(BUILTINS.values())
 
 
 def load_dataset(

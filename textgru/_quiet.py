@@ -1,0 +1,132 @@
+"""A quiet terminal: the backend's start-up chatter is dropped, real problems
+are not.
+
+TensorFlow prints several lines to stderr when it is first imported (absl's
+"All log messages before absl::InitializeLog()", oneDNN's "custom operations
+are on", CPU-feature and XLA notes) and more as it runs. textgru sets
+`TF_CPP_MIN_LOG_LEVEL` before the first import (TensorFlow reads it only
+then), so its C++ INFO and WARNING lines stay off, and drops the few lines it
+prints at import time regardless (`start_up`). The `textgru` command and the
+recipes also filter the process's stderr while a command runs
+(`filtered_stderr`), which drops a false oneDNN error TensorFlow prints when
+a model first runs. Python warnings, errors and anything else on stderr pass
+through. `TEXTGRU_VERBOSE=1` (or `textgru --verbose`) keeps everything.
+"""
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+import threading
+
+VERBOSE = "TEXTGRU_VERBOSE"
+# What the backends print at start-up that tells a user nothing.
+NOISE = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|^[IW]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\]"
+    r"|oneDNN custom operations are on"
+    r"|oneDNN supports DT_BOOL only"
+    r"|This TensorFlow binary is optimized to use available CPU instructions"
+    r"|To enable the following instructions: .* rebuild TensorFlow"
+    r"|Unable to register cu(DNN|FFT|BLAS) factory"
+    r"|TF-TRT Warning: Could not find TensorRT"
+)
+
+
+def verbose():
+    return os.environ.get(VERBOSE, "") not in ("", "0")
+
+
+def configure():
+    """Set the backend's log level before it is imported (a level the user
+    set is kept)."""
+    if not verbose() and not os.environ.get("TF_CPP_MIN_LOG_LEVEL"):
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+
+
+@contextlib.contextmanager
+def start_up():
+    """Run the block (the backend's first import) with its stderr lines that
+    are `NOISE` dropped and the others passed on."""
+    configure()
+    if verbose() or "keras" in sys.modules:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [
+                line
+                for line in captured.read().decode("utf-8", "replace").splitlines()
+                if line.strip() and not NOISE.search(line)
+            ]
+            if kept:
+                print("\n".join(kept), file=sys.stderr)
+
+
+class _Filter:
+    """Copies what is written to a pipe to `out`, line by line, leaving out
+    `NOISE` lines. A line in progress (a progress bar) goes out at once unless
+    it may be the start of a noise line."""
+
+    def __init__(self, read_fd, out_fd):
+        self.read_fd, self.out_fd = read_fd, out_fd
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        pending = b""
+        while chunk := os.read(self.read_fd, 65536):
+            pending += chunk
+            *lines, pending = re.split(rb"(?<=[\n\r])", pending)
+            self._write(lines)
+            if pending and pending[:1] not in (b"I", b"W", b"E"):
+                self._write([pending])
+                pending = b""
+        self._write([pending])
+
+    def _write(self, pieces):
+        kept = b"".join(
+            piece
+            for piece in pieces
+            if piece and not NOISE.search(piece.decode("utf-8", "replace"))
+        )
+        if kept:
+            os.write(self.out_fd, kept)
+
+
+@contextlib.contextmanager
+def filtered_stderr():
+    """Run the block with the process's stderr (fd 2) passed through a filter
+    that drops `NOISE` lines (nothing is filtered when verbose)."""
+    if verbose():
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    read_fd, write_fd = os.pipe()
+    reader = _Filter(read_fd, saved)
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # closes the pipe's last writer: the filter drains
+        reader.thread.join(timeout=5)
+        os.close(read_fd)
+        os.close(saved)
+
+
+def import_backend():
+    """Import Keras (and with it the backend) quietly."""
+    with start_up():
+        import keras  # noqa: F401
