@@ -1,5 +1,6 @@
 """The `textgru` command: version, help, errors and the demo."""
 
+import argparse
 import json
 import subprocess
 import sys
@@ -7,6 +8,7 @@ import sys
 import pytest
 
 import textgru
+from textgru import cli
 from textgru.cli import main
 from textgru.tasks import ClassifierConfig, LanguageModelConfig
 from textgru.tasks.demo import DemoConfig, run_demo
@@ -68,3 +70,21 @@ def test_every_config_field_is_a_flag(task, config_class, capsys):
     help_text = capsys.readouterr().out
     for field in config_class.__dataclass_fields__:
         assert f"--{field.replace('_', '-')}" in help_text
+
+
+def test_every_flag_has_help_with_at_most_one_default():
+    parser = cli._parser()
+    stack = [parser]
+    checked = 0
+    while stack:
+        current = stack.pop()
+        for action in current._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                stack.extend(action.choices.values())
+                continue
+            if isinstance(action, (argparse._HelpAction, argparse._VersionAction)):
+                continue
+            checked += 1
+            assert action.help, (current.prog, action.dest)
+            assert action.help.count("default") <= 1, (current.prog, action.help)
+    assert checked > 80

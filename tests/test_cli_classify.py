@@ -72,12 +72,30 @@ def test_predict_texts_file_and_stdin(cli_run, tmp_path, capsys):
 
 
 def test_evaluate_prints_the_report(cli_run, capsys):
-    assert cli.main(["evaluate", str(cli_run)]) == 0
+    assert cli.main(["evaluate", str(cli_run), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     saved = json.loads((cli_run / "metrics.json").read_text())["test"]
     assert report == saved
-    assert cli.main(["evaluate", str(cli_run), "--split", "validation"]) == 0
+    assert cli.main(["evaluate", str(cli_run), "--split", "validation", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["num_examples"] == 32
+    # Without --json: a short table of the same numbers.
+    assert cli.main(["evaluate", str(cli_run)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0] == (
+        f"{report['num_examples']} texts: accuracy {report['accuracy']:.4f}, "
+        f"macro-F1 {report['macro_f1']:.4f}"
+    )
+    for name in report["label_names"]:
+        row = report["per_class"][name]
+        line = next(line for line in table if line.startswith(name + " "))
+        assert line.split()[1:] == [
+            f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}",
+            str(row["support"]),
+        ]  # fmt: skip
+    matrix = table[-len(report["label_names"]) :]
+    assert [list(map(int, line.split()[1:])) for line in matrix] == (
+        report["confusion_matrix"]
+    )
 
 
 def test_gates_draws_the_heatmap(cli_run, tmp_path, capsys):
@@ -179,3 +197,15 @@ def test_recipe_is_the_same_command(tmp_path):
     )  # fmt: skip
     assert result.returncode == 2
     assert "Expected `epochs` to be a positive integer" in result.stderr
+
+
+def test_predict_on_a_terminal_says_it_reads_stdin(cli_run, capsys, monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal("good great film\n"))
+    assert cli.main(["predict", str(cli_run)]) == 0
+    captured = capsys.readouterr()
+    assert "reading texts from stdin" in captured.err
+    assert captured.out.endswith("\tgood great film\n")

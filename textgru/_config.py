@@ -17,18 +17,23 @@ import typing
 from textgru.errors import InvalidArgumentError
 
 
-def field(default, help, *, architecture=False, resume_free=False, launch=False):
+def field(
+    default, help, *, shown=None, architecture=False, resume_free=False, launch=False
+):
     """A config field with its `--help` text and what it means for a run.
 
     Args:
         default: the default value.
         help: the flag's help text.
+        shown: what `--help` says the default is, when the value itself does
+            not say it (`None` standing for "the column named label").
         architecture: the field shapes the tokenizer or network, so a model
             made from another (`--from-lm`) takes the other's value.
         resume_free: `--resume` may change it (how long to train, logging).
         launch: where one process of a run was started; not recorded.
     """
-    facts = {"help": help, "architecture": architecture}
+    facts = {"help": help, "shown": default if shown is None else shown}
+    facts["architecture"] = architecture
     facts |= {"resume_free": resume_free or launch, "launch": launch}
     return dataclasses.field(default=default, metadata=facts)
 

@@ -63,11 +63,14 @@ def add_config_flags(parser, config_class, transfer_class=None):
         if own is None and field.name == "from_lm":
             default = "default: none, train from scratch"
         elif own is None:
-            default = f"with --from-lm; default: {field.default}"
+            default = f"with --from-lm; default: {field.metadata['shown']}"
         elif field.default != own.default:
-            default = f"default: {own.default}; with --from-lm: {field.default}"
+            default = (
+                f"default: {own.metadata['shown']}; with --from-lm: "
+                f"{field.metadata['shown']}"
+            )
         else:
-            default = f"default: {field.default}"
+            default = f"default: {field.metadata['shown']}"
         help_text = f"{(own or field).metadata.get('help', '')} ({default})"
         if hint is bool:
             parser.add_argument(
@@ -150,25 +153,55 @@ def _parser(argv=None):
         _add_tasks(tasks)
 
     evaluate = commands.add_parser(
-        "evaluate", help="metrics of a trained run on a labelled split"
+        "evaluate",
+        help="metrics of a trained run on labelled texts",
+        description="Score a trained classifier on its own test split, or on every "
+        "row of another labelled file. Prints a short table: the number of texts, "
+        "accuracy, macro-F1, precision, recall and F1 per class, and the confusion "
+        "matrix (rows: true label, columns: predicted); --json prints the full "
+        "report as one JSON object instead.",
     )
     evaluate.add_argument("run_dir", help="a run directory from `textgru train`")
     evaluate.add_argument(
-        "--dataset", help="another labelled dataset (default: the run's own)"
+        "--dataset",
+        help="a labelled file or dataset to score (default: the run's own dataset)",
+    )
+    evaluate.add_argument(
+        "--text-column",
+        help="the column with the texts (default: the run's own, usually text)",
+    )
+    evaluate.add_argument(
+        "--label-column",
+        help="the column with the labels (default: the run's own, usually label)",
     )
     evaluate.add_argument(
         "--split",
         default=None,
         choices=["train", "validation", "test", "all"],
-        help="which rows to score (default: test of the run's own dataset, all "
+        help="which rows to score (default: test of the run's own dataset; all "
         "rows of another --dataset)",
     )
+    evaluate.add_argument(
+        "--json", action="store_true", help="print the full report as JSON"
+    )
 
-    predict = commands.add_parser("predict", help="label texts with a trained run")
+    predict = commands.add_parser(
+        "predict",
+        help="label texts with a trained run",
+        description="Label texts with a trained classifier. Prints one line per "
+        "input text, in order: the label, its probability and the text, separated "
+        "by tabs (--json: one JSON object per text with every class's "
+        "probability). A blank input line gets the prediction for the empty text, "
+        "so output line N is always input line N.",
+    )
     predict.add_argument("run_dir", help="a run directory from `textgru train`")
-    predict.add_argument("texts", nargs="*", help="texts (default: --file or stdin)")
+    predict.add_argument(
+        "texts", nargs="*", help="texts (default: the lines of --file, or of stdin)"
+    )
     predict.add_argument("--file", help="a UTF-8 file with one text per line")
-    predict.add_argument("--json", action="store_true", help="one JSON object per text")
+    predict.add_argument(
+        "--json", action="store_true", help="print one JSON object per text"
+    )
     predict.add_argument(
         "--allow-partial",
         action="store_true",
@@ -180,12 +213,43 @@ def _parser(argv=None):
     gen.add_argument(
         "--prompt", default="", help="text to continue (default: a new text)"
     )
-    gen.add_argument("--max-new-tokens", type=int, default=300)
-    gen.add_argument("--temperature", type=float, default=0.8, help="0 is greedy")
-    gen.add_argument("--top-k", type=int, default=None)
-    gen.add_argument("--top-p", type=float, default=None)
-    gen.add_argument("--seed", type=int, default=None, help="same seed, same text")
-    gen.add_argument("--num-samples", type=int, default=1)
+    gen.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=300,
+        help="the most tokens to add; fewer if [EOS] comes (default: 300)",
+    )
+    gen.add_argument(
+        "--temperature",
+        type=float,
+        default=0.8,
+        help="0 is greedy; higher is more random (default: 0.8)",
+    )
+    gen.add_argument(
+        "--top-k",
+        type=int,
+        default=None,
+        help="sample among the k most likely tokens only (default: all tokens)",
+    )
+    gen.add_argument(
+        "--top-p",
+        type=float,
+        default=None,
+        help="sample among the most likely tokens whose probabilities add up to p "
+        "(nucleus sampling; default: all tokens)",
+    )
+    gen.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="the same seed gives the same text (default: a new text each time)",
+    )
+    gen.add_argument(
+        "--num-samples",
+        type=int,
+        default=1,
+        help="how many continuations, one after the other (default: 1)",
+    )
 
     gates = commands.add_parser(
         "gates",
@@ -217,13 +281,18 @@ def _parser(argv=None):
         "--layer", default="0", help="the GRU: an index (default 0) or a layer name"
     )
     gates.add_argument(
-        "--direction", default="forward", choices=["forward", "backward"]
+        "--direction",
+        default="forward",
+        choices=["forward", "backward"],
+        help="the half of a bidirectional GRU to draw (default: forward)",
     )
 
     listing = commands.add_parser(
         "datasets", help="list the built-in datasets (they load with no internet)"
     )
-    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.add_argument(
+        "--json", action="store_true", help="print one JSON object per dataset"
+    )
 
     launcher = commands.add_parser(
         "launch",
@@ -324,8 +393,41 @@ def _generate(args):
 def _evaluate(args):
     from textgru.tasks import ClassifierRun
 
-    report = ClassifierRun.load(args.run_dir).evaluate(args.dataset, args.split)
-    print(json.dumps(report, indent=2))
+    report = ClassifierRun.load(args.run_dir).evaluate(
+        args.dataset,
+        args.split,
+        text_column=args.text_column,
+        label_column=args.label_column,
+    )
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(_report_table(report))
+
+
+def _report_table(report):
+    """A classification report as a few lines of text."""
+    names = report["label_names"]
+    width = max(10, *map(len, map(str, names)))
+    lines = [
+        f"{report['num_examples']} texts: accuracy {report['accuracy']:.4f}, "
+        f"macro-F1 {report['macro_f1']:.4f}",
+        "",
+        f"{'label':<{width}}  precision  recall      f1  support",
+    ]
+    for name in names:
+        row = report["per_class"][str(name)]
+        lines.append(
+            f"{name!s:<{width}}  {row['precision']:>9.4f}  {row['recall']:>6.4f}  "
+            f"{row['f1']:>6.4f}  {row['support']:>7}"
+        )
+    lines += ["", "confusion matrix (rows: true label, columns: predicted)"]
+    lines.append(" " * width + "  " + "  ".join(f"{n!s:>8}" for n in names))
+    for name, counts in zip(names, report["confusion_matrix"], strict=True):
+        lines.append(
+            f"{name!s:<{width}}  " + "  ".join(f"{count:>8}" for count in counts)
+        )
+    return "\n".join(lines)
 
 
 def _read_texts(args, keep_blank=False):
@@ -348,6 +450,12 @@ def _read_texts(args, keep_blank=False):
         except UnicodeDecodeError:
             raise InvalidArgumentError(f"{args.file} is not UTF-8 text") from None
     else:
+        if sys.stdin is not None and sys.stdin.isatty():
+            print(
+                "textgru: reading texts from stdin, one per line; end with Ctrl-D "
+                "(or give texts as arguments, or --file)",
+                file=sys.stderr,
+            )
         try:
             texts = sys.stdin.read().splitlines()
         except (AttributeError, OSError, ValueError):  # no stdin, or closed

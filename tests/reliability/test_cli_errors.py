@@ -94,13 +94,41 @@ def test_evaluate_another_file_scores_every_row(finished, reviews, tmp_path, cap
     other = tmp_path / "other.csv"
     shutil.copy(reviews, other)
     capsys.readouterr()
-    assert cli.main(["evaluate", str(finished), "--dataset", str(other)]) == 0
+    evaluate = ["evaluate", str(finished), "--dataset", str(other), "--json"]
+    assert cli.main(evaluate) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["num_examples"] == len(other.read_text().splitlines()) - 1
-    assert (
-        cli.main(
-            ["evaluate", str(finished), "--dataset", str(other), "--split", "test"]
-        )
-        == 0
-    )
+    assert cli.main([*evaluate, "--split", "test"]) == 0
     assert json.loads(capsys.readouterr().out)["num_examples"] < report["num_examples"]
+
+
+def test_evaluate_reads_a_file_with_its_own_column_names(finished, tmp_path, capsys):
+    lines = ["review,stars", "a good great film,pos", "a dull boring plot,neg"]
+    other = tmp_path / "stars.csv"
+    other.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    evaluate = ["evaluate", str(finished), "--dataset", str(other), "--json"]
+    code = cli.main([*evaluate, "--text-column", "review", "--label-column", "stars"])
+    assert code == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out)["num_examples"] == 2
+    # A label the run never saw is one line naming it.
+    other.write_text("review,stars\na fine film,meh\n", encoding="utf-8")
+    code = cli.main([*evaluate, "--text-column", "review", "--label-column", "stars"])
+    assert "meh" in one_line_error(capsys, code)
+
+
+def test_tensorboard_without_the_extra_is_refused_before_a_run_exists(
+    reviews, tmp_path, capsys, monkeypatch
+):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "tensorboard" else find_spec(name, *a),
+    )
+    out = tmp_path / "r"
+    argv = ["train", "classify", "--dataset", reviews, "--out", str(out)]
+    code = cli.main([*argv, "--tensorboard", *FLAGS])
+    assert "--tensorboard needs TensorBoard" in one_line_error(capsys, code)
+    assert not out.exists() and not run_directory.workdir_for(out).exists()

@@ -66,7 +66,8 @@ def test_old_runs_work_from_the_command_line(old, capsys):
     best = np.argmax(EXPECTED["classify"]["probabilities"], axis=1)
     assert labels == [["neg", "pos"][i] for i in best]
     data = str(OLD / "reviews.csv")
-    assert cli.main(["evaluate", str(old / "transfer"), "--dataset", data]) == 0
+    evaluate = ["evaluate", str(old / "transfer"), "--dataset", data, "--json"]
+    assert cli.main(evaluate) == 0
     assert json.loads(capsys.readouterr().out)["num_examples"] == 120
     assert cli.main(["generate", str(old / "lm"), "--seed", "3", "--prompt", "to"]) == 0
     assert capsys.readouterr().out.startswith("to")

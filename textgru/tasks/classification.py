@@ -35,7 +35,9 @@ class ClassifierConfig(TrainConfig):
 
     MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
 
-    label_column: str | None = field(None, "column with the labels (default: label)")
+    label_column: str | None = field(
+        None, "column with the labels", shown="the column named label"
+    )
     max_length: int = field(128, "keep at most this many tokens per text")
     bidirectional: bool = field(True, "read texts both ways")
     pooling: str = field("max", "last, max, mean, or concat (all three)")
@@ -104,16 +106,26 @@ class ClassifierRun(TaskRun):
             )
         return results
 
-    def evaluate(self, dataset=None, split=None):
+    def evaluate(
+        self, dataset=None, split=None, *, text_column=None, label_column=None
+    ):
         """A `classification_report` on a split of the run's dataset (default
         `"test"`), or on another labelled `dataset` (a source for
-        `load_dataset`, all of its rows by default) whose label names are
-        among the run's. `split` is `"train"`, `"validation"`, `"test"` or
-        `"all"`."""
+        `load_dataset`; all of its rows by default). The columns are the
+        run's own (`config.text_column`, `config.label_column`) unless
+        `text_column` / `label_column` name others; label names are mapped
+        to the run's (one it never saw is a `DatasetError`). `split` is
+        `"train"`, `"validation"`, `"test"` or `"all"`."""
+        config = self.config
         if dataset is None:
-            data = CLASSIFY.load_data(self.config)
+            data = CLASSIFY.load_data(config)
         else:
-            data = load_dataset(dataset, label_column="label")
+            data = load_dataset(
+                dataset,
+                text_column=text_column or config.text_column,
+                label_column=label_column or config.label_column or "label",
+                split_seed=config.split_seed,
+            )
         split = split or ("test" if dataset is None else "all")
         if split == "all":
             rows = datasets.concatenate_datasets(list(data.values()))

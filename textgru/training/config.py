@@ -8,6 +8,7 @@ each task subclasses `TrainConfig` with its own fields and defaults
 
 import dataclasses
 import glob
+import importlib.util
 import json
 import os
 
@@ -80,10 +81,20 @@ class RunConfig(Section):
         False, "continue the interrupted run at --out", resume_free=True
     )
     overwrite: bool = field(False, "replace an existing run at --out", resume_free=True)
-    tensorboard: bool = field(False, "also write TensorBoard logs", resume_free=True)
+    tensorboard: bool = field(
+        False,
+        "also write TensorBoard logs to <out>/logs (needs the tensorboard extra: "
+        'pip install -e ".[tensorboard]")',
+        resume_free=True,
+    )
 
     def __post_init__(self):
         super().__post_init__()
+        if self.tensorboard and importlib.util.find_spec("tensorboard") is None:
+            raise InvalidArgumentError(
+                "--tensorboard needs TensorBoard, which is not installed; install "
+                'the extra (pip install -e ".[tensorboard]") or drop --tensorboard'
+            )
         if self.resume and self.overwrite:
             raise InvalidArgumentError(
                 "`resume` continues a run and `overwrite` replaces it; pass one"
