@@ -209,3 +209,28 @@ def test_predict_on_a_terminal_says_it_reads_stdin(cli_run, capsys, monkeypatch)
     captured = capsys.readouterr()
     assert "reading texts from stdin" in captured.err
     assert captured.out.endswith("\tgood great film\n")
+
+
+def test_gates_titles_name_the_text_and_the_prediction(cli_run, tmp_path, monkeypatch):
+    from textgru.interpret import plots
+    from textgru.tasks import ClassifierRun
+
+    drawn = []
+    real = plots.gate_heatmap
+
+    def spy(activations, **kwargs):
+        drawn.append(kwargs["titles"])
+        return real(activations, **kwargs)
+
+    monkeypatch.setattr(plots, "gate_heatmap", spy)
+    texts = ["good fun film", "a dull plot"]
+    out = tmp_path / "g.png"
+    argv = ["gates", str(cli_run), *texts, "--out", str(out), "--gate", "update"]
+    assert cli.main([*argv, "reset"]) == 0
+    results = ClassifierRun.load(cli_run).predict(texts)
+    assert drawn[0] == [
+        f"{result['text']!r}, predicted {result['label']} "
+        f"({result['probability']:.2f}): {gate} gate of forward_gru_0"
+        for result in results
+        for gate in ("update", "reset")
+    ]

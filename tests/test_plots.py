@@ -106,3 +106,19 @@ def test_gate_heatmap_rejects_bad_arguments(kwargs, message):
 def test_saved_figure_is_a_png(tmp_path):
     path = plots.save(plots.gate_heatmap(_activations(["x"])), tmp_path / "g.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_training_curves_mark_the_kept_epoch():
+    history = [
+        {"epoch": "0", "loss": "0.9", "val_loss": "0.8"},
+        {"epoch": "1", "loss": "0.6", "val_loss": "0.5"},
+        {"epoch": "2", "loss": "0.4", "val_loss": "0.7"},
+    ]
+    from textgru.training.loop import best_epoch
+
+    kept = best_epoch(history, "val_loss")
+    assert kept == 1
+    figure = plots.training_curves(history, kept_epoch=kept, monitor="val_loss")
+    (axes,) = figure.axes
+    marks = [line for line in axes.lines if line.get_label() == "kept (best val_loss)"]
+    assert len(marks) == 1 and list(marks[0].get_xdata()) == [2, 2]

@@ -482,15 +482,37 @@ def _predict(args):
 
 def _gates(args):
     from textgru.interpret import gate_activations, plots
+    from textgru.tasks import ClassifierRun, load_run
 
+    run = load_run(args.run_dir)
+    texts = _read_texts(args)
     activations = gate_activations(
-        args.run_dir,
-        _read_texts(args),
+        run,
+        texts,
         layer=int(args.layer) if args.layer.lstrip("-").isdigit() else args.layer,
         direction=args.direction,
     )
-    figure = plots.gate_heatmap(activations, gate=args.gate, units=_units(args.units))
+    gates = args.gate or [activations[0].gates[0]]
+    predicted = [""] * len(texts)
+    if isinstance(run, ClassifierRun):
+        predicted = [
+            f", predicted {result['label']} ({result['probability']:.2f})"
+            for result in run.predict(texts)
+        ]
+    titles = [
+        f"{_short(acts.text)!r}{guess}: {gate} gate of {acts.layer}"
+        + (f" ({acts.direction})" if acts.direction == "backward" else "")
+        for acts, guess in zip(activations, predicted, strict=True)
+        for gate in gates
+    ]
+    figure = plots.gate_heatmap(
+        activations, gate=gates, units=_units(args.units), titles=titles
+    )
     print(f"wrote {plots.save(figure, args.out)}")
+
+
+def _short(text, limit=60):
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _units(text):

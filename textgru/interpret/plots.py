@@ -15,12 +15,15 @@ from textgru._atomic import atomic_path
 from textgru.errors import InvalidArgumentError
 
 
-def training_curves(history):
+def training_curves(history, *, kept_epoch=None, monitor=None):
     """Loss and accuracy per epoch, train against validation.
 
     Args:
         history: a list of per-epoch dicts (the rows of a run's `history.csv`)
             or a Keras `History.history` dict of lists.
+        kept_epoch: the epoch whose weights the run kept (its `epoch` value,
+            counted from 0), marked on every panel.
+        monitor: the metric that chose it, for the mark's label.
 
     Returns:
         A `matplotlib.figure.Figure` (save it with `fig.savefig(path)`).
@@ -40,6 +43,14 @@ def training_curves(history):
             values = [float(r[prefix + metric]) for r in rows if r.get(prefix + metric)]
             if values:
                 axes.plot(epochs[: len(values)], values, marker="o", label=label)
+        if kept_epoch is not None:
+            axes.axvline(
+                kept_epoch + 1,
+                color="black",
+                linestyle="--",
+                linewidth=1,
+                label=f"kept (best {monitor})" if monitor else "kept",
+            )
         axes.set_xlabel("epoch")
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_ylabel(metric)

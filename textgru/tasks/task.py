@@ -23,7 +23,7 @@ from textgru.data import Tokenizer, train_tokenizer
 from textgru.errors import RunError, RunIntegrityError
 from textgru.interpret import plots
 from textgru.training import distribute, run_directory
-from textgru.training.loop import fit_run
+from textgru.training.loop import best_epoch, fit_run
 from textgru.training.schedules import total_steps
 
 # Each task by its config class, so a config finds the task that trains it.
@@ -242,7 +242,11 @@ class Task:
         finish the run folder (with its manifest) in one rename."""
         run.model.save(work / "model.keras")
         run_directory.write_json(work / "metrics.json", run.metrics)
-        files = {"training_curves.png": plots.training_curves(history), **reports}
+        monitor = run.config.monitor
+        curves = plots.training_curves(
+            history, kept_epoch=best_epoch(history, monitor), monitor=monitor
+        )
+        files = {"training_curves.png": curves, **reports}
         for name, content in files.items():
             if isinstance(content, str):
                 write_text(work / name, content)

@@ -51,6 +51,17 @@ def read_best(work, monitor, distribution=None):
     return tuple(json.loads((distribution or Distribution()).from_chief(read)))
 
 
+def best_epoch(history_rows, monitor):
+    """The `epoch` (from 0) of the best `monitor` value in the rows of a
+    history.csv: the epoch whose weights a run keeps; None if no row has it."""
+    best = best_value(history_rows, monitor)
+    for row in history_rows:
+        value = row.get(monitor)
+        if value not in (None, "") and float(value) == best:
+            return int(float(row["epoch"]))
+    return None
+
+
 def best_value(history_rows, monitor):
     """The best `monitor` value in the rows of a history.csv, or None."""
     values = [
