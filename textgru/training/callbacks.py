@@ -12,20 +12,22 @@ from textgru.errors import TrainingDivergedError
 from textgru.training.distribute import Distribution
 
 
-class ElapsedTime(keras.callbacks.Callback):
-    """Adds `seconds` (wall time since training began, across a resume) to each
-    epoch's logs, so history.csv records loss against time."""
+class HistoryLogger(keras.callbacks.CSVLogger):
+    """`CSVLogger` that also records `seconds` (wall time since training
+    began, across a resume), so history.csv holds loss against time, without
+    putting it in the logs the progress bar shows."""
 
-    def __init__(self, offset=0.0):
-        super().__init__()
+    def __init__(self, filename, offset=0.0):
+        super().__init__(filename, append=True)
         self.offset = offset
 
     def on_train_begin(self, logs=None):
         self.start = time.perf_counter()
+        super().on_train_begin(logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs["seconds"] = round(self.offset + time.perf_counter() - self.start, 1)
+        seconds = round(self.offset + time.perf_counter() - self.start, 1)
+        super().on_epoch_end(epoch, {**(logs or {}), "seconds": seconds})
 
 
 class StopOnNaN(keras.callbacks.Callback):
@@ -113,7 +115,6 @@ def training_callbacks(
     # At an epoch's end the backup comes last, so an epoch it holds is also
     # in the history and the checkpoint (a resume drops history rows past it).
     callbacks = [
-        ElapsedTime(seconds_so_far),
         keras.callbacks.EarlyStopping(
             monitor=config.monitor,
             mode=mode,
@@ -122,9 +123,7 @@ def training_callbacks(
         ),
     ]
     if distribution.is_chief:
-        callbacks.append(
-            keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True)
-        )
+        callbacks.append(HistoryLogger(str(workdir / "history.csv"), seconds_so_far))
     callbacks += [
         DiskSpaceGuard(workdir),
         keras.callbacks.ModelCheckpoint(

@@ -16,11 +16,19 @@ def fit(
     """`model.fit` from epoch `first` to `epochs` (default `config.epochs`);
     returns the seconds it took."""
     start = time.perf_counter()
+    epochs = config.epochs if epochs is None else epochs
+    steps_per_epoch = None
+    per_epoch = int(train.cardinality())
+    if config.max_steps and 0 < config.max_steps < per_epoch and first == 0:
+        # All the steps fit in one epoch: make it that long, so the progress
+        # bar counts the steps that will run.
+        steps_per_epoch, epochs = config.max_steps, 1
     model.fit(
         train,
         validation_data=validation,
-        epochs=config.epochs if epochs is None else epochs,
+        epochs=epochs,
         initial_epoch=first,
+        steps_per_epoch=steps_per_epoch,
         callbacks=callbacks,
         shuffle=False,  # the tf.data pipeline shuffles
         verbose=verbose,

@@ -8,6 +8,7 @@ import warnings
 
 import keras
 
+from textgru._status import say
 from textgru.training import run_directory
 from textgru.training.callbacks import StopOnNaN, training_callbacks
 from textgru.training.distribute import Distribution
@@ -105,6 +106,10 @@ def fit_in_stages(
     steps_per_epoch = int(train.cardinality())
     start, first = time.perf_counter(), 0
     for number, stage in enumerate(stages, start=1):
+        say(
+            f"stage {number} of {len(stages)}: training {stage.name} "
+            f"(to epoch {stage.end})"
+        )
         freeze(groups, stage.groups)
         peak = config.learning_rate / config.stage_lr_decay ** (number - 1)
         stage_config = config.replace(epochs=stage.end - first, learning_rate=peak)
