@@ -109,3 +109,25 @@ def test_each_phase_says_what_it_does_and_quiet_says_nothing(
                     "--overwrite", "--batch-size", "16", *flags)  # fmt: skip
     assert shown.returncode == 0, shown.stderr[-2000:]
     assert "3/3" in shown.stdout and "seconds" not in shown.stdout
+
+
+def test_a_finished_model_is_the_network_alone_and_a_run_loads_in_one_line(tiny_run):
+    out, _ = tiny_run
+    code = (
+        "import sys, zipfile, textgru\n"
+        "run = textgru.load(sys.argv[1])\n"
+        "print(run.predict(['good great film'])[0]['label'] in run.label_names)\n"
+        "names = zipfile.ZipFile(sys.argv[1] + '/model.keras').namelist()\n"
+        "import h5py\n"
+        "with zipfile.ZipFile(sys.argv[1] + '/model.keras') as z:\n"
+        "    z.extract('model.weights.h5', sys.argv[2])\n"
+        "keys = []\n"
+        "h5py.File(sys.argv[2] + '/model.weights.h5').visit(keys.append)\n"
+        "print(any(key.startswith('optimizer') for key in keys))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(out), str(out.parent)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["True", "False"]

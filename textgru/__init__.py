@@ -31,6 +31,7 @@ _PUBLIC = {
     "LanguageModelConfig": "textgru.tasks",
     "LanguageModelRun": "textgru.tasks",
     "TransferConfig": "textgru.tasks",
+    "load": "textgru.tasks",
     "load_run": "textgru.tasks",
     "train_classifier": "textgru.tasks",
     "train_language_model": "textgru.tasks",

@@ -12,8 +12,9 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def atomic_path(target, *, directory=False):
-    """Yield a temporary path; on success it is renamed to `target`.
+def atomic_path(target, *, directory=False, suffix=""):
+    """Yield a temporary path (ending in `suffix`, for writers that check the
+    extension); on success it is renamed to `target`.
 
     On an exception the temporary path is removed and `target` is untouched.
     An existing `target` is replaced only once the new one is complete.
@@ -25,7 +26,7 @@ def atomic_path(target, *, directory=False):
         tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private (0700)
     else:
-        fd, name = tempfile.mkstemp(prefix=prefix, dir=target.parent)
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=target.parent)
         os.close(fd)
         tmp = Path(name)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private (0600)

@@ -33,6 +33,9 @@ from textgru.tasks.transfer import (
     resolve_from_lm,
 )
 
+# `textgru.load(run_dir)`: any finished run, ready to use.
+load = load_run
+
 # `textgru train TASK`: each task by its word.
 TASKS = {task.name: task for task in (CLASSIFY, LANGUAGE_MODEL)}
 # A task's variant, picked when the variant's own flags are given (--from-lm).
@@ -56,6 +59,7 @@ __all__ = [
     "TransferTask",
     "classification_report",
     "language_model_metrics",
+    "load",
     "load_run",
     "predict_proba",
     "pretrained_language_model",

@@ -56,5 +56,12 @@ class TaskRun:
 
 def load_run(path, allow_partial=False):
     """The run at `path`, read by its task's run class (a `ClassifierRun`,
-    `LanguageModelRun`, ...)."""
+    `LanguageModelRun`, ...): `textgru.load(path).predict(["a text"])` gives
+    each text's label and probabilities, `.generate("ROMEO:")` a continuation.
+
+    A run's `model.keras` holds the network alone; it takes token ids, so
+    texts go in through the run (`run.predict`, `run.predict_proba`: the
+    tokenizer and `run.preprocessor` are part of the run). To load the bare
+    model with `keras.saving.load_model`, `import textgru` first: Keras finds
+    the classes of a library only once it is imported."""
     return run_directory.load_run(path, allow_partial=allow_partial)

@@ -252,7 +252,7 @@ class Task:
     def _close(self, work, run, info, history, reports):
         """Write the model, metrics, curves, the task's reports and config, then
         finish the run folder (with its manifest) in one rename."""
-        run.model.save(work / "model.keras")
+        run_directory.save_model(run.model, work / "model.keras")
         run_directory.write_json(work / "metrics.json", run.metrics)
         monitor = run.config.monitor
         curves = plots.training_curves(
