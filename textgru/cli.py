@@ -22,6 +22,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import sys
 import types
 import typing
@@ -587,6 +588,33 @@ _USER_OS_ERRORS = (
 )
 
 
+def _in_flags(message):
+    """A library message in the command line's words: a config field written
+    as Python (`text_column=...`, `label_column='stars'`, `` `learning_rate` ``)
+    becomes its flag (`--text-column ...`, `--label-column stars`,
+    `--learning-rate`)."""
+    from textgru.tasks import TASKS, VARIANTS
+
+    fields = {
+        field.name
+        for task in (*TASKS.values(), *VARIANTS.values())
+        for field in dataclasses.fields(task.config_class)
+    }
+
+    def assignment(match):
+        name, value = match.group(1), match.group(2)
+        if name not in fields:
+            return match.group(0)
+        return f"--{name.replace('_', '-')} {value.strip(chr(39))}"
+
+    def quoted(match):
+        name = match.group(1)
+        return f"--{name.replace('_', '-')}" if name in fields else match.group(0)
+
+    message = re.sub(r"\b([a-z][a-z_]*)=(\.\.\.|'[^']*')", assignment, message)
+    return re.sub(r"`([a-z][a-z_]*)`", quoted, message)
+
+
 def _os_message(error):
     import errno
 
@@ -647,7 +675,7 @@ def _run(argv):
             _quiet.import_backend()
         code = COMMANDS[args.command](args)
     except TextgruError as error:
-        print(f"textgru: error: {error}", file=sys.stderr)
+        print(f"textgru: error: {_in_flags(str(error))}", file=sys.stderr)
         return 2
     except OSError as error:
         # A place the user named that cannot be used is theirs to fix (2); a

@@ -1,6 +1,7 @@
 """`load_dataset`: one entry point for built-in names, local files and hub ids."""
 
 import csv
+import difflib
 import glob
 import hashlib
 import os
@@ -47,7 +48,8 @@ def load_dataset(
     Args:
         source: a built-in name (see `list_datasets()`), a local file path or
             glob (csv, tsv, json, jsonl, parquet or txt), a dict of split name
-            to path(s), or a Hugging Face hub id (needs the internet). A list
+            to path(s), a `datasets.Dataset` or `DatasetDict` in memory, or a
+            Hugging Face hub id (needs the internet; `owner/name`). A list
             of sources is a mixture for language modelling: each is loaded
             and split as above, then their splits are concatenated (texts
             only, plus a `source` column naming where each came from).
@@ -80,6 +82,24 @@ def load_dataset(
     """
     if isinstance(source, BuiltinDataset):
         source = source.name
+    if isinstance(source, datasets.Dataset):
+        source = datasets.DatasetDict({"train": source})
+    if isinstance(source, datasets.DatasetDict):
+        raw, name = source, "the in-memory dataset"
+        if kwargs:
+            raise DatasetError(
+                f"An in-memory dataset takes no loading options (received: "
+                f"{', '.join(kwargs)})"
+            )
+        return standardize(
+            raw,
+            source=name,
+            text_column=text_column,
+            label_column=label_column or "label",
+            label_required=label_column is not None,
+            split_fractions=split_fractions,
+            split_seed=split_seed,
+        )
     if isinstance(source, (list, tuple)):
         return _load_mixture(
             source,
@@ -100,6 +120,7 @@ def load_dataset(
             )
         raw, name = datasets.DatasetDict({"train": load_builtin(source)}), source
     elif isinstance(source, str) and source.strip():
+        _check_not_a_typo(source)
         raw, name = _load_hub(source, kwargs), source
     else:
         raise DatasetNotFoundError(
@@ -116,6 +137,19 @@ def load_dataset(
         split_seed=split_seed,
         keep_columns=("title",) if name == "shakespeare" else (),
     )
+
+
+def _check_not_a_typo(source):
+    """A name without a `/` that is close to a built-in one is a typo, not a
+    hub id: say so at once instead of asking the hub."""
+    if "/" in source:
+        return
+    close = difflib.get_close_matches(source, list(BUILTINS), n=1, cutoff=0.75)
+    if close:
+        raise DatasetNotFoundError(
+            f"{source!r} is not a built-in dataset; did you mean {close[0]!r}? "
+            "(a hub dataset is named owner/name)"
+        )
 
 
 def parse_sources(text):

@@ -83,15 +83,23 @@ def standardize(
     columns = sorted({c for split in splits.values() for c in split.column_names})
     for name, split in splits.items():
         if text_column not in split.column_names:
+            guess = _text_guess(split)
             raise DatasetError(
                 f"{source}: no text column {text_column!r} in split {name!r} "
-                f"(columns: {', '.join(split.column_names)}); pass text_column=..."
+                f"(columns: {', '.join(split.column_names)}); pass "
+                + (f"text_column={guess!r}" if guess else "text_column=...")
             )
     has_label = all(label_column in s.column_names for s in splits.values())
     if label_required and not has_label:
+        others = [c for c in columns if c != text_column]
         raise DatasetError(
             f"{source}: no label column {label_column!r} (columns: "
-            f"{', '.join(columns)}); pass label_column=..."
+            f"{', '.join(columns)}); pass "
+            + (
+                f"label_column={others[0]!r}"
+                if len(others) == 1
+                else "label_column=..."
+            )
         )
     table = {}
     for name, split in splits.items():
@@ -120,6 +128,16 @@ def standardize(
             columns, features=datasets.Features(features), split=name
         )
     return datasets.DatasetDict(result)
+
+
+def _text_guess(split):
+    """The one column of strings a split has, if it has exactly one."""
+    strings = [
+        column
+        for column, feature in split.features.items()
+        if isinstance(feature, datasets.Value) and "string" in feature.dtype
+    ]
+    return strings[0] if len(strings) == 1 else None
 
 
 def _rename_splits(raw, source):

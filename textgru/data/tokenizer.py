@@ -204,12 +204,13 @@ def train_tokenizer(
     lowercase=False,
     min_frequency=1,
     show_progress=False,
+    text_column="text",
 ):
     """Train a tokenizer on `texts` with Hugging Face `tokenizers`.
 
     Args:
-        texts: an iterable of strings, or a `datasets.Dataset` with a `text`
-            column (read in batches).
+        texts: an iterable of strings, or a `datasets.Dataset` whose
+            `text_column` holds the texts (read in batches).
         kind: `"word"` (whole words and punctuation), `"char"` (characters),
             `"byte"` (the 256 bytes of UTF-8; needs no training), or a subword
             model: `"bpe"` (byte-level BPE, as GPT-2), `"wordpiece"` (as BERT)
@@ -220,6 +221,7 @@ def train_tokenizer(
         lowercase: lowercase texts before tokenizing (also when encoding).
         min_frequency: the fewest occurrences a token needs to be kept.
         show_progress: show the trainer's progress bar.
+        text_column: the column of a `datasets.Dataset` with the texts.
 
     Returns:
         A `textgru.data.Tokenizer` with `[PAD]`=0, `[UNK]`=1, `[BOS]`=2,
@@ -256,7 +258,7 @@ def train_tokenizer(
             if kind == "bpe":
                 options["initial_alphabet"] = pre_tokenizers.ByteLevel.alphabet()
             trainer = _TRAINERS[kind](**options)
-        counter = _Counting(texts)
+        counter = _Counting(texts, text_column)
         backend.train_from_iterator(counter, trainer=trainer)
         if not counter.nonempty:
             raise TokenizerError(
@@ -268,14 +270,20 @@ def train_tokenizer(
 class _Counting:
     """Iterates texts in batches for the trainer, checking they are strings."""
 
-    def __init__(self, texts):
+    def __init__(self, texts, column="text"):
         self.texts = texts
+        self.column = column
         self.nonempty = 0
+        if hasattr(texts, "column_names") and column not in texts.column_names:
+            raise InvalidArgumentError(
+                f"Expected a dataset with a {column!r} column of texts. Received "
+                f"columns: {', '.join(texts.column_names)}; pass text_column=..."
+            )
 
     def __iter__(self):
-        texts = self.texts
+        texts, column = self.texts, self.column
         if hasattr(texts, "column_names"):  # a datasets.Dataset
-            batches = (texts[i : i + 1000]["text"] for i in range(0, len(texts), 1000))
+            batches = (texts[i : i + 1000][column] for i in range(0, len(texts), 1000))
         elif isinstance(texts, str):
             raise InvalidArgumentError(
                 "Expected `texts` to be an iterable of strings, not one string. "

@@ -15,6 +15,7 @@ from textgru import _validation
 from textgru._config import field
 from textgru._status import say
 from textgru.data import Preprocessor, classification_dataset, load_dataset
+from textgru.data.config import describe_source
 from textgru.errors import DatasetError, InvalidArgumentError, RunIntegrityError
 from textgru.interpret import gate_activations, plots
 from textgru.models import POOLINGS, build_classifier, classifier_from_lm
@@ -201,25 +202,22 @@ class ClassificationTask(Task):
     report_files = ("confusion_matrix.png",)
 
     def load_data(self, config):
-        data = load_dataset(
-            config.dataset,
+        # The label column is required: a file without it is refused with
+        # its own columns listed.
+        return load_dataset(
+            config.data_source(),
             text_column=config.text_column,
-            label_column=config.label_column,
+            label_column=config.label_column or "label",
             split_seed=config.split_seed,
         )
-        if "label" not in data["train"].column_names:
-            raise DatasetError(
-                f"{config.dataset} has no label column to classify by (columns: "
-                f"{', '.join(data['train'].column_names)}); pass --label-column"
-            )
-        return data
 
     def info(self, config, data, parent):
+        source = describe_source(config.dataset)
         label_names = data["train"].features["label"].names
         for split in ("validation", "test"):
             if not len(data[split]):
                 raise DatasetError(
-                    f"{config.dataset}: the {split} split is empty "
+                    f"{source}: the {split} split is empty "
                     f"({len(data['train'])} training rows in {len(label_names)} "
                     "classes; a split carved out of train takes its share of each "
                     "class, rounded down); give more rows per class, or a file with "
@@ -227,7 +225,7 @@ class ClassificationTask(Task):
                 )
         if len(label_names) < 2:
             raise DatasetError(
-                f"{config.dataset}: the label column "
+                f"{source}: the label column "
                 f"{config.label_column or 'label'!r} has one class only "
                 f"({', '.join(map(str, label_names))}); a classifier needs texts of "
                 "at least 2 classes"

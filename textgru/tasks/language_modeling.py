@@ -9,6 +9,7 @@ generate text.
 import dataclasses
 import math
 
+import datasets
 import keras
 
 from textgru import _validation
@@ -37,9 +38,10 @@ class LanguageModelConfig(TrainConfig):
     """A `TrainConfig` for language modelling (`textgru train lm`); its
     defaults are a character model of `shakespeare`."""
 
-    dataset: str = field(
+    dataset: str | datasets.Dataset | datasets.DatasetDict = field(
         "shakespeare",
-        "built-in name, local text file or hub id; several joined by commas",
+        "built-in name, local text file or hub id; several joined by commas (in "
+        "Python also a datasets.Dataset or DatasetDict)",
     )
     tokenizer: str = field(
         "char", "char, byte, word, bpe, wordpiece or unigram", architecture=True
@@ -196,8 +198,9 @@ class LanguageModelTask(Task):
         return load_language_model(config.from_lm) if config.from_lm else None
 
     def load_data(self, config):
+        source = config.data_source()
         return load_dataset(
-            parse_sources(config.dataset),
+            parse_sources(source) if isinstance(source, str) else source,
             text_column=config.text_column,
             split_seed=config.split_seed,
         )

@@ -2,14 +2,16 @@
 and the check that a classifier's held-out texts were never among them."""
 
 from textgru.data import load_dataset, parse_sources
+from textgru.data.config import IN_MEMORY, describe_source
 from textgru.data.leakage import check_no_leak
+from textgru.errors import DataLeakError
 from textgru.training import run_directory
 
 
 def corpus_of(config):
     """The corpus a run trained on, as recorded in the runs made from it."""
     return {
-        "dataset": config.dataset,
+        "dataset": describe_source(config.dataset),
         "text_column": config.text_column,
         "split_seed": config.split_seed,
     }
@@ -42,6 +44,13 @@ def check_pretraining(lm_run, config, data):
     for corpus in pretrained_on(lm_run):
         if corpus == own:
             continue
+        if corpus["dataset"].startswith(IN_MEMORY):
+            raise DataLeakError(
+                f"The language model {lm_run.path} was trained on an "
+                f"{corpus['dataset']}, which textgru cannot check against "
+                f"{describe_source(config.dataset)}'s validation and test texts; "
+                "train the language model on files or built-in datasets"
+            )
         texts = load_dataset(
             parse_sources(corpus["dataset"]),
             text_column=corpus["text_column"],
@@ -52,5 +61,5 @@ def check_pretraining(lm_run, config, data):
             heldout,
             corpus_name=f"The language model {lm_run.path} was trained on "
             f"{corpus['dataset']}, which",
-            heldout_name=f"{config.dataset} validation and test",
+            heldout_name=f"{describe_source(config.dataset)} validation and test",
         )

@@ -20,7 +20,9 @@ import keras
 from textgru._atomic import write_text
 from textgru._status import say
 from textgru._version import __version__
-from textgru.data import Tokenizer, train_tokenizer
+from textgru.data import Tokenizer
+from textgru.data.config import describe_source
+from textgru.data.tokenizer import KINDS
 from textgru.errors import RunError, RunIntegrityError
 from textgru.interpret import plots
 from textgru.training import distribute, run_directory
@@ -157,7 +159,7 @@ class Task:
         parent = self.parent(config)
         if parent is not None:
             config = config.inherit(parent.config)
-        say(f"loading {config.dataset}")
+        say(f"loading {describe_source(config.dataset)}")
         data = self.load_data(config)
         info = self.info(config, data, parent)
         work, resumed, tokenizer = self._open(
@@ -232,10 +234,10 @@ class Task:
                     say(
                         f"training the {config.tokenizer} tokenizer on "
                         f"{len(train_split):,} texts"
+                        if config.tokenizer in KINDS
+                        else f"reading the tokenizer {config.tokenizer}"
                     )
-                    tokenizer = train_tokenizer(
-                        train_split, **config.tokenizer_options()
-                    )
+                    tokenizer = config.build_tokenizer(train_split)
                 tokenizer.save(work / "tokenizer.json")
                 self._record(work, config, info, finished=False)
             return json.dumps({"resumed": resumed, "tokenizer": tokenizer.to_json()})

@@ -14,7 +14,8 @@ import os
 
 from textgru import _validation
 from textgru._config import Section, field, names_where
-from textgru.data.config import DataConfig, TokenizerConfig
+from textgru.data.config import DataConfig, TokenizerConfig, describe_source
+from textgru.data.tokenizer import KINDS
 from textgru.errors import InvalidArgumentError
 from textgru.models.config import ModelConfig
 from textgru.training.distribute import DistributeConfig
@@ -135,7 +136,11 @@ class TrainConfig(
         return cls(**values)
 
     def to_dict(self):
-        return dataclasses.asdict(self)
+        """The fields as a dict, a dataset given in memory by its description
+        (`data.config.describe_source`)."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        values["dataset"] = describe_source(self.dataset)
+        return values
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
@@ -180,7 +185,11 @@ class TrainConfig(
                 return os.path.abspath(expanded)
             return source
 
-        changes = {"dataset": ",".join(map(absolute, self.dataset.split(",")))}
+        changes = {}
+        if isinstance(self.dataset, str):
+            changes["dataset"] = ",".join(map(absolute, self.dataset.split(",")))
+        if self.tokenizer not in KINDS:
+            changes["tokenizer"] = absolute(self.tokenizer)
         if getattr(self, "from_lm", None):
             changes["from_lm"] = absolute(self.from_lm)
         return self.replace(**changes)
