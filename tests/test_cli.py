@@ -41,9 +41,12 @@ def test_bad_demo_argument_is_one_line_and_exit_2():
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.startswith("textgru")]
+    lines = [
+        line for line in result.stderr.splitlines() if line.startswith("textgru: error")
+    ]
     assert lines == [
-        "textgru: error: Expected `epochs` to be a positive integer. Received: epochs=0"
+        "textgru: error: Expected --epochs to be a positive integer. "
+        "Received: --epochs 0"
     ]
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.cli_output import error_lines
 from tests.tiny import NEGATIVE, POSITIVE, TINY, labelled_rows, write_csv
 from textgru import cli
 from textgru.tasks import ClassifierConfig
@@ -35,7 +36,9 @@ def _textgru(*args, stdin=None):
         [sys.executable, "-m", "textgru.cli", *map(str, args)],
         input=stdin, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
-    errors = [line for line in result.stderr.splitlines() if line.startswith("textgru")]
+    errors = [
+        line for line in result.stderr.splitlines() if line.startswith("textgru: error")
+    ]
     return result.returncode, result.stdout, errors, result.stderr
 
 
@@ -120,7 +123,7 @@ ERRORS = [
      "not a built-in"),
     (["train", "classify", "--no-such-flag", "1"], "unrecognized arguments"),
     (["train", "classify", "--units", "0", "--out", "{tmp}/r"],
-     "Expected `units` to be a positive integer"),
+     "Expected --units to be a positive integer"),
     (["train", "classify", "--pooling", "sum", "--out", "{tmp}/r"], "pooling"),
     (["predict", "{tmp}/missing", "hello"], "No run directory"),
     (["evaluate", "{tmp}/missing"], "No run directory"),
@@ -148,7 +151,7 @@ def test_errors_are_one_line_with_exit_code_2(
     except SystemExit as exit_:  # argparse's own usage errors
         code = exit_.code
     assert code == 2
-    lines = capsys.readouterr().err.strip().splitlines()
+    lines = error_lines(capsys.readouterr().err)
     assert len(lines) == 1 and lines[0].startswith("textgru: error: ")
     assert message in lines[0]
     assert not (tmp_path / "r").exists() and not (tmp_path / "r.partial").exists()
@@ -196,7 +199,7 @@ def test_recipe_is_the_same_command(tmp_path):
         timeout=120,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "Expected `epochs` to be a positive integer" in result.stderr
+    assert "Expected --epochs to be a positive integer" in result.stderr
 
 
 def test_predict_on_a_terminal_says_it_reads_stdin(cli_run, capsys, monkeypatch):

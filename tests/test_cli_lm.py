@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_output import error_lines
 from tests.test_language_modeling import TINY
 from textgru import cli
 
@@ -39,12 +40,12 @@ def test_generate_prints_prompt_and_continuation(lm_dir, capsys):
 
 
 ERRORS = [
-    (["generate", "{run}", "--temperature", "-1"], "temperature"),
-    (["generate", "{run}", "--top-p", "1.5"], "top_p"),
-    (["generate", "{run}", "--max-new-tokens", "0"], "max_new_tokens"),
+    (["generate", "{run}", "--temperature", "-1"], "--temperature >= 0"),
+    (["generate", "{run}", "--top-p", "1.5"], "--top-p in (0, 1]"),
+    (["generate", "{run}", "--max-new-tokens", "0"], "Expected --max-new-tokens"),
     (["generate", "{tmp}/nothing"], "No run directory"),
     (["generate", "{tmp}/classify"], "is a 'classify' run; this needs a 'lm' run"),
-    (["train", "lm", "--seq-len", "0", "--out", "{tmp}/r"], "seq_len"),
+    (["train", "lm", "--seq-len", "0", "--out", "{tmp}/r"], "--seq-len"),
     (["train", "lm", "--pooling", "max"], "unrecognized arguments"),
 ]  # fmt: skip
 
@@ -65,7 +66,7 @@ def test_errors_are_one_line_with_exit_code_2(lm_dir, tmp_path, args, message, c
     except SystemExit as exit_:
         code = exit_.code
     assert code == 2
-    lines = capsys.readouterr().err.strip().splitlines()
+    lines = error_lines(capsys.readouterr().err)
     assert len(lines) == 1 and message in lines[0], lines
 
 

@@ -289,7 +289,7 @@ def test_transfer_run_directory(transfer_run, lm_run, reviews):
     code = (
         "import sys; from textgru.tasks.classification import ClassifierRun; "
         "run = ClassifierRun.load(sys.argv[1]); "
-        "print(run.model.optimizer)"
+        "print(getattr(run.model, 'optimizer', None))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code, str(run.path)], capture_output=True, text=True

@@ -588,11 +588,11 @@ _USER_OS_ERRORS = (
 )
 
 
-def _in_flags(message):
+def _in_flags(message, args=None):
     """A library message in the command line's words: a config field written
-    as Python (`text_column=...`, `label_column='stars'`, `` `learning_rate` ``)
-    becomes its flag (`--text-column ...`, `--label-column stars`,
-    `--learning-rate`)."""
+    as Python (`text_column=...`, `label_column='stars'`, `epochs=0`,
+    `` `learning_rate` ``) becomes its flag (`--text-column ...`,
+    `--label-column stars`, `--epochs 0`, `--learning-rate`)."""
     from textgru.tasks import TASKS, VARIANTS
 
     fields = {
@@ -600,6 +600,8 @@ def _in_flags(message):
         for task in (*TASKS.values(), *VARIANTS.values())
         for field in dataclasses.fields(task.config_class)
     }
+    if args is not None:  # the command's own options (--temperature, ...)
+        fields |= set(vars(args)) - {"command", "task", "run_dir", "texts"}
 
     def assignment(match):
         name, value = match.group(1), match.group(2)
@@ -611,7 +613,9 @@ def _in_flags(message):
         name = match.group(1)
         return f"--{name.replace('_', '-')}" if name in fields else match.group(0)
 
-    message = re.sub(r"\b([a-z][a-z_]*)=(\.\.\.|'[^']*')", assignment, message)
+    message = re.sub(
+        r"\b([a-z][a-z_]*)=(\.\.\.|'[^']*'|[^\s,;)]+)", assignment, message
+    )
     return re.sub(r"`([a-z][a-z_]*)`", quoted, message)
 
 
@@ -675,7 +679,7 @@ def _run(argv):
             _quiet.import_backend()
         code = COMMANDS[args.command](args)
     except TextgruError as error:
-        print(f"textgru: error: {_in_flags(str(error))}", file=sys.stderr)
+        print(f"textgru: error: {_in_flags(str(error), args)}", file=sys.stderr)
         return 2
     except OSError as error:
         # A place the user named that cannot be used is theirs to fix (2); a

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from tests.cli_output import error_lines
 from tests.tiny import TINY
 from textgru import cli
 from textgru.training.config import as_flags
@@ -30,7 +31,9 @@ def textgru(*args, stdin=None, env=None, cwd=None):
         [sys.executable, "-m", "textgru.cli", *map(str, args)],
         input=stdin, capture_output=True, text=True, timeout=300, env=env, cwd=cwd,
     )  # fmt: skip
-    errors = [line for line in result.stderr.splitlines() if line.startswith("textgru")]
+    errors = [
+        line for line in result.stderr.splitlines() if line.startswith("textgru: error")
+    ]
     return result.returncode, result.stdout, errors, result.stderr
 
 
@@ -38,7 +41,7 @@ def one_line_error(capsys, code, expected_code=2):
     """The single `textgru: error:` line the CLI printed, checked (progress
     bars of `datasets` may come before it)."""
     err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.startswith("textgru")]
+    lines = error_lines(err)
     assert code == expected_code, err[-2000:]
     assert "Traceback" not in err, err[-2000:]
     assert len(lines) == 1 and lines[0].startswith("textgru: error: "), err[-2000:]

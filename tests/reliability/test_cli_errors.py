@@ -32,7 +32,7 @@ def test_predict_with_stdin_closed(finished):
         ["bash", "-c", f'"{sys.executable}" -m textgru.cli predict "{finished}" <&-'],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
-    lines = [x for x in result.stderr.splitlines() if x.startswith("textgru")]
+    lines = [x for x in result.stderr.splitlines() if x.startswith("textgru: error")]
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert lines == [
         "textgru: error: No text given: give texts as arguments, --file, or lines "

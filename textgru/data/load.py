@@ -18,6 +18,7 @@ from textgru.data.builtin import (  # noqa: F401 (list_datasets: its old home)
     load_builtin,
 )
 from textgru.data.prepare import SPLITS, standardize
+from textgru.data.progress import quiet
 from textgru.errors import DatasetError, DatasetNotFoundError, HubUnreachableError
 
 # File suffix -> (packaged `datasets` builder, extra builder arguments).
@@ -148,7 +149,7 @@ def _check_not_a_typo(source):
     if close:
         raise DatasetNotFoundError(
             f"{source!r} is not a built-in dataset; did you mean {close[0]!r}? "
-            "(a hub dataset is named owner/name)"
+            f"(built-in: {', '.join(BUILTINS)}; a hub dataset is named owner/name)"
         )
 
 
@@ -219,9 +220,11 @@ def _load_files(source, kwargs):
     # folder per content means an edited file is never read from a stale cache.
     kwargs.setdefault("cache_dir", str(data_home() / "files" / digest.hexdigest()))
     try:
-        return datasets.load_dataset(
-            builder, data_files=data_files, **options, **kwargs
-        )
+        # A local file loads in a moment: no progress bars for it.
+        with quiet():
+            return datasets.load_dataset(
+                builder, data_files=data_files, **options, **kwargs
+            )
     except (ValueError, TypeError, OSError, DatasetGenerationError) as error:
         cause = error.__cause__ or error
         raise DatasetError(
