@@ -85,22 +85,6 @@ def load_dataset(
         source = source.name
     if isinstance(source, datasets.Dataset):
         source = datasets.DatasetDict({"train": source})
-    if isinstance(source, datasets.DatasetDict):
-        raw, name = source, "the in-memory dataset"
-        if kwargs:
-            raise DatasetError(
-                f"An in-memory dataset takes no loading options (received: "
-                f"{', '.join(kwargs)})"
-            )
-        return standardize(
-            raw,
-            source=name,
-            text_column=text_column,
-            label_column=label_column or "label",
-            label_required=label_column is not None,
-            split_fractions=split_fractions,
-            split_seed=split_seed,
-        )
     if isinstance(source, (list, tuple)):
         return _load_mixture(
             source,
@@ -109,7 +93,14 @@ def load_dataset(
             split_seed=split_seed,
             **kwargs,
         )
-    if isinstance(source, dict):
+    if isinstance(source, datasets.DatasetDict):
+        if kwargs:
+            raise DatasetError(
+                f"An in-memory dataset takes no loading options (received: "
+                f"{', '.join(kwargs)})"
+            )
+        raw, name = source, "the in-memory dataset"
+    elif isinstance(source, dict):
         raw, name = _load_files(source, kwargs), "files"
     elif isinstance(source, (str, os.PathLike)) and _is_path(source):
         raw, name = _load_files(source, kwargs), str(source)
