@@ -13,6 +13,7 @@ with `keras.saving.load_model`. The `textgru` command imports only what its
 command needs (`textgru_cli`).
 """
 
+import importlib
 import os
 
 from textgru import _compat, _quiet
@@ -42,8 +43,6 @@ _PACKAGES = ("data", "errors", "interpret", "layers", "models", "tasks", "traini
 def _load_all():
     """Import every package (registering textgru's classes with Keras) and
     make the old module paths work."""
-    import importlib
-
     with _quiet.start_up():
         for name in _PACKAGES:
             globals()[name] = importlib.import_module(f"textgru.{name}")
