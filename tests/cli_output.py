@@ -1,4 +1,7 @@
-"""Reading what the `textgru` command printed on stderr in the tests."""
+"""Running the `textgru` command in the tests and reading what it printed."""
+
+import subprocess
+import sys
 
 
 def error_lines(stderr):
@@ -9,3 +12,16 @@ def error_lines(stderr):
         for line in stderr.strip().splitlines()
         if line.startswith("textgru: error") or not line.startswith("textgru: ")
     ]
+
+
+def textgru(*args, stdin=None, env=None, cwd=None):
+    """`textgru ARGS` as a real process (`python -m textgru.cli`):
+    `(exit code, stdout, "textgru: error" lines, stderr)`."""
+    result = subprocess.run(
+        [sys.executable, "-m", "textgru.cli", *map(str, args)],
+        input=stdin, capture_output=True, text=True, timeout=300, env=env, cwd=cwd,
+    )  # fmt: skip
+    errors = [
+        line for line in result.stderr.splitlines() if line.startswith("textgru: error")
+    ]
+    return result.returncode, result.stdout, errors, result.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.cli_output import error_lines
+from tests.cli_output import error_lines, textgru
 from tests.tiny import NEGATIVE, POSITIVE, TINY, labelled_rows, write_csv
 from textgru import cli
 from textgru.tasks import ClassifierConfig
@@ -29,17 +29,6 @@ def cli_run(tmp_path_factory):
     )
     assert code == 0
     return out
-
-
-def _textgru(*args, stdin=None):
-    result = subprocess.run(
-        [sys.executable, "-m", "textgru.cli", *map(str, args)],
-        input=stdin, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    errors = [
-        line for line in result.stderr.splitlines() if line.startswith("textgru: error")
-    ]
-    return result.returncode, result.stdout, errors, result.stderr
 
 
 def test_train_prints_a_summary_and_writes_the_run(cli_run, capsys):
@@ -67,7 +56,7 @@ def test_predict_texts_file_and_stdin(cli_run, tmp_path, capsys):
     assert [rows[0]["label"], rows[2]["label"]] == ["pos", "neg"]
     assert set(rows[0]["probabilities"]) == {"neg", "pos"}
 
-    code, out, errors, _ = _textgru(
+    code, out, errors, _ = textgru(
         "predict", cli_run, "--json", stdin="good fun\nweak plot\n"
     )
     assert code == 0 and not errors
@@ -159,7 +148,7 @@ def test_errors_are_one_line_with_exit_code_2(
 
 
 def test_an_error_in_a_real_process_has_no_traceback(tmp_path):
-    code, _, errors, stderr = _textgru("predict", tmp_path / "missing", "hello")
+    code, _, errors, stderr = textgru("predict", tmp_path / "missing", "hello")
     assert code == 2 and "Traceback" not in stderr
     assert errors == [f"textgru: error: No run directory at {tmp_path / 'missing'}"]
 
@@ -170,7 +159,7 @@ def test_run_with_a_missing_file_is_an_error(cli_run, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(cli_run, broken)
     (broken / "model.keras").unlink()
-    code, _, errors, _ = _textgru("predict", broken, "hello")
+    code, _, errors, _ = textgru("predict", broken, "hello")
     assert code == 2 and "missing model.keras" in errors[0]
 
 

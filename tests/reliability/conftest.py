@@ -1,9 +1,6 @@
 """Shared setup of the reliability tests: a tiny labelled file and a tiny
 finished run, and the CLI run in-process or as a real process."""
 
-import subprocess
-import sys
-
 import pytest
 
 from tests.cli_output import error_lines
@@ -23,18 +20,6 @@ def finished(reviews, tmp_path_factory):
         == 0
     )
     return out
-
-
-def textgru(*args, stdin=None, env=None, cwd=None):
-    """`textgru ARGS` as a real process: (exit code, stdout, textgru lines, stderr)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "textgru.cli", *map(str, args)],
-        input=stdin, capture_output=True, text=True, timeout=300, env=env, cwd=cwd,
-    )  # fmt: skip
-    errors = [
-        line for line in result.stderr.splitlines() if line.startswith("textgru: error")
-    ]
-    return result.returncode, result.stdout, errors, result.stderr
 
 
 def one_line_error(capsys, code, expected_code=2):

@@ -11,10 +11,11 @@ import shutil
 import subprocess
 import sys
 
+from tests.cli_output import textgru
 from textgru import cli
 from textgru.training import run_directory
 
-from .conftest import FLAGS, one_line_error, textgru
+from .conftest import FLAGS, one_line_error
 
 
 def test_gates_out_naming_a_folder(finished, tmp_path, capsys):

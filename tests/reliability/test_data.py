@@ -14,6 +14,7 @@ import warnings
 
 import pytest
 
+from tests.cli_output import textgru
 from textgru.data import builtin, fetch, load_dataset
 from textgru.errors import ChecksumError, DatasetError, DataWarning
 
@@ -139,8 +140,6 @@ def test_tab_separated_texts_keep_their_quotes(tmp_path, tmp_home):
 
 
 def test_an_unreachable_hub_is_one_quick_line(tmp_path):
-    from .conftest import textgru
-
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     start = time.perf_counter()
     code, _, errors, stderr = textgru(

@@ -13,12 +13,13 @@ import time
 
 import pytest
 
+from tests.cli_output import textgru
 from textgru import cli
 from textgru.tasks import CLASSIFY
 from textgru.tasks.classification import ClassifierRun
 from textgru.training import run_directory
 
-from .conftest import FLAGS, one_line_error, textgru
+from .conftest import FLAGS, one_line_error
 
 
 def _train(reviews, out, *extra):
