@@ -50,7 +50,7 @@ def start_up():
     """Run the block (the backend's first import) with its stderr lines that
     are `NOISE` dropped and the others passed on."""
     configure()
-    if verbose() or "keras" in sys.modules:
+    if verbose() or "keras" in sys.modules or not _stderr_open():
         yield
         return
     sys.stderr.flush()
@@ -70,6 +70,17 @@ def start_up():
             ]
             if kept:
                 print("\n".join(kept), file=sys.stderr)
+
+
+def _stderr_open():
+    """Whether the process has a stderr to filter (fd 2 open, `sys.stderr` set)."""
+    if sys.stderr is None:
+        return False
+    try:
+        os.fstat(2)
+    except OSError:
+        return False
+    return True
 
 
 class _Filter:
@@ -100,14 +111,17 @@ class _Filter:
             if piece and not NOISE.search(piece.decode("utf-8", "replace"))
         )
         if kept:
-            os.write(self.out_fd, kept)
+            try:
+                os.write(self.out_fd, kept)
+            except OSError:
+                pass  # the terminal went away: keep draining, so no writer blocks
 
 
 @contextlib.contextmanager
 def filtered_stderr():
     """Run the block with the process's stderr (fd 2) passed through a filter
     that drops `NOISE` lines (nothing is filtered when verbose)."""
-    if verbose():
+    if verbose() or not _stderr_open():
         yield
         return
     sys.stderr.flush()

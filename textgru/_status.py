@@ -14,5 +14,5 @@ def quiet():
 
 def say(message):
     """Print `textgru: message` on stderr (unless quiet)."""
-    if not quiet():
+    if not quiet() and sys.stderr is not None:  # print(file=None) is stdout
         print(f"textgru: {message}", file=sys.stderr, flush=True)
