@@ -7,9 +7,9 @@ are on", CPU-feature and XLA notes) and more as it runs. textgru sets
 `TF_CPP_MIN_LOG_LEVEL` before the first import (TensorFlow reads it only
 then), so its C++ INFO and WARNING lines stay off, and drops the few lines it
 prints at import time regardless (`start_up`). The `textgru` command and the
-recipes also filter the process's stderr while a command runs
-(`filtered_stderr`), which drops a false oneDNN error TensorFlow prints when
-a model first runs. Python warnings, errors and anything else on stderr pass
+recipes filter the process's stderr the same way while a command runs
+(`filtered_stderr`), which also drops a false oneDNN error TensorFlow prints
+when a model first runs. Python warnings, errors and anything else on stderr pass
 through. `TEXTGRU_VERBOSE=1` (or `textgru --verbose`) keeps everything.
 """
 
@@ -17,7 +17,6 @@ import contextlib
 import os
 import re
 import sys
-import tempfile
 import threading
 
 VERBOSE = "TEXTGRU_VERBOSE"
@@ -47,29 +46,14 @@ def configure():
 
 @contextlib.contextmanager
 def start_up():
-    """Run the block (the backend's first import) with its stderr lines that
-    are `NOISE` dropped and the others passed on."""
+    """Run the block (the backend's first import) with the log level set and
+    its `NOISE` lines on stderr dropped (`filtered_stderr`)."""
     configure()
-    if verbose() or "keras" in sys.modules or not _stderr_open():
+    if "keras" in sys.modules:
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            kept = [
-                line
-                for line in captured.read().decode("utf-8", "replace").splitlines()
-                if line.strip() and not NOISE.search(line)
-            ]
-            if kept:
-                print("\n".join(kept), file=sys.stderr)
+    with filtered_stderr():
+        yield
 
 
 def _stderr_open():
