@@ -52,3 +52,15 @@ def at_least(name, value, low):
             f"Expected `{name}` >= {low}. Received: {name}={value!r}"
         )
     return value
+
+
+def non_negative(name, value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not 0.0 <= value < float("inf")
+    ):
+        raise InvalidArgumentError(
+            f"Expected `{name}` to be a finite number >= 0. Received: {name}={value!r}"
+        )
+    return float(value)

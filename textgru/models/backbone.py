@@ -36,6 +36,8 @@ class GRUBackbone(keras.layers.Layer):
         embedding_dropout_mode: `"channels"` drops whole embedding channels
             of a text (`SpatialDropout1D`), `"elements"` single values
             (`Dropout`).
+        word_dropout: rate of whole tokens dropped in training (their
+            vectors set to zero), before `embedding_dropout`.
         dropout: dropout rate between GRU layers.
         recurrent_dropout: the GRUs' dropout on the recurrent state.
         reset_after: the GRU form (`False` is the textbook one).
@@ -49,6 +51,9 @@ class GRUBackbone(keras.layers.Layer):
     Call arguments:
         token_ids: int ids `(batch, length)`.
         training: whether dropout is on.
+        embedding_perturbation: optional `(batch, length, embed_dim)` added to
+            the embeddings after their dropout, where the first GRU reads
+            them (adversarial training, `TextClassifier(adversarial=...)`).
 
     Returns `(sequence, last_state)`: every state of the top GRU
     `(batch, length, units * directions)` and its final state(s)
@@ -73,6 +78,7 @@ class GRUBackbone(keras.layers.Layer):
         mask_zero=True,
         embedding_dropout=0.0,
         embedding_dropout_mode="channels",
+        word_dropout=0.0,
         dropout=0.0,
         recurrent_dropout=0.0,
         reset_after=False,
@@ -99,6 +105,7 @@ class GRUBackbone(keras.layers.Layer):
                 f"Received: embedding_dropout_mode={embedding_dropout_mode!r}"
             )
         self.embedding_dropout_mode = embedding_dropout_mode
+        self.word_dropout = _validation.rate("word_dropout", word_dropout)
         self.dropout = _validation.rate("dropout", dropout)
         self.recurrent_dropout = recurrent_dropout
         self.reset_after = bool(reset_after)
@@ -110,6 +117,11 @@ class GRUBackbone(keras.layers.Layer):
         self.token_embedding = ReversibleEmbedding(
             vocab_size, embed_dim, mask_zero=self.mask_zero, name="embedding"
         )
+        self.word_dropout_layer = None
+        if self.word_dropout:
+            self.word_dropout_layer = keras.layers.Dropout(
+                self.word_dropout, noise_shape=(None, None, 1), name="word_dropout"
+            )
         self.embedding_dropout_layer = None
         if self.embedding_dropout:
             kind = (
@@ -165,11 +177,15 @@ class GRUBackbone(keras.layers.Layer):
             x = (*shape, self.output_units)
         self.built = True
 
-    def call(self, token_ids, training=None):
+    def call(self, token_ids, training=None, embedding_perturbation=None):
         mask = self.token_embedding.compute_mask(token_ids)
         x = self.token_embedding(token_ids)
+        if self.word_dropout_layer is not None:
+            x = self.word_dropout_layer(x, training=training)
         if self.embedding_dropout_layer is not None:
             x = self.embedding_dropout_layer(x, training=training)
+        if embedding_perturbation is not None:
+            x = x + embedding_perturbation
         for index, layer in enumerate(self.recurrent_layers):
             if index:
                 if self.dropout_layers:
@@ -183,7 +199,9 @@ class GRUBackbone(keras.layers.Layer):
     def compute_mask(self, token_ids, mask=None):
         return [self.token_embedding.compute_mask(token_ids), None]
 
-    def compute_output_spec(self, token_ids, training=None):
+    def compute_output_spec(
+        self, token_ids, training=None, embedding_perturbation=None
+    ):
         batch, length = token_ids.shape
         return (
             keras.KerasTensor((batch, length, self.output_units), self.compute_dtype),
@@ -209,6 +227,7 @@ class GRUBackbone(keras.layers.Layer):
                 "mask_zero": self.mask_zero,
                 "embedding_dropout": self.embedding_dropout,
                 "embedding_dropout_mode": self.embedding_dropout_mode,
+                "word_dropout": self.word_dropout,
                 "dropout": self.dropout,
                 "recurrent_dropout": self.recurrent_dropout,
                 "reset_after": self.reset_after,

@@ -5,6 +5,7 @@ import keras
 from textgru import _validation
 from textgru.errors import InvalidArgumentError
 from textgru.layers import GRU, GRUCell, SequencePooling
+from textgru.models import adversarial as adversarial_training
 from textgru.models.backbone import GRUBackbone
 from textgru.models.language_model import GRULanguageModel
 from textgru.models.recurrent_layer import cell_options
@@ -26,7 +27,18 @@ class TextClassifier(keras.Model):
         pooling: `"last"` (the final state), `"max"` or `"mean"` over the
             masked sequence, or `"concat"` of all three.
         dropout: dropout rate before the head.
+        adversarial: in training, also fit each text with its embeddings
+            moved in the direction that raises the loss most, by this
+            fraction of their L2 norm (Miyato et al., 2017; see
+            `textgru.models.adversarial`; TensorFlow backend); 0 is off. A
+            step costs about two.
         **kwargs: `keras.Model` arguments (`name`, ...).
+
+    Call arguments:
+        inputs: int token ids `(batch, length)`.
+        training: whether dropout is on.
+        embedding_perturbation: optional `(batch, length, embed_dim)` added
+            to the embeddings (see `GRUBackbone`).
 
     Example:
 
@@ -36,13 +48,23 @@ class TextClassifier(keras.Model):
     (1, 3)
     """
 
-    def __init__(self, backbone, num_classes, *, pooling="max", dropout=0.3, **kwargs):
+    def __init__(
+        self,
+        backbone,
+        num_classes,
+        *,
+        pooling="max",
+        dropout=0.3,
+        adversarial=0.0,
+        **kwargs,
+    ):
         num_classes = _validation.positive_int("num_classes", num_classes)
         if num_classes < 2:
             raise InvalidArgumentError(
                 f"Expected at least 2 classes. Received: num_classes={num_classes}"
             )
         dropout = _validation.rate("dropout", dropout)
+        adversarial = _validation.non_negative("adversarial", adversarial)
         if pooling not in POOLINGS:
             raise InvalidArgumentError(
                 f"Expected `pooling` to be one of {', '.join(POOLINGS)}. "
@@ -66,18 +88,17 @@ class TextClassifier(keras.Model):
             name="head",
         )
 
-        ids = keras.Input(batch_shape=(None, None), dtype="int32", name="token_ids")
-        sequence, last = backbone(ids)
-        pooled = [last] if pooling in ("last", "concat") else []
-        pooled += [pool(sequence) for pool in poolers]
-        x = (
-            pooled[0]
-            if len(pooled) == 1
-            else keras.layers.Concatenate(name="pool")(pooled)
+        concatenate = keras.layers.Concatenate(name="pool")
+        layers = (
+            pooling,
+            poolers,
+            concatenate,
+            head_dropout if dropout else None,
+            head,
         )
-        if dropout:
-            x = head_dropout(x)
-        outputs = head(x)
+
+        ids = keras.Input(batch_shape=(None, None), dtype="int32", name="token_ids")
+        outputs = _classify(layers, *backbone(ids))
         super().__init__(ids, outputs, **kwargs)
 
         self.backbone = backbone
@@ -85,6 +106,24 @@ class TextClassifier(keras.Model):
         self.num_classes = num_classes
         self.pooling = pooling
         self.dropout = dropout
+        self.adversarial = adversarial
+        self._head_layers = layers
+
+    def call(self, inputs, training=None, mask=None, embedding_perturbation=None):
+        if embedding_perturbation is None:
+            return super().call(inputs, training=training, mask=mask)
+        # The same graph as the functional one, with the perturbation
+        # passed to the backbone.
+        sequence, last = self.backbone(
+            inputs, training=training, embedding_perturbation=embedding_perturbation
+        )
+        return _classify(self._head_layers, sequence, last, training=training)
+
+    def train_step(self, *args, **kwargs):
+        if not self.adversarial:
+            return super().train_step(*args, **kwargs)
+        adversarial_training.check_backend(self.adversarial)
+        return adversarial_training.train_step(self, *args, **kwargs)
 
     def layer_groups(self):
         """The weighted layers in groups for fine-tuning, top first: the head,
@@ -102,6 +141,7 @@ class TextClassifier(keras.Model):
             "num_classes": self.num_classes,
             "pooling": self.pooling,
             "dropout": self.dropout,
+            "adversarial": self.adversarial,
             "name": self.name,
             "trainable": self.trainable,
         }
@@ -111,6 +151,17 @@ class TextClassifier(keras.Model):
         config = dict(config)
         config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
         return cls(**config)
+
+
+def _classify(layers, sequence, last, training=None):
+    """Pooling, dropout and the head over the backbone's outputs."""
+    pooling, poolers, concatenate, dropout, head = layers
+    pooled = [last] if pooling in ("last", "concat") else []
+    pooled += [pool(sequence) for pool in poolers]
+    x = pooled[0] if len(pooled) == 1 else concatenate(pooled)
+    if dropout is not None:
+        x = dropout(x, training=training)
+    return head(x)
 
 
 def build_classifier(
@@ -124,6 +175,8 @@ def build_classifier(
     pooling="max",
     dropout=0.3,
     embedding_dropout=0.0,
+    word_dropout=0.0,
+    adversarial=0.0,
     recurrent_dropout=0.0,
     reset_after=False,
     gru_class=GRU,
@@ -149,6 +202,10 @@ def build_classifier(
         dropout: dropout rate before the head and between GRU layers.
         embedding_dropout: rate of whole embedding channels dropped
             (`SpatialDropout1D`).
+        word_dropout: rate of whole tokens dropped in training.
+        adversarial: size of the adversarial perturbation of the embeddings
+            in training, relative to their norm (see `TextClassifier`); 0 is
+            off.
         recurrent_dropout: the GRU's dropout on its recurrent state.
         reset_after: the GRU form (`False` is the textbook one).
         gru_class: the recurrent layer class; `keras.layers.GRU` gives the
@@ -178,6 +235,7 @@ def build_classifier(
         mask_zero=True,
         embedding_dropout=embedding_dropout,
         embedding_dropout_mode="channels",
+        word_dropout=word_dropout,
         dropout=dropout,
         recurrent_dropout=recurrent_dropout,
         reset_after=reset_after,
@@ -186,7 +244,12 @@ def build_classifier(
         cell_kwargs=cell_kwargs,
     )
     return TextClassifier(
-        backbone, num_classes, pooling=pooling, dropout=dropout, name=name
+        backbone,
+        num_classes,
+        pooling=pooling,
+        dropout=dropout,
+        adversarial=adversarial,
+        name=name,
     )
 
 
@@ -197,6 +260,8 @@ def classifier_from_lm(
     pooling="concat",
     dropout=0.4,
     embedding_dropout=0.1,
+    word_dropout=0.0,
+    adversarial=0.0,
     name="textgru_classifier",
 ):
     """A text classifier whose embedding and GRU stack are the language model's.
@@ -216,6 +281,10 @@ def classifier_from_lm(
         pooling: `"concat"` (last, max and mean), `"last"`, `"max"` or `"mean"`.
         dropout: dropout rate between GRU layers and before the head.
         embedding_dropout: rate of whole embedding channels dropped.
+        word_dropout: rate of whole tokens dropped in training.
+        adversarial: size of the adversarial perturbation of the embeddings
+            in training, relative to their norm (see `TextClassifier`); 0 is
+            off.
         name: the model's name.
 
     Returns:
@@ -249,6 +318,8 @@ def classifier_from_lm(
         pooling=pooling,
         dropout=dropout,
         embedding_dropout=embedding_dropout,
+        word_dropout=word_dropout,
+        adversarial=adversarial,
         recurrent_dropout=source.recurrent_dropout,
         reset_after=source.reset_after,
         gru_class=source.gru_class,

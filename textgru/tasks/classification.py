@@ -19,10 +19,12 @@ from textgru.data.config import describe_source
 from textgru.errors import DatasetError, InvalidArgumentError, RunIntegrityError
 from textgru.interpret import gate_activations, plots
 from textgru.models import POOLINGS, build_classifier, classifier_from_lm
+from textgru.models.adversarial import check_backend
 from textgru.tasks.metrics import classification_report
 from textgru.tasks.runs import TaskRun
 from textgru.tasks.task import Task
 from textgru.training import TrainConfig
+from textgru.training.losses import classification_loss
 from textgru.training.optimizers import make_optimizer
 
 # The run's gates.png shows the first few test texts of a readable length.
@@ -44,12 +46,23 @@ class ClassifierConfig(TrainConfig):
     bidirectional: bool = field(True, "read texts both ways")
     pooling: str = field("max", "last, max, mean, or concat (all three)")
     embedding_dropout: float = field(0.2, "dropped embedding channels")
+    word_dropout: float = field(0.0, "dropped tokens (their vectors set to zero)")
+    adversarial: float = field(
+        0.0,
+        "adversarial training: also fit each text with its embeddings moved up "
+        "the loss gradient by this fraction of their norm (Miyato et al. 2017; "
+        "0 is off; TensorFlow; a step costs two)",
+    )
+    label_smoothing: float = field(0.0, "label smoothing of the loss")
     bucket_by_length: bool = field(True, "batch texts of similar length together")
 
     def __post_init__(self):
         super().__post_init__()
         _validation.positive_int("max_length", self.max_length)
         _validation.rate("embedding_dropout", self.embedding_dropout)
+        _validation.rate("word_dropout", self.word_dropout)
+        _validation.rate("label_smoothing", self.label_smoothing)
+        _validation.non_negative("adversarial", self.adversarial)
         _validation.one_of("pooling", self.pooling, POOLINGS)
 
 
@@ -256,6 +269,8 @@ class ClassificationTask(Task):
                 pooling=config.pooling,
                 dropout=config.dropout,
                 embedding_dropout=config.embedding_dropout,
+                word_dropout=config.word_dropout,
+                adversarial=config.adversarial,
             )
         return build_classifier(
             tokenizer.vocab_size,
@@ -263,15 +278,16 @@ class ClassificationTask(Task):
             bidirectional=config.bidirectional,
             pooling=config.pooling,
             embedding_dropout=config.embedding_dropout,
+            word_dropout=config.word_dropout,
+            adversarial=config.adversarial,
             **config.backbone_options(),
         )
 
     def compile(self, model, config, steps, layer_factors=None):
+        check_backend(model.adversarial)
         model.compile(
             optimizer=make_optimizer(config, steps, layer_factors),
-            loss="binary_crossentropy"
-            if model.num_classes == 2
-            else "sparse_categorical_crossentropy",
+            loss=classification_loss(model.num_classes, config.label_smoothing),
             metrics=["accuracy"],
         )
         return model

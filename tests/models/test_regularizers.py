@@ -1,0 +1,180 @@
+"""The classifier's regularizers, by their mechanics: adversarial training on
+the embeddings, word dropout and label smoothing."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from textgru.errors import InvalidArgumentError
+from textgru.models import GRUBackbone, TextClassifier, build_classifier
+from textgru.models import adversarial as adversarial_training
+from textgru.tasks import ClassifierConfig
+from textgru.tasks.classification import CLASSIFY
+from textgru.training.losses import SmoothedSparseCrossentropy, classification_loss
+
+IDS = np.array([[3, 4, 5, 6, 0, 0], [7, 8, 9, 2, 3, 4], [5, 5, 6, 0, 0, 0]])
+LABELS = np.array([[1.0], [0.0], [1.0]], dtype="float32")
+
+
+def _model(adversarial=0.0, dropout=0.0):
+    keras.utils.set_random_seed(3)
+    return build_classifier(
+        12, 2, embed_dim=5, units=4, dropout=dropout, adversarial=adversarial
+    )
+
+
+def _loss(model, perturbation=None):
+    predicted = model(IDS, training=False, embedding_perturbation=perturbation)
+    return float(keras.losses.binary_crossentropy(LABELS, predicted).numpy().mean())
+
+
+def _gradient_to_embeddings(model):
+    zeros = tf.zeros((*IDS.shape, 5))
+    with tf.GradientTape() as tape:
+        tape.watch(zeros)
+        predicted = model(IDS, training=False, embedding_perturbation=zeros)
+        loss = tf.reduce_mean(keras.losses.binary_crossentropy(LABELS, predicted))
+    return tape.gradient(loss, zeros).numpy()
+
+
+def _embeddings(model):
+    looked_up = model.backbone.token_embedding(IDS).numpy()
+    return looked_up * (IDS != 0)[..., None]
+
+
+def test_adversarial_perturbation_has_the_requested_norm_along_the_gradient():
+    rng = np.random.default_rng(0)
+    gradient = rng.normal(size=(3, 6, 5)).astype("float32")
+    gradient[2] = 0.0  # a text whose loss does not move
+    embeddings = rng.normal(size=(3, 6, 5)).astype("float32")
+    r = keras.ops.convert_to_numpy(
+        adversarial_training.adversarial_perturbation(gradient, embeddings, 0.1)
+    )
+    norms = np.linalg.norm(r.reshape(3, -1), axis=1)
+    wanted = 0.1 * np.linalg.norm(embeddings.reshape(3, -1), axis=1)
+    np.testing.assert_allclose(norms[:2], wanted[:2], rtol=1e-5)
+    assert norms[2] == 0.0
+    for i in range(2):  # parallel to the gradient, same way round
+        cosine = (r[i] * gradient[i]).sum() / (norms[i] * np.linalg.norm(gradient[i]))
+        assert cosine == pytest.approx(1.0, abs=1e-5)
+
+
+def test_adversarial_perturbation_raises_the_loss_more_than_random_ones():
+    model = _model()
+    gradient = _gradient_to_embeddings(model)
+    embeddings = _embeddings(model)
+    r = keras.ops.convert_to_numpy(
+        adversarial_training.adversarial_perturbation(gradient, embeddings, 0.5)
+    )
+    clean, adversarial = _loss(model), _loss(model, r)
+    assert adversarial > clean
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        noise = rng.normal(size=r.shape).astype("float32") * (IDS != 0)[..., None]
+        scale = np.linalg.norm(r.reshape(3, -1), axis=1) / np.linalg.norm(
+            noise.reshape(3, -1), axis=1
+        )
+        assert _loss(model, noise * scale[:, None, None]) < adversarial
+
+
+def test_adversarial_step_descends_the_clean_plus_the_adversarial_loss():
+    """One SGD step (rate 1) of `fit` moves every weight by minus the sum of
+    the gradients of the clean and the perturbed loss, computed here by hand."""
+    model = _model(adversarial=0.3)
+    before = [w.numpy() for w in model.trainable_weights]
+    gradient = _gradient_to_embeddings(model)
+    r = adversarial_training.adversarial_perturbation(gradient, _embeddings(model), 0.3)
+    with tf.GradientTape() as tape:
+        total = 0.0
+        for perturbation in (None, r):
+            predicted = model(IDS, training=True, embedding_perturbation=perturbation)
+            total += tf.reduce_mean(keras.losses.binary_crossentropy(LABELS, predicted))
+    expected = [
+        w - tf.convert_to_tensor(g).numpy()
+        for w, g in zip(before, tape.gradient(total, model.trainable_weights))
+    ]
+    clean = _loss(model)
+    model.compile(keras.optimizers.SGD(1.0), "binary_crossentropy")
+    history = model.fit(IDS, LABELS, batch_size=3, epochs=1, shuffle=False, verbose=0)
+    for got, want in zip(model.trainable_weights, expected, strict=True):
+        np.testing.assert_allclose(got.numpy(), want, atol=1e-5)
+    assert history.history["loss"][0] == pytest.approx(
+        clean, abs=1e-5
+    )  # the clean loss
+
+
+def test_adversarial_changes_training_only_and_round_trips(tmp_path):
+    plain, adversarial = _model(), _model(adversarial=0.2)
+    np.testing.assert_allclose(
+        plain.predict(IDS, verbose=0), adversarial.predict(IDS, verbose=0)
+    )
+    path = tmp_path / "m.keras"
+    adversarial.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded, TextClassifier) and loaded.adversarial == 0.2
+    # A model saved before the argument existed loads with it off.
+    config = plain.get_config()
+    del config["adversarial"]
+    assert TextClassifier.from_config(config).adversarial == 0.0
+
+
+def test_adversarial_is_refused_where_it_cannot_run(monkeypatch):
+    with pytest.raises(InvalidArgumentError, match="adversarial"):
+        _model(adversarial=-0.1)
+    with pytest.raises(InvalidArgumentError, match="adversarial"):
+        ClassifierConfig(adversarial=float("inf"))
+    # Training on another backend is refused before it starts; a trained
+    # model still loads and predicts there.
+    model = _model(adversarial=0.1)
+    config = ClassifierConfig(adversarial=0.1)
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(InvalidArgumentError, match="TensorFlow backend only"):
+        CLASSIFY.compile(model, config, steps=10)
+    assert ClassifierConfig(adversarial=0.1).adversarial == 0.1
+
+
+@pytest.mark.layers
+def test_word_dropout_drops_whole_tokens_in_training_only():
+    backbone = GRUBackbone(50, embed_dim=16, units=2, word_dropout=0.3)
+    backbone.build((None, None))
+    ids = np.random.default_rng(0).integers(1, 50, size=(64, 40))
+    layer = backbone.word_dropout_layer
+    vectors = backbone.token_embedding(ids)
+    dropped = keras.ops.convert_to_numpy(layer(vectors, training=True))
+    zero = np.all(dropped == 0.0, axis=-1)
+    some = np.any(dropped == 0.0, axis=-1)
+    np.testing.assert_array_equal(zero, some)  # all of a token's channels, or none
+    assert 0.25 < zero.mean() < 0.35
+    kept = ~zero
+    np.testing.assert_allclose(
+        dropped[kept], keras.ops.convert_to_numpy(vectors)[kept] / 0.7, rtol=1e-5
+    )
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(layer(vectors, training=False)),
+        keras.ops.convert_to_numpy(vectors),
+    )
+    assert GRUBackbone.from_config(backbone.get_config()).word_dropout == 0.3
+
+
+@pytest.mark.layers
+def test_label_smoothing_of_either_head():
+    probabilities = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]], dtype="float32")
+    labels = np.array([0, 2])
+    one_hot = np.eye(3, dtype="float32")[labels]
+    smoothed = SmoothedSparseCrossentropy(0.1)(labels, probabilities)
+    reference = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)(
+        one_hot, probabilities
+    )
+    # By hand: targets 0.9 + 0.1/3 on the class, 0.1/3 elsewhere.
+    targets = one_hot * 0.9 + 0.1 / 3
+    by_hand = -(targets * np.log(probabilities)).sum(1).mean()
+    assert float(smoothed) == pytest.approx(float(reference), rel=1e-5)
+    assert float(smoothed) == pytest.approx(by_hand, rel=1e-4)
+    unsmoothed = keras.losses.SparseCategoricalCrossentropy()(labels, probabilities)
+    assert float(SmoothedSparseCrossentropy(0.0)(labels, probabilities)) == (
+        pytest.approx(float(unsmoothed), rel=1e-5)
+    )
+    assert classification_loss(2, 0.1).label_smoothing == 0.1
+    loss = classification_loss(3, 0.1)
+    assert type(loss).from_config(loss.get_config()).label_smoothing == 0.1

@@ -1,0 +1,105 @@
+"""Adversarial training on the word embeddings (Miyato, Dai & Goodfellow,
+2017, "Adversarial Training Methods for Semi-Supervised Text Classification").
+
+Each training step computes the loss on the batch, the gradient of that loss
+with respect to the embeddings the first GRU reads, and the perturbation along
+that gradient (the direction in which the loss rises fastest, to first order)
+whose L2 norm is `epsilon` times that of the text's own embeddings. The step
+then minimises the clean loss plus the loss on the perturbed embeddings. It
+costs about two ordinary steps.
+
+The paper normalizes the embeddings so that a fixed norm means the same all
+through training; here the norm is relative to the embeddings instead, with
+the same effect and no change to the model.
+"""
+
+import keras
+
+from textgru.errors import InvalidArgumentError
+
+
+def adversarial_perturbation(gradient, embeddings, epsilon):
+    """`epsilon * ||e|| * g / ||g||` per text: to first order, the
+    perturbation that raises the loss most among those of L2 norm `epsilon`
+    times the norm of the text's embeddings `e`, for the gradient `g` of the
+    loss with respect to them; both `(batch, length, embed_dim)`, `e` zero
+    at padding. A text whose gradient is zero gets zero. No gradient flows
+    through the result."""
+    gradient = keras.ops.stop_gradient(gradient)
+    size = epsilon * _norm(keras.ops.stop_gradient(embeddings))
+    return size * gradient / keras.ops.maximum(_norm(gradient), 1e-12)
+
+
+def _norm(x):
+    return keras.ops.sqrt(
+        keras.ops.sum(keras.ops.square(x), axis=(1, 2), keepdims=True)
+    )
+
+
+def check_backend(epsilon):
+    """Adversarial training needs the TensorFlow backend (its train step takes
+    a second gradient through `tf.GradientTape`)."""
+    backend = keras.backend.backend()
+    if epsilon and backend != "tensorflow":
+        raise InvalidArgumentError(
+            f"Adversarial training (adversarial={epsilon}) runs on the TensorFlow "
+            f"backend only; this process runs {backend}. Set KERAS_BACKEND="
+            "tensorflow, or train with adversarial=0"
+        )
+
+
+def train_step(model, data):
+    """One adversarial training step of `model` (a `TextClassifier` with
+    `adversarial > 0`) on TensorFlow, in the shape of Keras's own
+    `TensorFlowTrainer.train_step`: losses, metrics and the optimizer as it
+    does them; the reported loss and metrics are the clean batch's."""
+    import tensorflow as tf
+
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    weights = model.trainable_weights
+    embedding = model.backbone.token_embedding
+    embeddings = embedding(x) * tf.cast(x != 0, embedding.compute_dtype)[..., None]
+    zeros = tf.zeros_like(embeddings)
+
+    def loss_of(perturbation):
+        y_pred = model(x, training=True, embedding_perturbation=perturbation)
+        loss = model.compute_loss(
+            x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
+        )
+        return y_pred, loss
+
+    with tf.GradientTape() as tape:
+        tape.watch(zeros)
+        y_pred, loss = loss_of(zeros)
+        model._loss_tracker.update_state(
+            keras.src.losses.loss.unscale_loss_for_distribution(loss),
+            sample_weight=tf.shape(x)[0],
+        )
+        scaled = model.optimizer.scale_loss(loss)
+    *clean, to_embeddings = tape.gradient(scaled, [*weights, zeros])
+    perturbation = adversarial_perturbation(
+        to_embeddings, embeddings, model.adversarial
+    )
+    with tf.GradientTape() as tape:
+        _, adversarial_loss = loss_of(perturbation)
+        scaled = model.optimizer.scale_loss(adversarial_loss)
+    adversarial = tape.gradient(scaled, weights)
+    gradients = [_add(a, b) for a, b in zip(clean, adversarial, strict=True)]
+    model.optimizer.apply_gradients(zip(gradients, weights, strict=True))
+    return model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+
+def _add(a, b):
+    """The sum of two gradients of one variable (None, dense or, for an
+    embedding, `tf.IndexedSlices`: their rows joined)."""
+    import tensorflow as tf
+
+    if a is None or b is None:
+        return b if a is None else a
+    if isinstance(a, tf.IndexedSlices) and isinstance(b, tf.IndexedSlices):
+        return tf.IndexedSlices(
+            tf.concat([a.values, b.values], 0),
+            tf.concat([a.indices, b.indices], 0),
+            a.dense_shape,
+        )
+    return tf.convert_to_tensor(a) + tf.convert_to_tensor(b)
