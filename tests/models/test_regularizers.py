@@ -92,7 +92,9 @@ def test_adversarial_step_descends_the_clean_plus_the_adversarial_loss():
             total += tf.reduce_mean(keras.losses.binary_crossentropy(LABELS, predicted))
     expected = [
         w - tf.convert_to_tensor(g).numpy()
-        for w, g in zip(before, tape.gradient(total, model.trainable_weights))
+        for w, g in zip(
+            before, tape.gradient(total, model.trainable_weights), strict=True
+        )
     ]
     clean = _loss(model)
     model.compile(keras.optimizers.SGD(1.0), "binary_crossentropy")
