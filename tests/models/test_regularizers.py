@@ -4,7 +4,6 @@ the embeddings, word dropout and label smoothing."""
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from textgru.errors import InvalidArgumentError
 from textgru.models import GRUBackbone, TextClassifier, build_classifier
@@ -24,33 +23,57 @@ def _model(adversarial=0.0, dropout=0.0):
     )
 
 
-def _loss(model, perturbation=None):
-    predicted = model(IDS, training=False, embedding_perturbation=perturbation)
-    return float(keras.losses.binary_crossentropy(LABELS, predicted).numpy().mean())
+def _loss(model, perturbation=None, weights=None):
+    """The mean loss on IDS, with `weights` in place of the trainable ones."""
+    weights = weights or [v.value for v in model.trainable_variables]
+    predicted, _ = model.stateless_call(
+        weights,
+        [v.value for v in model.non_trainable_variables],
+        IDS,
+        training=True,  # no dropout in these models: the same as inference
+        embedding_perturbation=perturbation,
+    )
+    return keras.ops.mean(keras.losses.binary_crossentropy(LABELS, predicted))
+
+
+def _gradients(loss, *args):
+    """The gradients of the scalar `loss(*args)` with respect to each argument
+    (a tensor or a list of them), by the backend's own autodiff."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.grad(loss, argnums=tuple(range(len(args))))(*args)
+    import tensorflow as tf
+
+    args = [tf.nest.map_structure(tf.convert_to_tensor, a) for a in args]
+    with tf.GradientTape() as tape:
+        tape.watch(args)
+        value = loss(*args)
+    return tape.gradient(value, args)
+
+
+def _numpy(x):
+    return keras.ops.convert_to_numpy(x)
 
 
 def _gradient_to_embeddings(model):
-    zeros = tf.zeros((*IDS.shape, 5))
-    with tf.GradientTape() as tape:
-        tape.watch(zeros)
-        predicted = model(IDS, training=False, embedding_perturbation=zeros)
-        loss = tf.reduce_mean(keras.losses.binary_crossentropy(LABELS, predicted))
-    return tape.gradient(loss, zeros).numpy()
+    zeros = np.zeros((*IDS.shape, 5), "float32")
+    (gradient,) = _gradients(lambda p: _loss(model, p), zeros)
+    return _numpy(gradient)
 
 
 def _embeddings(model):
-    looked_up = model.backbone.token_embedding(IDS).numpy()
+    looked_up = _numpy(model.backbone.token_embedding(IDS))
     return looked_up * (IDS != 0)[..., None]
 
 
+@pytest.mark.layers
 def test_adversarial_perturbation_has_the_requested_norm_along_the_gradient():
     rng = np.random.default_rng(0)
     gradient = rng.normal(size=(3, 6, 5)).astype("float32")
     gradient[2] = 0.0  # a text whose loss does not move
     embeddings = rng.normal(size=(3, 6, 5)).astype("float32")
-    r = keras.ops.convert_to_numpy(
-        adversarial_training.adversarial_perturbation(gradient, embeddings, 0.1)
-    )
+    r = _numpy(adversarial_training.adversarial_perturbation(gradient, embeddings, 0.1))
     norms = np.linalg.norm(r.reshape(3, -1), axis=1)
     wanted = 0.1 * np.linalg.norm(embeddings.reshape(3, -1), axis=1)
     np.testing.assert_allclose(norms[:2], wanted[:2], rtol=1e-5)
@@ -60,14 +83,13 @@ def test_adversarial_perturbation_has_the_requested_norm_along_the_gradient():
         assert cosine == pytest.approx(1.0, abs=1e-5)
 
 
+@pytest.mark.layers
 def test_adversarial_perturbation_raises_the_loss_more_than_random_ones():
     model = _model()
     gradient = _gradient_to_embeddings(model)
     embeddings = _embeddings(model)
-    r = keras.ops.convert_to_numpy(
-        adversarial_training.adversarial_perturbation(gradient, embeddings, 0.5)
-    )
-    clean, adversarial = _loss(model), _loss(model, r)
+    r = _numpy(adversarial_training.adversarial_perturbation(gradient, embeddings, 0.5))
+    clean, adversarial = float(_loss(model)), float(_loss(model, r))
     assert adversarial > clean
     rng = np.random.default_rng(1)
     for _ in range(5):
@@ -75,32 +97,28 @@ def test_adversarial_perturbation_raises_the_loss_more_than_random_ones():
         scale = np.linalg.norm(r.reshape(3, -1), axis=1) / np.linalg.norm(
             noise.reshape(3, -1), axis=1
         )
-        assert _loss(model, noise * scale[:, None, None]) < adversarial
+        assert float(_loss(model, noise * scale[:, None, None])) < adversarial
 
 
+@pytest.mark.layers
 def test_adversarial_step_descends_the_clean_plus_the_adversarial_loss():
     """One SGD step (rate 1) of `fit` moves every weight by minus the sum of
-    the gradients of the clean and the perturbed loss, computed here by hand."""
+    the gradients of the clean and the perturbed loss, computed here by the
+    backend's autodiff (the train step of each backend is its own code)."""
     model = _model(adversarial=0.3)
-    before = [w.numpy() for w in model.trainable_weights]
-    gradient = _gradient_to_embeddings(model)
-    r = adversarial_training.adversarial_perturbation(gradient, _embeddings(model), 0.3)
-    with tf.GradientTape() as tape:
-        total = 0.0
-        for perturbation in (None, r):
-            predicted = model(IDS, training=True, embedding_perturbation=perturbation)
-            total += tf.reduce_mean(keras.losses.binary_crossentropy(LABELS, predicted))
-    expected = [
-        w - tf.convert_to_tensor(g).numpy()
-        for w, g in zip(
-            before, tape.gradient(total, model.trainable_weights), strict=True
-        )
-    ]
-    clean = _loss(model)
+    before = [_numpy(v) for v in model.trainable_variables]
+    r = adversarial_training.adversarial_perturbation(
+        _gradient_to_embeddings(model), _embeddings(model), 0.3
+    )
+    (gradients,) = _gradients(
+        lambda w: _loss(model, None, w) + _loss(model, r, w), list(before)
+    )
+    expected = [w - _numpy(g) for w, g in zip(before, gradients, strict=True)]
+    clean = float(_loss(model))
     model.compile(keras.optimizers.SGD(1.0), "binary_crossentropy")
     history = model.fit(IDS, LABELS, batch_size=3, epochs=1, shuffle=False, verbose=0)
-    for got, want in zip(model.trainable_weights, expected, strict=True):
-        np.testing.assert_allclose(got.numpy(), want, atol=1e-5)
+    for got, want in zip(model.trainable_variables, expected, strict=True):
+        np.testing.assert_allclose(_numpy(got), want, atol=1e-5)
     assert history.history["loss"][0] == pytest.approx(
         clean, abs=1e-5
     )  # the clean loss
@@ -130,8 +148,8 @@ def test_adversarial_is_refused_where_it_cannot_run(monkeypatch):
     # model still loads and predicts there.
     model = _model(adversarial=0.1)
     config = ClassifierConfig(adversarial=0.1)
-    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
-    with pytest.raises(InvalidArgumentError, match="TensorFlow backend only"):
+    monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
+    with pytest.raises(InvalidArgumentError, match="TensorFlow and JAX backends"):
         CLASSIFY.compile(model, config, steps=10)
     assert ClassifierConfig(adversarial=0.1).adversarial == 0.1
 

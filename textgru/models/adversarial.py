@@ -36,23 +36,33 @@ def _norm(x):
     )
 
 
+BACKENDS = ("tensorflow", "jax")
+
+
 def check_backend(epsilon):
-    """Adversarial training needs the TensorFlow backend (its train step takes
-    a second gradient through `tf.GradientTape`)."""
+    """Adversarial training has a train step for TensorFlow and JAX."""
     backend = keras.backend.backend()
-    if epsilon and backend != "tensorflow":
+    if epsilon and backend not in BACKENDS:
         raise InvalidArgumentError(
             f"Adversarial training (adversarial={epsilon}) runs on the TensorFlow "
-            f"backend only; this process runs {backend}. Set KERAS_BACKEND="
-            "tensorflow, or train with adversarial=0"
+            f"and JAX backends; this process runs {backend}. Set KERAS_BACKEND="
+            "tensorflow or jax, or train with adversarial=0"
         )
 
 
-def train_step(model, data):
+def train_step(model, *args):
     """One adversarial training step of `model` (a `TextClassifier` with
-    `adversarial > 0`) on TensorFlow, in the shape of Keras's own
-    `TensorFlowTrainer.train_step`: losses, metrics and the optimizer as it
-    does them; the reported loss and metrics are the clean batch's."""
+    `adversarial > 0`), in the shape of Keras's own `train_step` of the
+    backend (`data` on TensorFlow, `state, data` on JAX): losses, metrics and
+    the optimizer as it does them; the reported loss and metrics are the
+    clean batch's."""
+    check_backend(model.adversarial)
+    if keras.backend.backend() == "jax":
+        return _jax_step(model, *args)
+    return _tensorflow_step(model, *args)
+
+
+def _tensorflow_step(model, data):
     import tensorflow as tf
 
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -103,3 +113,54 @@ def _add(a, b):
             a.dense_shape,
         )
     return tf.convert_to_tensor(a) + tf.convert_to_tensor(b)
+
+
+def _jax_step(model, state, data):
+    import jax
+    import jax.numpy as jnp
+
+    trainable, non_trainable, optimizer_variables, metrics_variables = state
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    table = model.backbone.token_embedding.embeddings
+    index = next(i for i, v in enumerate(model.trainable_variables) if v is table)
+    table = trainable[index]
+    embeddings = jnp.take(table, x, axis=0) * (x != 0)[..., None].astype(table.dtype)
+
+    def loss_of(trainable, perturbation, non_trainable, metrics_variables):
+        y_pred, non_trainable = model.stateless_call(
+            trainable,
+            non_trainable,
+            x,
+            training=True,
+            embedding_perturbation=perturbation,
+        )
+        loss, (_, non_trainable, metrics_variables) = model.stateless_compute_loss(
+            trainable,
+            non_trainable,
+            metrics_variables,
+            x=x,
+            y=y,
+            y_pred=y_pred,
+            sample_weight=sample_weight,
+            training=True,
+        )
+        return loss, (y_pred, non_trainable, metrics_variables)
+
+    grad = jax.value_and_grad(loss_of, argnums=(0, 1), has_aux=True)
+    (loss, (y_pred, non_trainable, metrics_variables)), (clean, to_embeddings) = grad(
+        trainable, jnp.zeros_like(embeddings), non_trainable, metrics_variables
+    )
+    perturbation = adversarial_perturbation(
+        to_embeddings, embeddings, model.adversarial
+    )
+    (_, (_, non_trainable, _)), (adversarial, _) = grad(
+        trainable, perturbation, non_trainable, metrics_variables
+    )
+    gradients = jax.tree.map(jnp.add, clean, adversarial)
+    trainable, optimizer_variables = model.optimizer.stateless_apply(
+        optimizer_variables, gradients, trainable
+    )
+    logs, metrics_variables = model._update_metrics_variables(
+        metrics_variables, loss, x, y, y_pred, sample_weight
+    )
+    return logs, (trainable, non_trainable, optimizer_variables, metrics_variables)

@@ -30,7 +30,7 @@ class TextClassifier(keras.Model):
         adversarial: in training, also fit each text with its embeddings
             moved in the direction that raises the loss most, by this
             fraction of their L2 norm (Miyato et al., 2017; see
-            `textgru.models.adversarial`; TensorFlow backend); 0 is off. A
+            `textgru.models.adversarial`; TensorFlow or JAX); 0 is off. A
             step costs about two.
         **kwargs: `keras.Model` arguments (`name`, ...).
 
@@ -122,7 +122,6 @@ class TextClassifier(keras.Model):
     def train_step(self, *args, **kwargs):
         if not self.adversarial:
             return super().train_step(*args, **kwargs)
-        adversarial_training.check_backend(self.adversarial)
         return adversarial_training.train_step(self, *args, **kwargs)
 
     def layer_groups(self):

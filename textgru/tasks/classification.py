@@ -51,7 +51,7 @@ class ClassifierConfig(TrainConfig):
         0.0,
         "adversarial training: also fit each text with its embeddings moved up "
         "the loss gradient by this fraction of their norm (Miyato et al. 2017; "
-        "0 is off; TensorFlow; a step costs two)",
+        "0 is off; TensorFlow or JAX; a step costs two)",
     )
     label_smoothing: float = field(0.0, "label smoothing of the loss")
     bucket_by_length: bool = field(True, "batch texts of similar length together")

@@ -54,12 +54,12 @@ class LanguageModelConfig(TrainConfig):
     )
     embed_dim: int = field(64, "embedding width", architecture=True)
     units: int = field(512, "GRU units", architecture=True)
-    dropout: float = field(0.1, "dropout between layers and before the output")
+    dropout: float = field(0.0, "dropout between layers and before the output")
     batch_size: int = field(64, "windows per batch")
     epochs: int = field(
-        5, "most epochs (early stopping may end sooner)", resume_free=True
+        6, "most epochs (early stopping may end sooner)", resume_free=True
     )
-    learning_rate: float = field(3e-3, "peak learning rate (AdamW)")
+    learning_rate: float = field(6e-3, "peak learning rate (AdamW)")
     warmup_steps: int = field(100, "steps of linear warm-up to the peak rate")
     out: str = field("runs/lm", "run directory to write")
     seq_len: int = field(128, "tokens per training window")
