@@ -139,3 +139,25 @@ def test_startup_runs(capsys):
     ]
     assert rows[0]["heavy_modules_imported"] == "[]"
     assert "median wall time" in capsys.readouterr().out
+
+
+def test_ablation_runs(tmp_path, capsys):
+    data, settings = _tiny_recipe(tmp_path, 160)
+    out_file = tmp_path / "ablation.json"
+    _load("ablation").main(
+        ["--datasets", data, "--seeds", "0", "1", "--ensemble", "--averaging",
+         "--json", str(out_file), "--variants",
+         "adversarial:adversarial=0.1,word_dropout=0.1", "--set", *settings,
+         "epochs=2"]
+    )  # fmt: skip
+    results = json.loads(out_file.read_text())
+    assert [r["variant"] for r in results] == ["adversarial"]
+    assert results[0]["overrides"]["adversarial"] == 0.1
+    for result in results:
+        assert [r["seed"] for r in result["runs"]] == [0, 1]
+        for row in result["runs"]:
+            assert 0.0 <= row["averaged"]["test"] <= 1.0
+        assert 0.0 <= result["ensemble"]["validation"] <= 1.0
+    out = capsys.readouterr().out
+    assert "| adversarial, ensemble of the 2 seeds |" in out
+    assert "weights averaged over epochs 2 to last" in out

@@ -86,6 +86,7 @@ def test_mirrored_on_two_devices_matches_one_device(reviews, corpus, tmp_path):
     for devices in (1, 2):
         mirrored = dict(distribute="mirrored", devices=devices)
         jobs = {
+            # With adversarial training, on by default.
             "classify": dict(
                 TINY, dataset=reviews, out=str(tmp_path / f"classify{devices}"),
                 **mirrored,

@@ -16,9 +16,18 @@ import typing
 
 from textgru.errors import InvalidArgumentError
 
+_NEW = object()
+
 
 def field(
-    default, help, *, shown=None, architecture=False, resume_free=False, launch=False
+    default,
+    help,
+    *,
+    shown=None,
+    architecture=False,
+    resume_free=False,
+    launch=False,
+    before=_NEW,
 ):
     """A config field with its `--help` text and what it means for a run.
 
@@ -31,11 +40,24 @@ def field(
             made from another (`--from-lm`) takes the other's value.
         resume_free: `--resume` may change it (how long to train, logging).
         launch: where one process of a run was started; not recorded.
+        before: the value that a run recorded before the field existed had
+            (when it differs from `default`); its config reads it so.
     """
     facts = {"help": help, "shown": default if shown is None else shown}
     facts["architecture"] = architecture
     facts |= {"resume_free": resume_free or launch, "launch": launch}
+    if before is not _NEW:
+        facts["before"] = before
     return dataclasses.field(default=default, metadata=facts)
+
+
+def before_fields(config_class):
+    """What a run recorded before each field existed had: `{name: value}`,
+    the field's `before` value where it has one, else its default."""
+    return {
+        f.name: f.metadata.get("before", f.default)
+        for f in dataclasses.fields(config_class)
+    }
 
 
 def names_where(config_class, fact):

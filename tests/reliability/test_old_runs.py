@@ -12,7 +12,13 @@ import pytest
 from textgru import cli
 from textgru.interpret import gate_activations
 from textgru.models import GRULanguageModel, TextClassifier
-from textgru.tasks import ClassifierRun, LanguageModelRun, TransferConfig, load_run
+from textgru.tasks import (
+    ClassifierConfig,
+    ClassifierRun,
+    LanguageModelRun,
+    TransferConfig,
+    load_run,
+)
 
 OLD = Path(__file__).parents[1] / "fixtures" / "old_runs"
 EXPECTED = json.loads((OLD / "expected.json").read_text(encoding="utf-8"))
@@ -38,6 +44,10 @@ def test_old_classifier_runs_give_the_same_numbers(old, name):
         gate_activations(run, TEXTS[1]).update, EXPECTED[name]["update"], atol=1e-6
     )
     assert isinstance(run.config, TransferConfig) == (name == "transfer")
+    # Regularizers newer than the run read as off, as the run trained, though
+    # a new run has them on; its model has adversarial training off too.
+    assert run.config.adversarial == 0.0 and run.model.adversarial == 0.0
+    assert ClassifierConfig().adversarial > 0
 
 
 def test_old_language_model_run_gives_the_same_numbers(old):

@@ -48,10 +48,11 @@ class ClassifierConfig(TrainConfig):
     embedding_dropout: float = field(0.2, "dropped embedding channels")
     word_dropout: float = field(0.0, "dropped tokens (their vectors set to zero)")
     adversarial: float = field(
-        0.0,
+        0.2,
         "adversarial training: also fit each text with its embeddings moved up "
         "the loss gradient by this fraction of their norm (Miyato et al. 2017; "
         "0 is off; TensorFlow or JAX; a step costs two)",
+        before=0.0,
     )
     label_smoothing: float = field(0.0, "label smoothing of the loss")
     bucket_by_length: bool = field(True, "batch texts of similar length together")

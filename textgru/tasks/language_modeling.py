@@ -53,13 +53,14 @@ class LanguageModelConfig(TrainConfig):
         False, "lowercase texts before tokenizing", architecture=True
     )
     embed_dim: int = field(64, "embedding width", architecture=True)
-    units: int = field(512, "GRU units", architecture=True)
-    dropout: float = field(0.0, "dropout between layers and before the output")
+    units: int = field(384, "GRU units", architecture=True)
+    num_layers: int = field(2, "stacked GRU layers", architecture=True)
+    dropout: float = field(0.2, "dropout between layers and before the output")
     batch_size: int = field(64, "windows per batch")
     epochs: int = field(
-        6, "most epochs (early stopping may end sooner)", resume_free=True
+        5, "most epochs (early stopping may end sooner)", resume_free=True
     )
-    learning_rate: float = field(6e-3, "peak learning rate (AdamW)")
+    learning_rate: float = field(5e-3, "peak learning rate (AdamW)")
     warmup_steps: int = field(100, "steps of linear warm-up to the peak rate")
     out: str = field("runs/lm", "run directory to write")
     seq_len: int = field(128, "tokens per training window")

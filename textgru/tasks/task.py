@@ -18,6 +18,7 @@ import json
 import keras
 
 from textgru._atomic import write_text
+from textgru._config import before_fields
 from textgru._status import say
 from textgru._version import __version__
 from textgru.data import Tokenizer
@@ -84,7 +85,9 @@ class Task:
         ]
         if not kinds:  # refused with the unknown fields named
             return self.config_class.from_dict(values)
-        return min(kinds, key=lambda kind: len(_field_names(kind))).from_dict(values)
+        kind = min(kinds, key=lambda kind: len(_field_names(kind)))
+        # A field newer than the run reads as what the run did without it.
+        return kind.from_dict({**before_fields(kind), **values})
 
     # --- the task's own -------------------------------------------------------
 

@@ -13,7 +13,7 @@ import json
 import os
 
 from textgru import _validation
-from textgru._config import Section, field, names_where
+from textgru._config import Section, before_fields, field, names_where
 from textgru.data.config import DataConfig, TokenizerConfig, describe_source
 from textgru.data.tokenizer import KINDS
 from textgru.errors import InvalidArgumentError
@@ -168,7 +168,7 @@ class TrainConfig(
         change on `--resume`, as `name (old -> new)` texts. A field newer than
         the run counts as its default there."""
         free = set(names_where(type(self), "resume_free"))
-        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        defaults = before_fields(type(self))
         return [
             f"{name} ({saved.get(name, defaults[name])!r} -> {value!r})"
             for name, value in self.to_dict().items()
