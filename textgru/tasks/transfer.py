@@ -63,6 +63,12 @@ class TransferConfig(ClassifierConfig):
     bidirectional: bool = field(False, "read texts both ways (not with --from-lm)")
     pooling: str = field("concat", "last, max, mean, or concat (all three)")
     embedding_dropout: float = field(0.1, "dropped embedding channels")
+    # Off: its transfer figures were measured without it (it is an option).
+    adversarial: float = field(
+        0.0,
+        "adversarial training: also fit each text with its embeddings moved up "
+        "the loss gradient by this fraction of their norm (0 is off)",
+    )
     schedule: str = field(
         "slanted", "constant, cosine, or slanted (ULMFiT's triangle, per stage)"
     )
