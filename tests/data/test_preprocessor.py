@@ -33,6 +33,17 @@ def test_cut_then_specials_then_pad(tokenizer):
     assert padded[1].tolist() == [bos, *plain[1], eos, 0, 0]
     batches = list(Preprocessor(tokenizer).batches(TEXTS, batch_size=2))
     assert [b.shape for b in batches] == [(2, 3), (1, 7)]
+    by_length = list(Preprocessor(tokenizer).batches_by_length(TEXTS, batch_size=2))
+    lengths = [len(row) for row in plain]
+    assert [p.tolist() for p, _ in by_length] == [
+        sorted(range(3), key=lengths.__getitem__)[:2],
+        sorted(range(3), key=lengths.__getitem__)[2:],
+    ]
+    for positions, ids in by_length:
+        assert ids.shape[1] == max(lengths[i] for i in positions)
+        np.testing.assert_array_equal(
+            ids, Preprocessor(tokenizer).pad([plain[i] for i in positions])
+        )
 
 
 def test_the_training_pipeline_feeds_the_same_ids(tokenizer, tmp_path):

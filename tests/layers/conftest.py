@@ -10,5 +10,7 @@ def fast_calls(monkeypatch):
     """Counts the runs of textgru.GRU's fast loop (`recurrence.recurrence`)."""
     seen = []
     real = recurrence.recurrence
-    monkeypatch.setattr(recurrence, "recurrence", lambda *a: seen.append(1) or real(*a))
+    monkeypatch.setattr(
+        recurrence, "recurrence", lambda *a, **k: seen.append(1) or real(*a, **k)
+    )
     return seen

@@ -34,7 +34,7 @@ def loop(request, monkeypatch):
     else:
         real = recurrence.recurrence
         monkeypatch.setattr(
-            recurrence, "recurrence", lambda *a: calls.append(1) or real(*a)
+            recurrence, "recurrence", lambda *a, **k: calls.append(1) or real(*a, **k)
         )
     yield request.param
     assert bool(calls) == (request.param == "fast")

@@ -47,24 +47,63 @@ def test_recurrent_dropout_takes_the_plain_loop_only_while_training(fast_calls, 
     assert fast_calls
 
 
-def test_a_length_known_only_at_run_time_takes_the_plain_loop(fast_calls, rng):
+@pytest.mark.parametrize("reset_after", [False, True])
+def test_a_length_known_only_at_run_time_is_padded_to_few_lengths(
+    reset_after, fast_calls, rng, monkeypatch
+):
+    """Traced with a run-time length, the fast path pads each batch to one of
+    a few lengths: the outputs, last state and gradients are the plain
+    loop's at every length, masked or not."""
     import tensorflow as tf
 
-    layer = textgru.GRU(4)
-    layer.build((None, None, 2))
-    run = tf.function(layer, input_signature=[tf.TensorSpec((None, None, 2))])
-    assert run(rng.normal(size=(3, 5, 2)).astype("float32")).shape == (3, 4)
-    assert not fast_calls  # no XLA compilation per batch length
-    layer(rng.normal(size=(3, 5, 2)).astype("float32"))
+    layer = textgru.GRU(
+        5, reset_after=reset_after, return_sequences=True, return_state=True,
+        go_backwards=True, bias_initializer="uniform",
+    )  # fmt: skip
+    layer.build((None, None, 3))
+    spec = [tf.TensorSpec((None, None, 3)), tf.TensorSpec((None, None), tf.bool)]
+
+    @tf.function(input_signature=spec)
+    def run(x, mask):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            outputs, state = layer(x, mask=mask)
+            loss = tf.reduce_sum(outputs * outputs) + tf.reduce_sum(state)
+        return outputs, state, tape.gradient(loss, [x, *layer.trainable_weights])
+
+    for steps in (1, 8, 9, 13):
+        x = rng.normal(size=(3, steps, 3)).astype("float32")
+        mask = rng.uniform(size=(3, steps)) > 0.3
+        fast = run(x, mask)
+        with monkeypatch.context() as patch:
+            _plain(patch)
+            plain = tf.function(run.python_function, input_signature=spec)(x, mask)
+        assert fast[0].shape == (3, steps, 5)
+        for a, b in zip(tf.nest.flatten(fast), tf.nest.flatten(plain), strict=True):
+            np.testing.assert_allclose(a, b, atol=2e-5)
     assert fast_calls
 
 
+def test_run_time_lengths_are_padded_to_a_ladder():
+    import tensorflow as tf
+
+    def padded(steps):
+        return int(recurrence.padded_length(tf.constant(steps)))
+
+    got = [padded(s) for s in (1, 8, 9, 12, 13, 16, 17, 25, 33, 100, 129, 200)]
+    assert got == [8, 8, 12, 12, 16, 16, 24, 32, 48, 128, 192, 256]
+
+
+@pytest.mark.parametrize("training", [False, True])
 @pytest.mark.parametrize("reset_after", [False, True])
 @pytest.mark.parametrize("batch", [1, 3, 8])
-def test_fast_equals_plain_for_any_batch_size(reset_after, batch, rng, monkeypatch):
+def test_fast_equals_plain_for_any_batch_size(
+    training, reset_after, batch, rng, monkeypatch
+):
     """Each half of the batch runs in its own loop: odd batches and a batch
     of one (an empty half) give the plain loop's values and gradients,
-    including those of the initial state."""
+    including those of the initial state. Out of training the loop keeps
+    only the states, and a gradient asked for runs it again."""
     layer = textgru.GRU(
         5, reset_after=reset_after, return_sequences=True, bias_initializer="uniform"
     )
@@ -77,14 +116,16 @@ def test_fast_equals_plain_for_any_batch_size(reset_after, batch, rng, monkeypat
         return keras.ops.sum(y * weights)
 
     def run():
-        outputs = np.asarray(layer(x, initial_state=h0, mask=mask))
-        grads = gradients(layer, x, reduce, initial_state=h0, mask=mask)
+        outputs = np.asarray(layer(x, initial_state=h0, mask=mask, training=training))
+        grads = gradients(
+            layer, x, reduce, initial_state=h0, mask=mask, training=training
+        )
         import tensorflow as tf
 
         state = tf.constant(h0)
         with tf.GradientTape() as tape:
             tape.watch(state)
-            loss = reduce(layer(x, initial_state=state, mask=mask))
+            loss = reduce(layer(x, initial_state=state, mask=mask, training=training))
         return outputs, grads, np.asarray(tape.gradient(loss, state))
 
     fast = run()

@@ -102,6 +102,17 @@ class Preprocessor:
         for start in range(0, len(ids), batch_size):
             yield self.pad(ids[start : start + batch_size])
 
+    def batches_by_length(self, texts, batch_size):
+        """Like `batches`, with the texts sorted by length first, so each
+        batch holds texts of about one length and is padded little: yields
+        `(positions, ids)`, where `positions` are the batch's places in
+        `texts`, for putting results back in order."""
+        ids = self.encode_batch(texts)
+        order = np.argsort([len(row) for row in ids], kind="stable")
+        for start in range(0, len(ids), batch_size):
+            positions = order[start : start + batch_size]
+            yield positions, self.pad([ids[i] for i in positions])
+
     def encode_dataset(self, dataset):
         """The ids of every text of a `datasets.Dataset` split, tokenized in
         `Dataset.map(batched=True)` (the Rust batch path): a flat int32 array

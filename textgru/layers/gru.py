@@ -110,11 +110,12 @@ class GRU(keras.layers.RNN):
     arguments to run your own cell (a `GRUCell` subclass such as
     `textgru.layers.MGUCell`; see `GRUCell` for the contract).
 
-    On TensorFlow on CPU, when the sequence length is fixed at trace time,
-    the layer runs a faster loop with the same results
+    On TensorFlow on CPU the layer runs a faster loop with the same results
     (`textgru.layers.recurrence`: XLA-compiled, a hand-written backward
-    pass, two halves of the batch at once); otherwise Keras's generic loop
-    over the cell's `gate_values`. The fast loop computes the stock GRU
+    pass, two halves of the batch at once; a length known only at run time
+    is padded to one of a few lengths, so a run compiles a handful of
+    loops); otherwise Keras's generic loop over the cell's `gate_values`.
+    The fast loop computes the stock GRU
     equations, so it runs only `GRUCell` itself (or a subclass that opts in
     with `computes_stock_gru = True`); any other cell takes the plain loop,
     on every backend.
@@ -322,11 +323,11 @@ class GRU(keras.layers.RNN):
             dropout_mask = cell.get_dropout_mask(sequences[:, 0, :])
             sequences = sequences * ops.expand_dims(dropout_mask, axis=1)
         if self.fast_path is not False:
-            reason = recurrence.why_not(cell, sequences, bool(training), self.unroll)
+            reason = recurrence.why_not(cell, bool(training), self.unroll)
             if self.fast_path is True:
                 self._refuse_fast_path(reason)
             if reason is None:
-                return self._whole_sequence(sequences, initial_state[0], mask)
+                return self._whole_sequence(sequences, initial_state[0], mask, training)
         zero_output_for_mask = self.zero_output_for_mask
 
         weights = cell.step_weights()
@@ -377,7 +378,7 @@ class GRU(keras.layers.RNN):
             return_all_outputs=self.return_sequences,
         )
 
-    def _whole_sequence(self, sequences, h0, mask):
+    def _whole_sequence(self, sequences, h0, mask, training):
         """The fast path (`textgru.layers.recurrence`), returning what the
         plain path's loop returns, in the same layout."""
         cell = self.cell
@@ -405,6 +406,7 @@ class GRU(keras.layers.RNN):
             recurrent_bias,
             keep,
             cell.reset_after,
+            training=bool(training),
         )
         if keep is not None and self.zero_output_for_mask:
             states = states * keep

@@ -17,10 +17,13 @@ differentiates). Three things make it faster on a few CPU cores:
   TensorFlow runs them at the same time, one per core. Small products run
   on one core each this way faster than split across two.
 
-XLA compiles each loop for one sequence length, so the path is taken only
-when the length is fixed when the model is traced (fixed-length inputs, the
-windows of a language model); with lengths known only at run time
-(bucketed batches) the plain loop avoids a compilation per batch length.
+XLA compiles each loop for one sequence length. A length fixed when the
+model is traced (fixed-length inputs, the windows of a language model) is
+compiled as it is. A length known only at run time (bucketed batches, texts
+padded to the longest in their batch) is padded up to the next of a few
+lengths (`padded_length`: 8, 12, 16, 24, 32, 48, ...), with padding steps
+that keep the state, so a run compiles a handful of loops and reuses them,
+at the cost of at most a third more steps.
 
 The equations are those of `GRUCell.gate_values`; the tests compare this
 path with the plain one and with `keras.layers.GRU`, values and gradients,
@@ -42,16 +45,15 @@ from textgru.layers.gru_cell import is_stock_gru
 GROUPS = 2
 
 
-def why_not(cell, sequences=None, training=None, unroll=False):
-    """Why `recurrence` cannot run `cell` over `sequences`, or None if it can.
+def why_not(cell, training=None, unroll=False):
+    """Why `recurrence` cannot run `cell`, or None if it can.
 
     It runs only the stock GRU equations (`GRUCell` itself, or a subclass
     that opts in: `textgru.layers.gru_cell.is_stock_gru`) with the tanh and
     sigmoid activations, in float32, on TensorFlow on a machine without
-    GPUs, with no unrolling, no recurrent dropout while training, and a
-    sequence length fixed at trace time. With `sequences` or `training`
-    None, what they decide is not checked (a layer checks the rest when it
-    is made).
+    GPUs, with no unrolling and no recurrent dropout while training. With
+    `training` None, what it decides is not checked (a layer checks the
+    rest when it is made).
     """
     backend = keras.backend.backend()
     if backend != "tensorflow":
@@ -73,11 +75,6 @@ def why_not(cell, sequences=None, training=None, unroll=False):
         return "it does not unroll (unroll=True)"
     if cell.recurrent_dropout > 0 and training is not False:
         return "recurrent dropout while training needs the plain loop"
-    if sequences is not None and sequences.shape[1] is None:
-        return (
-            "the sequence length is known only at run time (XLA compiles one "
-            "loop per length; give the input a fixed length)"
-        )
     import tensorflow as tf
 
     if tf.config.list_logical_devices("GPU"):
@@ -85,17 +82,46 @@ def why_not(cell, sequences=None, training=None, unroll=False):
     return None
 
 
-def recurrence(projected, h0, recurrent_kernel, recurrent_bias, mask, reset_after):
-    """Returns the states after every step (T, B, u) and the last one (B, u)."""
+def recurrence(
+    projected, h0, recurrent_kernel, recurrent_bias, mask, reset_after, training=True
+):
+    """Returns the states after every step (T, B, u) and the last one (B, u).
+
+    With `training` False the loop keeps nothing for a backward pass (a
+    gradient is still right, at the cost of running the loop again)."""
     import tensorflow as tf
 
     tensors = [
         tf.convert_to_tensor(a)
         for a in (projected, h0, recurrent_kernel, recurrent_bias)
     ]
-    if mask is None:
-        mask = tf.ones_like(tensors[0][..., :1])
-    return _grouped(reset_after)(*tensors, tf.convert_to_tensor(mask))
+    mask = (
+        tf.ones_like(tensors[0][..., :1])
+        if mask is None
+        else tf.convert_to_tensor(mask)
+    )
+    run = _grouped(reset_after, bool(training))
+    if tensors[0].shape[0] is not None:
+        return run(*tensors, mask)
+    # A run-time length: pad it to one of a few lengths, with steps that keep
+    # the state (mask 0), so XLA compiles a handful of loops, not one per length.
+    steps = tf.shape(tensors[0])[0]
+    extra = [[0, padded_length(steps) - steps], [0, 0], [0, 0]]
+    states, last = run(tf.pad(tensors[0], extra), *tensors[1:], tf.pad(mask, extra))
+    return states[:steps], last
+
+
+# The lengths a run-time length is padded to: 8, then 12, 16, 24, 32, 48, ...
+# (powers of two and three quarters of them), on to 2**30.
+_LENGTHS = [8] + sorted(f * 2**k for k in range(2, 29) for f in (3, 4))
+
+
+def padded_length(steps):
+    """The least of `_LENGTHS` at or above `steps` (a scalar int32 tensor)."""
+    import tensorflow as tf
+
+    lengths = tf.constant(_LENGTHS, tf.int32)
+    return tf.reduce_min(tf.where(lengths >= steps, lengths, lengths[-1]))
 
 
 # One step forward and backward. Kept per step for the backward pass: z, r,
@@ -148,15 +174,17 @@ def _step_backward(dh, h_prev, saved, m, U_T, reset_after):
 
 
 @functools.cache
-def _loops(reset_after):
-    """The forward and backward time loops of one group, compiled by XLA."""
+def _forward(reset_after, keep):
+    """The forward time loop of one group, compiled by XLA. With `keep` it
+    also returns what the backward pass needs (z, r, the candidate, and with
+    reset_after U_h h + b'_h, for every step); without, only the states."""
     import tensorflow as tf
 
-    kept = 4 if reset_after else 3
+    kept = (4 if reset_after else 3) if keep else 0
 
     @tf.function(jit_compile=True, autograph=False)
     def forward(xp, h0, mask, U, b_rec):
-        steps = xp.shape[0]
+        steps = tf.shape(xp)[0]  # a constant where XLA compiles the loop
         arrays = [
             tf.TensorArray(xp.dtype, size=steps, element_shape=h0.shape)
             for _ in range(1 + kept)
@@ -164,10 +192,11 @@ def _loops(reset_after):
 
         def body(t, h, arrays):
             h, saved = _step_forward(xp[t], h, mask[t], U, b_rec, reset_after)
+            values = (h, *saved)[: 1 + kept]
             return (
                 t + 1,
                 h,
-                [a.write(t, v) for a, v in zip(arrays, (h, *saved), strict=True)],
+                [a.write(t, v) for a, v in zip(arrays, values, strict=True)],
             )
 
         _, h, arrays = tf.while_loop(
@@ -178,9 +207,18 @@ def _loops(reset_after):
         )
         return h, [a.stack() for a in arrays]
 
+    return forward
+
+
+@functools.cache
+def _backward(reset_after):
+    """The backward time loop of one group, compiled by XLA: the step
+    gradients G (T, B, 3u) and the initial state's."""
+    import tensorflow as tf
+
     @tf.function(jit_compile=True, autograph=False)
     def backward(dH, dh, H_prev, saved, mask, U):
-        steps = dH.shape[0]
+        steps = tf.shape(dH)[0]
         U_T = tf.transpose(U)
         G = tf.TensorArray(dH.dtype, size=steps, element_shape=[None, U.shape[1]])
 
@@ -196,14 +234,16 @@ def _loops(reset_after):
         )
         return G.stack(), dh0
 
-    return forward, backward
+    return backward
 
 
 @functools.cache
-def _grouped(reset_after):
+def _grouped(reset_after, training):
+    """The loops over the groups of the batch, with their gradient. Out of
+    training the forward loop keeps only the states (inference writes a
+    quarter of the arrays); a gradient asked for all the same (a tape around
+    an inference call) runs the forward loop again, keeping the rest."""
     import tensorflow as tf
-
-    forward, backward = _loops(reset_after)
 
     def split(tensor, axis):
         # Sizes ceil(B / GROUPS), ...: any batch size works (a part may be empty).
@@ -212,6 +252,10 @@ def _grouped(reset_after):
         sizes.append(tf.shape(tensor)[axis] - size * (GROUPS - 1))
         return tf.split(tensor, tf.stack(sizes), axis=axis, num=GROUPS)
 
+    def forward(groups, U, b_rec, keep):
+        loop = _forward(reset_after, keep)
+        return [loop(*group, U, b_rec) for group in groups]
+
     @tf.custom_gradient
     def run(xp, h0, U, b_rec, mask):
         # The gradients are given below; stop_gradient keeps TensorFlow from
@@ -219,14 +263,17 @@ def _grouped(reset_after):
         xps, h0s = split(tf.stop_gradient(xp), 1), split(tf.stop_gradient(h0), 0)
         masks = split(tf.stop_gradient(mask), 1)
         U_, b_ = tf.stop_gradient(U), tf.stop_gradient(b_rec)
-        parts = [forward(*args, U_, b_) for args in zip(xps, h0s, masks, strict=True)]
+        groups = list(zip(xps, h0s, masks, strict=True))
+        parts = forward(groups, U_, b_, keep=training)
         last = tf.concat([h for h, _ in parts], axis=0)
         states = tf.concat([arrays[0] for _, arrays in parts], axis=1)
 
         def grad(dH, dh):
+            kept = parts if training else forward(groups, U_, b_, keep=True)
+            backward = _backward(reset_after)
             results = []
             for (_, (H, *saved)), h0_, dH_, dh_, m in zip(
-                parts, h0s, split(dH, 1), split(dh, 0), masks, strict=True
+                kept, h0s, split(dH, 1), split(dh, 0), masks, strict=True
             ):
                 H_prev = tf.concat([h0_[None], H[:-1]], axis=0)
                 G, dh0 = backward(dH_, dh_, H_prev, saved, m, U_)

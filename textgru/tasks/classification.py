@@ -162,7 +162,8 @@ def predict_proba(model, preprocessor, texts, *, batch_size=64, max_length=None)
     """Class probabilities of `texts` from a `TextClassifier`.
 
     Texts go through `preprocessor` (a `textgru.data.Preprocessor`: tokenized,
-    cut, padded with 0 per batch of `batch_size`), in order; a bare
+    cut, padded with 0 per batch of `batch_size`, batched by length so that
+    little of a batch is padding); the rows come back in the texts' order. A bare
     `Tokenizer` is taken as `Preprocessor(tokenizer, max_length)`. A binary
     model's single sigmoid output p becomes the two columns (1 - p, p).
     """
@@ -173,11 +174,12 @@ def predict_proba(model, preprocessor, texts, *, batch_size=64, max_length=None)
         raise InvalidArgumentError(
             "Expected at least one text to predict. Received none"
         )
-    outputs = [
-        np.asarray(model.predict_on_batch(batch))
-        for batch in preprocessor.batches(texts, batch_size)
-    ]
-    probabilities = np.concatenate(outputs).astype(np.float64)
+    probabilities = None
+    for positions, batch in preprocessor.batches_by_length(texts, batch_size):
+        output = np.asarray(model.predict_on_batch(batch))
+        if probabilities is None:
+            probabilities = np.empty((len(texts), output.shape[1]), np.float64)
+        probabilities[positions] = output
     if not np.isfinite(probabilities).all():
         raise RunIntegrityError(
             "The model gives NaN or infinite probabilities: its weights are broken "
