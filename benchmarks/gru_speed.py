@@ -12,6 +12,12 @@ backward; see `matmul_floor`) and nothing else, timed with NumPy and with the
 backend's own kernels; a layer's fraction of it says how close to the
 products alone it runs.
 
+Inference is timed through the two calls users make: `predict_on_batch`
+("infer", one batch per call) and `predict` ("predict", the batches of one
+array). `--run-time-length` builds the models with `keras.Input((None,))`,
+as models that read texts of any length are, so the length is known only
+when a batch arrives.
+
     python benchmarks/gru_speed.py                 # full size
     python benchmarks/gru_speed.py --rounds 3 --steps 2 --batch 16 --length 50
 """
@@ -29,11 +35,15 @@ import numpy as np  # noqa: E402
 
 import textgru  # noqa: E402
 
+MODES = ("train", "infer", "predict")
+FLOOR_OF = {"train": "train", "infer": "infer", "predict": "infer"}
+
 
 def build_model(gru_class, args, reset_after):
+    length = None if args.run_time_length else args.length
     model = keras.Sequential(
         [
-            keras.Input((args.length,), dtype="int32"),
+            keras.Input((length,), dtype="int32"),
             keras.layers.Embedding(args.vocab, args.embed),
             gru_class(args.units, reset_after=reset_after),
             keras.layers.Dense(1, activation="sigmoid"),
@@ -52,7 +62,10 @@ def keras_runner(model, x, y):
         for _ in range(steps):
             model.predict_on_batch(x)
 
-    return {"train": train, "infer": infer}
+    def predict(steps):
+        model.predict(np.concatenate([x] * steps), batch_size=len(x), verbose=0)
+
+    return {"train": train, "infer": infer, "predict": predict}
 
 
 def torch_runner(args, x, y):
@@ -90,7 +103,7 @@ def torch_runner(args, x, y):
             for _ in range(steps):
                 net(xt)
 
-    return {"train": train, "infer": infer}
+    return {"train": train, "infer": infer, "predict": infer}
 
 
 def _floor_arrays(args):
@@ -230,6 +243,11 @@ def main(argv=None):
     parser.add_argument("--embed", type=int, default=128)
     parser.add_argument("--vocab", type=int, default=20000)
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument(
+        "--run-time-length", action="store_true",
+        help="build the models with keras.Input((None,)): a length known only "
+        "when a batch arrives",
+    )  # fmt: skip
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
 
@@ -253,13 +271,13 @@ def main(argv=None):
             print("torch is not installed: no torch.nn.GRU row")
 
     for runner in runners.values():  # compile and warm up
-        runner["train"](1)
-        runner["infer"](1)
+        for mode in MODES:
+            runner[mode](args.steps)
 
-    seconds = {(key, mode): [] for key in runners for mode in ("train", "infer")}
+    seconds = {(key, mode): [] for key in runners for mode in MODES}
     for _ in range(args.rounds):
         for key, runner in runners.items():
-            for mode in ("train", "infer"):
+            for mode in MODES:
                 start = time.perf_counter()
                 runner[mode](args.steps)
                 seconds[(key, mode)].append((time.perf_counter() - start) / args.steps)
@@ -269,40 +287,39 @@ def main(argv=None):
     rows = []
     for (name, reset_after), _ in runners.items():
         row = {"layer": name, "reset_after": reset_after}
-        for mode in ("train", "infer"):
+        for mode in MODES:
             per_batch = statistics.median(seconds[((name, reset_after), mode)])
             base = statistics.median(seconds[(("keras.layers.GRU", reset_after), mode)])
             row[f"{mode}_seq_per_s"] = args.batch / per_batch
             row[f"{mode}_vs_keras"] = base / per_batch
             for floor_name in floor_names:
-                fraction = floors[floor_name][mode] / per_batch
+                fraction = floors[floor_name][FLOOR_OF[mode]] / per_batch
                 row[f"{mode}_floor_fraction_{floor_name}"] = fraction
         rows.append(row)
 
+    length = "run-time" if args.run_time_length else "fixed"
     print(
         f"keras {keras.__version__}, backend {keras.backend.backend()}, "
-        f"{os.cpu_count()} CPUs; batch {args.batch}, length {args.length}, "
-        f"units {args.units}; median of {args.rounds} rounds x {args.steps} batches"
+        f"{os.cpu_count()} CPUs; batch {args.batch}, length {args.length} "
+        f"({length}), units {args.units}; median of {args.rounds} rounds x "
+        f"{args.steps} batches"
     )
-    floor_columns = " | ".join(
-        f"{mode} / {f} floor" for mode in ("train", "infer") for f in floor_names
-    )
-    print(
-        "| layer | reset_after | train seq/s | train vs keras | infer seq/s | "
-        f"infer vs keras | {floor_columns} |"
-    )
-    print("|---|---|---|---|---|---|" + "---|" * (2 * len(floor_names)))
+    names = {"infer": "predict_on_batch", "predict": "predict"}
+    columns = [f"{names.get(mode, mode)} seq/s | vs keras" for mode in MODES]
+    columns += [f"{names.get(m, m)} / {f} floor" for m in MODES for f in floor_names]
+    print(f"| layer | reset_after | {' | '.join(columns)} |")
+    print("|---|---|" + "---|---|" * len(MODES) + "---|" * (len(MODES) * len(floors)))
     for r in rows:
+        speeds = " | ".join(
+            f"{r[f'{mode}_seq_per_s']:.1f} | {r[f'{mode}_vs_keras']:.2f}x"
+            for mode in MODES
+        )
         fractions = " | ".join(
             f"{r[f'{mode}_floor_fraction_{f}']:.0%}"
-            for mode in ("train", "infer")
+            for mode in MODES
             for f in floor_names
         )
-        print(
-            f"| {r['layer']} | {r['reset_after']} | {r['train_seq_per_s']:.1f} | "
-            f"{r['train_vs_keras']:.2f}x | {r['infer_seq_per_s']:.1f} | "
-            f"{r['infer_vs_keras']:.2f}x | {fractions} |"
-        )
+        print(f"| {r['layer']} | {r['reset_after']} | {speeds} | {fractions} |")
     for floor_name, floor in floors.items():
         print(
             f"matmul floor ({floor_name}): train {args.batch / floor['train']:.1f} "

@@ -33,10 +33,15 @@ def test_gru_speed_runs(tmp_path, capsys):
     _load("gru_speed").main(
         ["--rounds", "1", "--steps", "1", "--batch", "4", "--length", "6",
          "--units", "8", "--embed", "4", "--vocab", "50", "--no-torch",
-         "--json", str(out_file)]
+         "--run-time-length", "--json", str(out_file)]
     )  # fmt: skip
     assert "textgru.GRU" in capsys.readouterr().out
-    assert json.loads(out_file.read_text())
+    rows = json.loads(out_file.read_text())["rows"]
+    assert all(
+        row[f"{mode}_seq_per_s"] > 0
+        for row in rows
+        for mode in ("train", "infer", "predict")
+    )
 
 
 def _tiny_recipe(tmp_path, texts):

@@ -19,12 +19,14 @@ from tests.layers.reference import (
     numerical_gradients,
     sigmoid,
 )
-from textgru.layers import GateValues, GRUCell, LayerNormGRUCell, MGUCell
+from textgru.layers import GateValues, GRUCell, LayerNormGRUCell, MGUCell, recurrence
 
 pytestmark = pytest.mark.layers
 ON_TF = keras.backend.backend() == "tensorflow"
-TF_ONLY = pytest.mark.skipif(
-    not ON_TF, reason="fixed-versus-unknown lengths and the fast loop are TF's"
+TF_ONLY = pytest.mark.skipif(not ON_TF, reason="fixed-versus-unknown lengths are TF's")
+FAST = pytest.mark.skipif(
+    keras.backend.backend() not in recurrence.BACKENDS,
+    reason="the fast loop runs on TensorFlow and JAX",
 )
 
 
@@ -274,14 +276,14 @@ def test_saved_model_with_custom_cells_reloads_in_a_new_process(tmp_path, rng):
 # --- the fast path: only for the stock equations -------------------------------
 
 
-@TF_ONLY
+@FAST
 def test_fast_path_true_refuses_a_subclass_in_one_line():
     with pytest.raises(textgru.InvalidArgumentError, match="SwappedGRUCell") as info:
         textgru.GRU(cell=SwappedGRUCell(4), fast_path=True)
     assert "fast_path='auto'" in str(info.value) and "\n" not in str(info.value)
 
 
-@TF_ONLY
+@FAST
 def test_a_subclass_that_opts_in_takes_the_fast_path(rng, fast_calls):
     class SameMaths(GRUCell):
         computes_stock_gru = True
@@ -303,7 +305,7 @@ def test_a_subclass_that_opts_in_takes_the_fast_path(rng, fast_calls):
     assert not fast_calls
 
 
-@TF_ONLY
+@FAST
 def test_a_stock_cell_with_its_maths_replaced_takes_the_plain_loop(rng, fast_calls):
     cell = GRUCell(4)
     stock = cell.gate_values
@@ -313,7 +315,7 @@ def test_a_stock_cell_with_its_maths_replaced_takes_the_plain_loop(rng, fast_cal
     assert not fast_calls
 
 
-@TF_ONLY
+@FAST
 @pytest.mark.parametrize("fast_path, taken", [("auto", True), (False, False)])
 def test_fast_path_switch(fast_path, taken, rng, fast_calls):
     layer = textgru.GRU(4, fast_path=fast_path)
@@ -333,9 +335,11 @@ def test_fast_path_true_runs_a_length_known_only_at_run_time(rng, fast_calls):
     assert fast_calls
 
 
-@pytest.mark.skipif(ON_TF, reason="on TensorFlow the fast path exists")
-def test_fast_path_true_off_tensorflow_says_why():
-    with pytest.raises(textgru.InvalidArgumentError, match="TensorFlow backend only"):
+def test_fast_path_true_on_another_backend_says_why(monkeypatch):
+    monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
+    with pytest.raises(
+        textgru.InvalidArgumentError, match="TensorFlow and JAX backends only"
+    ):
         textgru.GRU(4, fast_path=True)
 
 

@@ -24,13 +24,13 @@ RESET_AFTER = pytest.mark.parametrize("reset_after", [False, True])
 @pytest.fixture(params=["fast", "plain"])
 def loop(request, monkeypatch):
     """Runs a test on each of textgru.GRU's two loops: the fast path
-    (`textgru.layers.recurrence`, TensorFlow with a fixed length) and the
-    plain one, and checks that the one named was the one used."""
+    (`textgru.layers.recurrence`, TensorFlow and JAX) and the plain one, and
+    checks that the one named was the one used."""
     calls = []
     if request.param == "plain":
         monkeypatch.setattr(recurrence, "why_not", lambda *a, **k: "the test asks")
-    elif keras.backend.backend() != "tensorflow":
-        pytest.skip("the fast path is TensorFlow's; JAX runs the plain loop")
+    elif keras.backend.backend() not in recurrence.BACKENDS:
+        pytest.skip("the fast path runs on TensorFlow and JAX")
     else:
         real = recurrence.recurrence
         monkeypatch.setattr(

@@ -1,6 +1,6 @@
 """The fast path of textgru.GRU (textgru.layers.recurrence): when it is taken,
 and that it computes what the plain loop computes, values and gradients,
-for any batch size and in real training."""
+for any batch size and in real training, on TensorFlow and on JAX."""
 
 import keras
 import numpy as np
@@ -10,9 +10,16 @@ import textgru
 from tests.layers.harness import gradients
 from textgru.layers import recurrence
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [
+    pytest.mark.layers,
+    pytest.mark.skipif(
+        keras.backend.backend() not in recurrence.BACKENDS,
+        reason="the fast path runs on TensorFlow and JAX; others run the plain loop",
+    ),
+]
+TF_ONLY = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
-    reason="the fast path is TensorFlow's; other backends run the plain loop",
+    reason="run-time lengths are TensorFlow's (JAX compiles every shape)",
 )
 
 
@@ -47,6 +54,7 @@ def test_recurrent_dropout_takes_the_plain_loop_only_while_training(fast_calls, 
     assert fast_calls
 
 
+@TF_ONLY
 @pytest.mark.parametrize("reset_after", [False, True])
 def test_a_length_known_only_at_run_time_is_padded_to_few_lengths(
     reset_after, fast_calls, rng, monkeypatch
@@ -84,11 +92,14 @@ def test_a_length_known_only_at_run_time_is_padded_to_few_lengths(
     assert fast_calls
 
 
+@TF_ONLY
 def test_run_time_lengths_are_padded_to_a_ladder():
     import tensorflow as tf
 
+    from textgru.layers import recurrence_tensorflow
+
     def padded(steps):
-        return int(recurrence.padded_length(tf.constant(steps)))
+        return int(recurrence_tensorflow.padded_length(tf.constant(steps)))
 
     got = [padded(s) for s in (1, 8, 9, 12, 13, 16, 17, 25, 33, 100, 129, 200)]
     assert got == [8, 8, 12, 12, 16, 16, 24, 32, 48, 128, 192, 256]
@@ -120,13 +131,11 @@ def test_fast_equals_plain_for_any_batch_size(
         grads = gradients(
             layer, x, reduce, initial_state=h0, mask=mask, training=training
         )
-        import tensorflow as tf
-
-        state = tf.constant(h0)
-        with tf.GradientTape() as tape:
-            tape.watch(state)
-            loss = reduce(layer(x, initial_state=state, mask=mask, training=training))
-        return outputs, grads, np.asarray(tape.gradient(loss, state))
+        return (
+            outputs,
+            grads,
+            _initial_state_gradient(layer, x, h0, mask, reduce, training),
+        )
 
     fast = run()
     with monkeypatch.context() as patch:
@@ -136,6 +145,29 @@ def test_fast_equals_plain_for_any_batch_size(
     for g1, g2 in zip(fast[1], plain[1], strict=True):
         np.testing.assert_allclose(g1, g2, atol=2e-5)
     np.testing.assert_allclose(fast[2], plain[2], atol=2e-5)
+
+
+def _initial_state_gradient(layer, x, h0, mask, reduce, training=False):
+    if keras.backend.backend() == "jax":
+        import jax
+
+        values = [v.value for v in layer.trainable_variables]
+        frozen = [v.value for v in layer.non_trainable_variables]
+
+        def loss(state):
+            y, _ = layer.stateless_call(
+                values, frozen, x, initial_state=state, mask=mask, training=training
+            )
+            return reduce(y)
+
+        return np.asarray(jax.grad(loss)(h0))
+    import tensorflow as tf
+
+    state = tf.constant(h0)
+    with tf.GradientTape() as tape:
+        tape.watch(state)
+        loss = reduce(layer(x, initial_state=state, mask=mask, training=training))
+    return np.asarray(tape.gradient(loss, state))
 
 
 def test_training_on_the_fast_path_gives_the_plain_paths_weights(
