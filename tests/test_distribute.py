@@ -80,8 +80,9 @@ def _assert_close(a, b, atol):
 
 
 def test_mirrored_on_two_devices_matches_one_device(reviews, corpus, tmp_path):
-    """A classifier (bucketed batches: the plain GRU loop) and a language model
-    (fixed windows: the fast path), each in one process per device count."""
+    """A classifier (bucketed batches, run-time lengths) and a language model
+    (fixed windows), both on the fast GRU loop, each in one process per
+    device count."""
     runs = {}
     for devices in (1, 2):
         mirrored = dict(distribute="mirrored", devices=devices)
@@ -115,7 +116,8 @@ def test_mirrored_on_two_devices_matches_one_device(reviews, corpus, tmp_path):
             _weights(two / f"{task}-weights-0.npz"),
             1e-5,
         )
-    assert json.loads((two / "lm-fast-path-0.json").read_text()) > 0
+    for task in ("classify", "lm"):
+        assert json.loads((two / f"{task}-fast-path-0.json").read_text()) > 0
     # The run reloads here, on one device, and predicts as it did in training.
     reloaded = ClassifierRun.load(tmp_path / "classify2")
     np.testing.assert_allclose(

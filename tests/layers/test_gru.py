@@ -22,7 +22,7 @@ RESET_AFTER = pytest.mark.parametrize("reset_after", [False, True])
 
 
 @pytest.fixture(params=["fast", "plain"])
-def loop(request, monkeypatch):
+def loop(request, monkeypatch, fast_everywhere):
     """Runs a test on each of textgru.GRU's two loops: the fast path
     (`textgru.layers.recurrence`, TensorFlow and JAX) and the plain one, and
     checks that the one named was the one used."""

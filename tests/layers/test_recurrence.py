@@ -23,6 +23,11 @@ TF_ONLY = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(autouse=True)
+def _fast_on_jax_too(fast_everywhere):
+    """JAX's fast loop runs with fast_path=True only; here also with "auto"."""
+
+
 def _plain(monkeypatch):
     monkeypatch.setattr(recurrence, "why_not", lambda *a, **k: "the test asks")
 

@@ -36,21 +36,30 @@ import keras
 from textgru.layers.gru_cell import is_stock_gru
 
 BACKENDS = ("tensorflow", "jax")
+# Where `fast_path="auto"` takes it. On JAX the plain loop measures faster on
+# 2 CPU cores (benchmarks/README.md, "JAX"), so there it runs when asked for
+# (`fast_path=True`).
+AUTO_BACKENDS = ("tensorflow",)
 
 
-def why_not(cell, training=None, unroll=False):
+def why_not(cell, training=None, unroll=False, requested=False):
     """Why `recurrence` cannot run `cell`, or None if it can.
 
     It runs only the stock GRU equations (`GRUCell` itself, or a subclass
     that opts in: `textgru.layers.gru_cell.is_stock_gru`) with the tanh and
     sigmoid activations, in float32, on TensorFlow or JAX on CPU, with no
-    unrolling and no recurrent dropout while training. With `training`
-    None, what it decides is not checked (a layer checks the rest when it
-    is made).
+    unrolling and no recurrent dropout while training; on JAX only when
+    `requested` (`fast_path=True`). With `training` None, what it decides
+    is not checked (a layer checks the rest when it is made).
     """
     backend = keras.backend.backend()
     if backend not in BACKENDS:
         return f"it runs on the TensorFlow and JAX backends only (this is {backend})"
+    if backend not in AUTO_BACKENDS and not requested:
+        return (
+            f"on {backend} the plain loop measures faster, so it runs only with "
+            "fast_path=True"
+        )
     if not is_stock_gru(cell):
         return (
             f"the cell {type(cell).__name__} may compute other equations than "
