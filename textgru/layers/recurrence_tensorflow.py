@@ -127,9 +127,13 @@ def _backward(reset_after):
 @functools.cache
 def _grouped(reset_after, training):
     """The loops over the groups of the batch, with their gradient. Out of
-    training the forward loop keeps only the states (inference writes a
-    quarter of the arrays); a gradient asked for all the same (a tape around
-    an inference call) runs the forward loop again, keeping the rest."""
+    training, with `reset_after=False`, the forward loop keeps only the
+    states (inference writes a quarter of the arrays); a gradient asked for
+    all the same (a tape around an inference call) runs the forward loop
+    again, keeping the rest. With `reset_after=True` it always keeps them:
+    XLA compiles the loop that keeps only the states to a slower program on
+    CPU (71 against 40 ms for the benchmark's layer, measured)."""
+    keep = training or reset_after
 
     def split(tensor, axis):
         # Sizes ceil(B / GROUPS), ...: any batch size works (a part may be empty).
@@ -150,12 +154,12 @@ def _grouped(reset_after, training):
         masks = split(tf.stop_gradient(mask), 1)
         U_, b_ = tf.stop_gradient(U), tf.stop_gradient(b_rec)
         groups = list(zip(xps, h0s, masks, strict=True))
-        parts = forward(groups, U_, b_, keep=training)
+        parts = forward(groups, U_, b_, keep=keep)
         last = tf.concat([h for h, _ in parts], axis=0)
         states = tf.concat([arrays[0] for _, arrays in parts], axis=1)
 
         def grad(dH, dh):
-            kept = parts if training else forward(groups, U_, b_, keep=True)
+            kept = parts if keep else forward(groups, U_, b_, keep=True)
             backward = _backward(reset_after)
             results = []
             for (_, (H, *saved)), h0_, dH_, dh_, m in zip(
