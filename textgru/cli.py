@@ -27,7 +27,7 @@ import sys
 import types
 import typing
 
-from textgru import _quiet, _status
+from textgru import _quiet, _status, _xla_cache
 
 
 class _Parser(argparse.ArgumentParser):
@@ -656,6 +656,7 @@ def main(argv=None):
             os.environ[name] = "1"
     try:
         _quiet.configure()  # before the backend is first imported
+        _xla_cache.configure()
         with _quiet.filtered_stderr():
             return _run(argv)
     finally:

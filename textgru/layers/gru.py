@@ -117,10 +117,13 @@ class GRU(keras.layers.RNN):
     loops); otherwise Keras's generic loop over the cell's `gate_values`.
     JAX has the same fast loop (`lax.scan` with a hand-written backward
     pass), taken only with `fast_path=True`: on a few CPU cores the plain
-    loop measures faster there. The fast loop computes the stock GRU
-    equations, so it runs only `GRUCell` itself (or a subclass that opts in
-    with `computes_stock_gru = True`); any other cell takes the plain loop,
-    on every backend.
+    loop measures faster there. On a GPU, with `reset_after=True`, the
+    layer runs cuDNN's kernel through Keras's own backend, as
+    `keras.layers.GRU` does, where cuDNN can run (a right-padded mask, no
+    recurrent dropout while training), and the plain loop elsewhere. The
+    fast loops compute the stock GRU equations, so they run only `GRUCell`
+    itself (or a subclass that opts in with `computes_stock_gru = True`);
+    any other cell takes the plain loop, on every backend.
 
     Args:
         units: Positive integer, dimensionality of the state and the output.
@@ -327,6 +330,11 @@ class GRU(keras.layers.RNN):
             # sequence, broadcast over time.
             dropout_mask = cell.get_dropout_mask(sequences[:, 0, :])
             sequences = sequences * ops.expand_dims(dropout_mask, axis=1)
+        if self.fast_path is not False and recurrence.cudnn_may_run(cell, training):
+            try:
+                return self._cudnn(sequences, initial_state[0], mask)
+            except NotImplementedError:
+                pass  # Keras's rules: cuDNN cannot run this batch
         if self.fast_path is not False:
             reason = recurrence.why_not(
                 cell, bool(training), self.unroll, requested=self.fast_path is True
@@ -384,6 +392,29 @@ class GRU(keras.layers.RNN):
             input_length=length,
             return_all_outputs=self.return_sequences,
         )
+
+    def _cudnn(self, sequences, h0, mask):
+        """cuDNN's GRU through Keras's own backend, as `keras.layers.GRU`
+        runs it (same weights, same layout); `NotImplementedError` where
+        cuDNN cannot run."""
+        cell = self.cell
+        outputs = keras_backend.gru(
+            sequences,
+            h0,
+            mask,
+            kernel=cell.kernel,
+            recurrent_kernel=cell.recurrent_kernel,
+            bias=cell.bias,
+            activation=cell.activation,
+            recurrent_activation=cell.recurrent_activation,
+            return_sequences=self.return_sequences,
+            go_backwards=self.go_backwards,
+            unroll=self.unroll,
+            reset_after=cell.reset_after,
+        )
+        if keras_backend.backend() == "tensorflow":
+            self.supports_jit = False  # cuDNN ops are not XLA's (as in Keras)
+        return outputs
 
     def _whole_sequence(self, sequences, h0, mask, training):
         """The fast path (`textgru.layers.recurrence`), returning what the

@@ -90,6 +90,38 @@ def why_not(cell, training=None, unroll=False, requested=False):
     return None
 
 
+def cudnn_may_run(cell, training):
+    """Whether `keras.layers.GRU`'s cuDNN kernel may run `cell`: the stock
+    GRU with `reset_after=True` (the form cuDNN computes), biases, the tanh
+    and sigmoid activations, no recurrent dropout while training, on a GPU
+    the backend uses. Keras's `backend.gru` checks the rest per batch (a
+    mask must be right-padded) and raises `NotImplementedError` where
+    cuDNN cannot run, as `keras.layers.GRU` relies on."""
+    if not (
+        is_stock_gru(cell)
+        and cell.reset_after
+        and cell.use_bias
+        and cell.activation is keras.activations.tanh
+        and cell.recurrent_activation is keras.activations.sigmoid
+        and not (training and cell.recurrent_dropout > 0)
+    ):
+        return False
+    return _backend_sees_a_gpu()
+
+
+def _backend_sees_a_gpu():
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_logical_devices("GPU"))
+    if backend == "jax":
+        import jax
+
+        return jax.default_backend() == "gpu"
+    return False
+
+
 def recurrence(
     projected, h0, recurrent_kernel, recurrent_bias, mask, reset_after, training=True
 ):

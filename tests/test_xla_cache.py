@@ -1,0 +1,53 @@
+"""The CLI keeps XLA's compiled GRU loops on disk (textgru._xla_cache)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from textgru import _xla_cache
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in (_xla_cache.SETTING, "TEXTGRU_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TF_XLA_FLAGS", "")  # and as it was after the test
+    # configure() does nothing once TensorFlow is imported, as it is here.
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+    return monkeypatch
+
+
+def test_the_default_folder_is_per_tensorflow_version_and_cpu(clean_env, tmp_path):
+    clean_env.setenv("TEXTGRU_HOME", str(tmp_path))
+    folder = _xla_cache.configure()
+    assert folder.parent == tmp_path / "xla" and folder.is_dir()
+    assert folder.name.startswith("tensorflow-2.")
+    assert f"--tf_xla_persistent_cache_directory={folder}" in os.environ["TF_XLA_FLAGS"]
+
+
+def test_off_and_a_users_own_cache_flag_are_kept(clean_env, tmp_path):
+    clean_env.setenv(_xla_cache.SETTING, "off")
+    assert _xla_cache.configure() is None and os.environ["TF_XLA_FLAGS"] == ""
+    clean_env.delenv(_xla_cache.SETTING)
+    own = f"--tf_xla_persistent_cache_directory={tmp_path}"
+    clean_env.setenv("TF_XLA_FLAGS", own)
+    assert _xla_cache.configure() is None and os.environ["TF_XLA_FLAGS"] == own
+
+
+def test_a_command_leaves_compiled_loops_for_the_next(tmp_path):
+    """A fresh `textgru` process on the fast path writes the loops it compiled."""
+    folder = tmp_path / "cache"
+    # Loaded lazily, as the `textgru` command loads it: no TensorFlow yet.
+    env = dict(os.environ, TEXTGRU_XLA_CACHE=str(folder), TEXTGRU_LAZY_IMPORT="1")
+    env.pop("TF_XLA_FLAGS", None)
+    script = (
+        "from textgru import _xla_cache\n"
+        "assert _xla_cache.configure()\n"
+        "import numpy as np, tensorflow as tf, textgru\n"
+        "tf.function(textgru.GRU(4))(np.ones((2, 5, 3), 'float32'))\n"
+    )
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=300)
+    assert any(folder.glob("*XLA_CPU_JIT*"))
