@@ -6,10 +6,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # No network in tests: hub lookups fail at once instead of retrying for ~23 s.
 # (Read when huggingface_hub is imported, so it is set before any import.)
 os.environ["HF_HUB_OFFLINE"] = "1"
-# The CLI processes the tests start share one XLA cache, not the user's.
-os.environ.setdefault(
-    "TEXTGRU_XLA_CACHE", __import__("tempfile").mkdtemp(prefix="textgru-xla-")
-)
+# The CLI processes the tests start share one XLA cache, not the user's,
+# removed when the session ends.
+if "TEXTGRU_XLA_CACHE" not in os.environ:
+    import atexit  # noqa: E402
+    import shutil  # noqa: E402
+    import tempfile  # noqa: E402
+
+    os.environ["TEXTGRU_XLA_CACHE"] = tempfile.mkdtemp(prefix="textgru-xla-")
+    atexit.register(shutil.rmtree, os.environ["TEXTGRU_XLA_CACHE"], True)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
