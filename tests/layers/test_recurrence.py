@@ -17,8 +17,9 @@ pytestmark = [
         reason="the fast path runs on TensorFlow and JAX; others run the plain loop",
     ),
 ]
+ON_TF = keras.backend.backend() == "tensorflow"
 TF_ONLY = pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
+    not ON_TF,
     reason="run-time lengths are TensorFlow's (JAX compiles every shape)",
 )
 
@@ -112,7 +113,9 @@ def test_run_time_lengths_are_padded_to_a_ladder():
 
 @pytest.mark.parametrize("training", [False, True])
 @pytest.mark.parametrize("reset_after", [False, True])
-@pytest.mark.parametrize("batch", [1, 3, 8])
+# TensorFlow's loop splits the batch in halves (odd and one-row batches are
+# its edge cases); JAX's does not.
+@pytest.mark.parametrize("batch", [1, 3, 8] if ON_TF else [3])
 def test_fast_equals_plain_for_any_batch_size(
     training, reset_after, batch, rng, monkeypatch
 ):
