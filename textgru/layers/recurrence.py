@@ -14,7 +14,8 @@ differentiates). What makes it faster:
   kernel's gradient comes after it as one large product (dU = H^T dG)
   rather than a sum of small per-step ones.
 - Out of training the loop keeps only the states, not what a backward pass
-  would need.
+  would need (TensorFlow with `reset_after=False`; JAX keeps them only when
+  it differentiates).
 - Each backend's loop is compiled by XLA, which fuses a step's elementwise
   work: on TensorFlow, `textgru.layers.recurrence_tensorflow` (two halves
   of the batch at once, one per core; run-time lengths padded to a few
