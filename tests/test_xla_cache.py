@@ -20,8 +20,7 @@ def clean_env(monkeypatch):
 
 
 def test_the_default_folder_is_per_tensorflow_version_and_cpu(clean_env, tmp_path):
-    clean_env.setenv("TEXTGRU_HOME", str(tmp_path))
-    folder = _xla_cache.configure()
+    folder = _xla_cache.configure(tmp_path)
     assert folder.parent == tmp_path / "xla" and folder.is_dir()
     assert folder.name.startswith("tensorflow-2.")
     assert f"--tf_xla_persistent_cache_directory={folder}" in os.environ["TF_XLA_FLAGS"]
@@ -29,11 +28,13 @@ def test_the_default_folder_is_per_tensorflow_version_and_cpu(clean_env, tmp_pat
 
 def test_off_and_a_users_own_cache_flag_are_kept(clean_env, tmp_path):
     clean_env.setenv(_xla_cache.SETTING, "off")
-    assert _xla_cache.configure() is None and os.environ["TF_XLA_FLAGS"] == ""
+    assert _xla_cache.configure(tmp_path) is None
+    assert os.environ["TF_XLA_FLAGS"] == ""
     clean_env.delenv(_xla_cache.SETTING)
     own = f"--tf_xla_persistent_cache_directory={tmp_path}"
     clean_env.setenv("TF_XLA_FLAGS", own)
-    assert _xla_cache.configure() is None and os.environ["TF_XLA_FLAGS"] == own
+    assert _xla_cache.configure(tmp_path) is None
+    assert os.environ["TF_XLA_FLAGS"] == own
 
 
 def test_a_command_leaves_compiled_loops_for_the_next(tmp_path):
@@ -44,7 +45,7 @@ def test_a_command_leaves_compiled_loops_for_the_next(tmp_path):
     env.pop("TF_XLA_FLAGS", None)
     script = (
         "from textgru import _xla_cache\n"
-        "assert _xla_cache.configure()\n"
+        "assert _xla_cache.configure('unused')\n"
         "import numpy as np, tensorflow as tf, textgru\n"
         "tf.function(textgru.GRU(4))(np.ones((2, 5, 3), 'float32'))\n"
     )

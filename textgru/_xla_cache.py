@@ -27,9 +27,10 @@ SETTING = "TEXTGRU_XLA_CACHE"
 _FLAG = "--tf_xla_persistent_cache_directory"
 
 
-def configure():
+def configure(data_home):
     """Name the cache folder in `TF_XLA_FLAGS`, before TensorFlow is
-    imported (afterwards it would not read it). Does nothing where it
+    imported (afterwards it would not read it); by default a folder under
+    `data_home` (`textgru.data.catalog.data_home()`). Does nothing where it
     cannot (no TensorFlow, a folder it cannot make)."""
     setting = os.environ.get(SETTING, "").strip()
     flags = os.environ.get("TF_XLA_FLAGS", "")
@@ -38,7 +39,7 @@ def configure():
     version = _tensorflow_version()
     if version is None:
         return None
-    folder = Path(setting) if setting else _default_folder(version)
+    folder = Path(setting) if setting else _default_folder(data_home, version)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
@@ -63,9 +64,8 @@ def _tensorflow_version():
     return None
 
 
-def _default_folder(version):
-    home = os.environ.get("TEXTGRU_HOME") or Path.home() / ".cache" / "textgru"
-    return Path(home) / "xla" / f"tensorflow-{version}-{_cpu()}"
+def _default_folder(data_home, version):
+    return Path(data_home) / "xla" / f"tensorflow-{version}-{_cpu()}"
 
 
 def _cpu():

@@ -28,6 +28,7 @@ import types
 import typing
 
 from textgru import _quiet, _status, _xla_cache
+from textgru.data.catalog import data_home
 
 
 class _Parser(argparse.ArgumentParser):
@@ -656,7 +657,7 @@ def main(argv=None):
             os.environ[name] = "1"
     try:
         _quiet.configure()  # before the backend is first imported
-        _xla_cache.configure()
+        _xla_cache.configure(data_home())
         with _quiet.filtered_stderr():
             return _run(argv)
     finally:
