@@ -127,12 +127,23 @@ def test_recipe_speed_runs(tmp_path, capsys):
     data = write_csv(tmp_path / "d.csv", rows, ["neg", "pos"])
     settings = {k: v for k, v in TINY.items() if k not in ("epochs", "patience")}
     result = _load("recipe_speed").main(
-        ["--dataset", data, "--repeats", "1", "--epochs", "1", "--set"]
+        ["--dataset", data, "--repeats", "1", "--epochs", "1", "--adamw", "both"]
+        + ["--set"]
         + [f"{k}={json.dumps(v)}" for k, v in settings.items()]
     )
-    assert set(result["seconds"]) == {"textgru", "keras"}
+    assert set(result["seconds"]) == {"textgru", "textgru (keras AdamW)", "keras"}
     assert result["ratio"] > 0
-    assert "textgru is" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "textgru is" in out and "with FusedAdamW" in out
+
+
+def test_optimizer_speed_runs(capsys):
+    medians = _load("optimizer_speed").main(
+        ["--rounds", "1", "--steps", "1", "--vocab", "50", "--batch", "4",
+         "--length", "5"]
+    )  # fmt: skip
+    assert len(medians) == 4 and all(ms > 0 for ms in medians.values())
+    assert "apply: FusedAdamW is" in capsys.readouterr().out
 
 
 def test_startup_runs(capsys):

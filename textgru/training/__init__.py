@@ -5,11 +5,16 @@ distribution over devices and hosts."""
 from textgru.training import distribute, run_directory
 from textgru.training.config import OptimizationConfig, RunConfig, TrainConfig
 from textgru.training.distribute import DistributeConfig
-from textgru.training.optimizers import DiscriminativeAdamW, make_optimizer
+from textgru.training.optimizers import (
+    DiscriminativeAdamW,
+    FusedAdamW,
+    make_optimizer,
+)
 from textgru.training.schedules import SlantedTriangular, learning_rate_schedule
 
 __all__ = [
     "DiscriminativeAdamW",
+    "FusedAdamW",
     "DistributeConfig",
     "OptimizationConfig",
     "RunConfig",
