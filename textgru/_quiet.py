@@ -9,8 +9,9 @@ then), so its C++ INFO and WARNING lines stay off, and drops the few lines it
 prints at import time regardless (`start_up`). The `textgru` command and the
 recipes filter the process's stderr the same way while a command runs
 (`filtered_stderr`), which also drops a false oneDNN error TensorFlow prints
-when a model first runs. Python warnings, errors and anything else on stderr pass
-through. `TEXTGRU_VERBOSE=1` (or `textgru --verbose`) keeps everything.
+when a model first runs, and the false errors it prints each time it reads a
+compiled loop from XLA's disk cache. Python warnings, errors and anything else
+on stderr pass through. `TEXTGRU_VERBOSE=1` (or `textgru --verbose`) keeps everything.
 """
 
 import contextlib
@@ -30,6 +31,14 @@ NOISE = re.compile(
     r"|To enable the following instructions: .* rebuild TensorFlow"
     r"|Unable to register cu(DNN|FFT|BLAS) factory"
     r"|TF-TRT Warning: Could not find TensorRT"
+    # Reading XLA's disk cache (textgru._xla_cache): TensorFlow first tries
+    # each entry as text, then reads it as binary; and it takes two tuning
+    # flags XLA records with the code for CPU features that are missing.
+    # Both are printed as errors on every load that succeeds.
+    r"|^E\d{4} [\d:.]+ +\d+ text_format\.cc:\d+\] Error parsing text-format "
+    r"tensorflow\.XlaSerializedCacheEntry"
+    r"|^E\d{4} [\d:.]+ +\d+ cpu_aot_loader\.cc:\d+\] Loading XLA:CPU AOT result\. "
+    r"Target machine feature \+prefer-no-(scatter|gather) is not +supported"
 )
 
 
