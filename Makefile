@@ -32,9 +32,12 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
+# Two pytest-xdist workers (one per core here); the tests that share the
+# built-in datasets' cache run on one of them (tests/conftest.py).
+PYTEST_WORKERS ?= 2
 test: lint
-	$(BIN)/pytest
-	KERAS_BACKEND=jax $(BIN)/pytest -m "layers and not slow"
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	KERAS_BACKEND=jax $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "layers and not slow"
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/gru_speed.py

@@ -76,3 +76,14 @@ def corpus(tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "corpus.txt"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return str(path)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`make test` runs the suite on two workers), the
+    tests that share the built-in datasets' cache (`builtin_home`) run on one
+    worker, so that two never build it at once."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if "builtin_home" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("builtin"))
