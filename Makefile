@@ -32,9 +32,11 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-# Two pytest-xdist workers (one per core here); the tests that share the
-# built-in datasets' cache run on one of them (tests/conftest.py).
-PYTEST_WORKERS ?= 2
+# pytest-xdist workers: three on this project's 2-core machines, since the
+# tests wait on the processes they start part of the time (with two workers
+# the cores were 78% busy). The tests that share the built-in datasets' cache
+# run on one worker (tests/conftest.py).
+PYTEST_WORKERS ?= 3
 test: lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 	KERAS_BACKEND=jax $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "layers and not slow"
