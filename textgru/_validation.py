@@ -64,3 +64,21 @@ def non_negative(name, value):
             f"Expected `{name}` to be a finite number >= 0. Received: {name}={value!r}"
         )
     return float(value)
+
+
+# The largest seed Keras (`keras.utils.set_random_seed`) and NumPy's legacy
+# generator take.
+MAX_SEED = 2**32 - 1
+
+
+def seed(name, value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or not 0 <= value <= MAX_SEED
+    ):
+        raise InvalidArgumentError(
+            f"Expected `{name}` to be an integer from 0 to {MAX_SEED}. "
+            f"Received: {name}={value!r}"
+        )
+    return int(value)

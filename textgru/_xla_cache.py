@@ -14,14 +14,28 @@ before TensorFlow starts:
   compiled code is machine code for them;
 - `TEXTGRU_XLA_CACHE=off` keeps no cache;
 - a `TF_XLA_FLAGS` that already names a cache folder is left as it is.
+
+The folder holds machine code that TensorFlow loads and runs, so it must be
+the user's own: textgru makes it private (0700), and does not use a folder
+that another user owns or that others may write to (one status line says
+so). An entry that is damaged (cut short, or another entry's file under
+this one's name) would make every later command fail until deleted, so each
+start checks the entries and drops a damaged one, which is then compiled
+again (one status line); an entry that changed since the process that
+wrote it ended (its sha256, kept in `INDEX`) is dropped too.
 """
 
+import atexit
 import hashlib
 import importlib.metadata
+import json
 import os
 import platform
+import stat
 import sys
 from pathlib import Path
+
+from textgru._status import say
 
 SETTING = "TEXTGRU_XLA_CACHE"
 _FLAG = "--tf_xla_persistent_cache_directory"
@@ -41,9 +55,24 @@ def configure(data_home):
         return None
     folder = Path(setting) if setting else _default_folder(data_home, version)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.stat()
     except OSError:
         return None
+    if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        whose = "another user's" if info.st_uid != os.getuid() else "writable by others"
+        say(
+            f"not using the XLA cache {folder}: it is {whose}, and the code in it "
+            f"would be run (set {SETTING} to a folder of your own, or off)"
+        )
+        return None
+    dropped = heal(folder)
+    if dropped:
+        say(
+            f"dropped {dropped} damaged entr{'y' if dropped == 1 else 'ies'} of the "
+            f"XLA cache {folder}; compiling again"
+        )
+    atexit.register(_index, folder)
     os.environ["TF_XLA_FLAGS"] = (
         f"{flags} {_FLAG}={folder} --tf_xla_persistent_cache_device_types=CPU"
     ).strip()
@@ -79,3 +108,112 @@ def _cpu():
     except OSError:
         flags = platform.processor()
     return f"{platform.machine()}-{hashlib.sha256(flags.encode()).hexdigest()[:12]}"
+
+
+# sha256 of each entry, recorded as a process that used the cache ends.
+INDEX = "textgru-index.json"
+
+
+def heal(folder):
+    """Delete the damaged entries of the cache `folder` (see the module);
+    returns how many."""
+    index = _read_index(folder)
+    dropped = 0
+    for path in sorted(Path(folder).glob("*.pb")):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        recorded = index.get(path.name)
+        damaged = _entry_name(data) != path.name or (
+            recorded is not None and recorded != hashlib.sha256(data).hexdigest()
+        )
+        if damaged:
+            try:
+                path.unlink()
+                dropped += 1
+            except OSError:
+                pass
+    return dropped
+
+
+def _read_index(folder):
+    try:
+        index = json.loads((Path(folder) / INDEX).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return index if isinstance(index, dict) else {}
+
+
+def _index(folder):
+    """Record the sha256 of the entries that are whole (at exit)."""
+    try:
+        index = _read_index(folder)
+        present = {}
+        for path in Path(folder).glob("*.pb"):
+            data = path.read_bytes()
+            if _entry_name(data) == path.name:
+                present[path.name] = index.get(path.name) or (
+                    hashlib.sha256(data).hexdigest()
+                )
+        tmp = Path(folder) / f".{INDEX}.{os.getpid()}"
+        tmp.write_text(json.dumps(present), encoding="utf-8")
+        os.replace(tmp, Path(folder) / INDEX)
+    except OSError:
+        pass  # the cache is an optimisation: never fail a command over it
+
+
+def _entry_name(data):
+    """The file name TensorFlow gives the cache entry `data` (a serialized
+    `XlaSerializedCacheEntry`, whose field 1 is its key: signature and
+    cluster fingerprints, device type, prefix), or None if `data` does not
+    parse as one whole."""
+    try:
+        fields = _fields(data)
+        key = _fields(next(value for number, value in fields if number == 1))
+    except (ValueError, StopIteration):
+        return None
+    parts = {number: value for number, value in key}
+    try:
+        prefix, device = parts[4].decode(), parts[3].decode()
+        return f"{prefix}__{parts[1]}__{parts[2]}__{device}.pb"
+    except (KeyError, AttributeError, UnicodeDecodeError):
+        return None
+
+
+def _fields(data):
+    """The (field number, value) pairs of protobuf wire-format `data`: ints
+    for varints, bytes for length-delimited fields; ValueError unless it
+    parses to its end."""
+    fields, at = [], 0
+    while at < len(data):
+        tag, at = _varint(data, at)
+        number, kind = tag >> 3, tag & 7
+        if kind == 0:
+            value, at = _varint(data, at)
+        elif kind == 2:
+            size, at = _varint(data, at)
+            if at + size > len(data):
+                raise ValueError("cut short")
+            value, at = data[at : at + size], at + size
+        elif kind in (1, 5):
+            at += 8 if kind == 1 else 4
+            value = None
+        else:
+            raise ValueError(f"wire type {kind}")
+        if at > len(data):
+            raise ValueError("cut short")
+        fields.append((number, value))
+    return fields
+
+
+def _varint(data, at):
+    value = shift = 0
+    while True:
+        if at >= len(data) or shift > 63:
+            raise ValueError("bad varint")
+        byte = data[at]
+        value |= (byte & 0x7F) << shift
+        at, shift = at + 1, shift + 7
+        if not byte & 0x80:
+            return value, at

@@ -108,7 +108,8 @@ def config_from_args(config_class, args, inherited=()):
     given = {
         name: value
         for name, value in vars(args).items()
-        if value is not None and name not in ("command", "task", "verbose", "quiet")
+        if value is not None
+        and name not in ("command", "task", "verbose", "quiet", "trust_code")
     }
     flag = "--{}".format
     unknown = sorted(set(given) - names)
@@ -126,6 +127,15 @@ def config_from_args(config_class, args, inherited=()):
                 "drop these flags"
             )
     return config_class.from_dict(given)
+
+
+def _add_trust_flag(parser):
+    parser.add_argument(
+        "--trust-code",
+        action="store_true",
+        help="let a run made with a cell of your own import the cell's module "
+        "(only for runs you trust: importing a module runs its code)",
+    )
 
 
 def _parser(argv=None):
@@ -169,6 +179,7 @@ def _parser(argv=None):
         "matrix (rows: true label, columns: predicted); --json prints the full "
         "report as one JSON object instead.",
     )
+    _add_trust_flag(evaluate)
     evaluate.add_argument("run_dir", help="a run directory from `textgru train`")
     evaluate.add_argument(
         "--dataset",
@@ -202,6 +213,7 @@ def _parser(argv=None):
         "probability). A blank input line gets the prediction for the empty text, "
         "so output line N is always input line N.",
     )
+    _add_trust_flag(predict)
     predict.add_argument("run_dir", help="a run directory from `textgru train`")
     predict.add_argument(
         "texts", nargs="*", help="texts (default: the lines of --file, or of stdin)"
@@ -217,6 +229,7 @@ def _parser(argv=None):
     )
 
     gen = commands.add_parser("generate", help="generate text with a trained LM run")
+    _add_trust_flag(gen)
     gen.add_argument("run_dir", help="a run directory from `textgru train lm`")
     gen.add_argument(
         "--prompt", default="", help="text to continue (default: a new text)"
@@ -265,6 +278,7 @@ def _parser(argv=None):
         description="Draw the gates of a trained run's GRU, token by token "
         "(textgru.interpret.gate_activations and plots.gate_heatmap).",
     )
+    _add_trust_flag(gates)
     gates.add_argument("run_dir", help="a run directory from `textgru train`")
     gates.add_argument("texts", nargs="*", help="texts (default: --file or stdin)")
     gates.add_argument("--file", help="a UTF-8 file with one text per line")
@@ -347,11 +361,9 @@ def _add_tasks(tasks):
 
     for name, task in TASKS.items():
         variant = VARIANTS.get(name)
-        add_config_flags(
-            tasks.add_parser(name, help=task.help, description=task.description),
-            task.config_class,
-            variant and variant.config_class,
-        )
+        parser = tasks.add_parser(name, help=task.help, description=task.description)
+        add_config_flags(parser, task.config_class, variant and variant.config_class)
+        _add_trust_flag(parser)  # for the run --from-lm names
 
 
 def _train(args):
@@ -465,10 +477,20 @@ def _read_texts(args, keep_blank=False):
                 "(or give texts as arguments, or --file)",
                 file=sys.stderr,
             )
-        try:
-            texts = sys.stdin.read().splitlines()
+        try:  # bytes, so that text that is not UTF-8 is named, not a traceback
+            stream = getattr(sys.stdin, "buffer", sys.stdin)
+            data = stream.read()
         except (AttributeError, OSError, ValueError):  # no stdin, or closed
-            texts = []
+            data = b""
+        try:
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+            texts = text.splitlines()
+        except UnicodeDecodeError as error:
+            line = data[: error.start].count(b"\n") + 1
+            raise InvalidArgumentError(
+                f"The text on stdin is not UTF-8 (line {line}, byte "
+                f"{error.start + 1}); convert it first, e.g. with iconv -t UTF-8"
+            ) from None
     if not keep_blank or not any(t.strip() for t in texts):
         texts = [t for t in texts if t.strip()]
     if not texts:
@@ -608,6 +630,8 @@ def _in_flags(message, args=None):
         name, value = match.group(1), match.group(2)
         if name not in fields:
             return match.group(0)
+        if value == "True":  # a switch
+            return f"--{name.replace('_', '-')}"
         return f"--{name.replace('_', '-')} {value.strip(chr(39))}"
 
     def quoted(match):
@@ -677,9 +701,14 @@ def _run(argv):
     from textgru.errors import TextgruError
 
     try:
-        if args.command not in LIGHT_COMMANDS:
+        if args.command in LIGHT_COMMANDS:
+            code = COMMANDS[args.command](args)
+        else:
             _quiet.import_backend()
-        code = COMMANDS[args.command](args)
+            from textgru.layers.cell_path import trusting_code
+
+            with trusting_code(getattr(args, "trust_code", False)):
+                code = COMMANDS[args.command](args)
     except TextgruError as error:
         print(f"textgru: error: {_in_flags(str(error), args)}", file=sys.stderr)
         return 2

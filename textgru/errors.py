@@ -57,5 +57,10 @@ class RunIntegrityError(RunError):
     or damaged), so what it computes could be silently wrong."""
 
 
+class UntrustedCodeError(RunError):
+    """A run folder names code (its cell's module) that loading it would
+    import, and the user has not said they trust it."""
+
+
 class TrainingDivergedError(RunError):
     """The training loss became NaN or infinite."""

@@ -22,6 +22,7 @@ import numpy as np
 from textgru.data import Preprocessor
 from textgru.errors import InvalidArgumentError
 from textgru.layers import keras_gru_to_textgru
+from textgru.layers.gru_cell import checked_gate_values
 from textgru.models import GRUBackbone
 from textgru.training import run_directory
 
@@ -325,7 +326,7 @@ def _run_gru(layer, x):
     state = keras.ops.zeros((1, cell.units), dtype=cell.compute_dtype)
     rows = {gate: [None] * len(x) for gate in GATES}
     for t in order:
-        values = cell.gate_values(x[t : t + 1], state, weights, training=False)
+        values = checked_gate_values(cell, x[t : t + 1], state, weights)
         state = values.state
         for gate, value in zip(GATES, values, strict=True):
             if value is not None:

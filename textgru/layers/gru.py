@@ -12,7 +12,7 @@ from keras.src import backend as keras_backend
 
 from textgru.errors import InvalidArgumentError
 from textgru.layers import recurrence
-from textgru.layers.gru_cell import GRUCell
+from textgru.layers.gru_cell import GRUCell, checked_gate_values
 
 # The arguments that belong to the cell; `GRU.get_config` stores them flat,
 # as `keras.layers.GRU` does.
@@ -351,7 +351,7 @@ class GRU(keras.layers.RNN):
             # The input product stays inside the loop: TensorFlow overlaps it
             # with the recurrent chain, which one big product up front
             # cannot be (that was slower in inference on 2 cores).
-            return cell.gate_values(x_t, h_tm1, weights, training).state
+            return checked_gate_values(cell, x_t, h_tm1, weights, training).state
 
         if mask is None:
 

@@ -28,6 +28,37 @@ class GateValues(NamedTuple):
     state: object  # h', the new state (and the output)
 
 
+def checked_gate_values(cell, inputs, h_tm1, weights, training=False):
+    """`cell.gate_values(inputs, h_tm1, weights, training)`, with a breach of
+    the cell contract (a weight its `step_weights` does not give, a result
+    that is not a `GateValues`, a state that is not `units` wide) raised as a
+    one-line `InvalidArgumentError` naming the cell, not a backend traceback.
+    The checks run as the step is traced, not at every step."""
+    name = type(cell).__name__
+    try:
+        values = cell.gate_values(inputs, h_tm1, weights, training)
+    except KeyError as error:
+        given = ", ".join(map(repr, weights)) if isinstance(weights, dict) else "?"
+        raise InvalidArgumentError(
+            f"{name}.gate_values looked up the weight {error.args[0]!r}, which "
+            f"its step_weights() does not give (it gives {given}); make the two "
+            "agree"
+        ) from None
+    if not isinstance(values, GateValues):
+        raise InvalidArgumentError(
+            f"Expected {name}.gate_values to return a textgru.layers.GateValues"
+            "(update=, reset=, candidate=, state=). Received: a "
+            f"{type(values).__name__}"
+        )
+    width = getattr(values.state, "shape", (None,))[-1]
+    if width is not None and width != cell.units:
+        raise InvalidArgumentError(
+            f"Expected {name}.gate_values to return a state of units={cell.units} "
+            f"numbers per row. Received: a state of width {width}"
+        )
+    return values
+
+
 # The methods that hold a cell's maths: a `GRUCell` whose instance overrides
 # one of them is not the stock GRU.
 _MATHS = ("step_weights", "gate_values", "step", "call")
@@ -253,7 +284,7 @@ class GRUCell(keras.layers.Layer, DropoutRNNCell):
     def step(self, inputs, h_tm1, weights, training=False):
         """Returns the new state for inputs `x` and the previous state `h`,
         with `weights` from `step_weights()`."""
-        return self.gate_values(inputs, h_tm1, weights, training).state
+        return checked_gate_values(self, inputs, h_tm1, weights, training).state
 
     def recurrent_input(self, h_tm1, training=False):
         """The previous state as the recurrent products see it: while

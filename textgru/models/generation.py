@@ -191,6 +191,8 @@ def generate(
                 "from; give a prompt"
             )
         ids = [tokenizer.bos_id]
+    if seed is not None:
+        _validation.seed("seed", seed)
     rng = np.random.default_rng(seed)
     step = _Stepper(model, num_samples)
     for token in ids:

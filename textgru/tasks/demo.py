@@ -38,6 +38,7 @@ class DemoConfig:
             "batch_size",
         ):
             _validation.positive_int(name, getattr(self, name))
+        _validation.seed("seed", self.seed)
         if self.vocab_size < 3 or self.max_length < 4:
             raise InvalidArgumentError(
                 "The counting task needs vocab_size >= 3 and max_length >= 4. "

@@ -31,12 +31,17 @@ class TaskRun:
         return cls(Path(path), model, tokenizer, config, metrics)
 
     @classmethod
-    def load(cls, path, allow_partial=False):
+    def load(cls, path, allow_partial=False, trust_code=False):
         """Read a finished run directory of this task (with `allow_partial`,
         also an unfinished `<out>.partial` one, unchecked). A run saved
-        before the model had a backbone is rebuilt with its weights."""
+        before the model had a backbone is rebuilt with its weights.
+
+        A run made with a cell of your own names the cell's module; loading
+        imports it only if it is already imported (import it first), or with
+        `trust_code=True`: a run folder from someone else can run no code
+        otherwise."""
         info, model, tokenizer, metrics = run_directory.load(
-            path, cls.task.name, allow_partial
+            path, cls.task.name, allow_partial, trust_code
         )
         config = cls.task.config_from_dict(info["config"])
         if not hasattr(model, "backbone"):
@@ -54,7 +59,7 @@ class TaskRun:
         return self.task.preprocessor(self.config, self.tokenizer)
 
 
-def load_run(path, allow_partial=False):
+def load_run(path, allow_partial=False, trust_code=False):
     """The run at `path`, read by its task's run class (a `ClassifierRun`,
     `LanguageModelRun`, ...): `textgru.load(path).predict(["a text"])` gives
     each text's label and probabilities, `.generate("ROMEO:")` a continuation.
@@ -63,5 +68,10 @@ def load_run(path, allow_partial=False):
     texts go in through the run (`run.predict`, `run.predict_proba`: the
     tokenizer and `run.preprocessor` are part of the run). To load the bare
     model with `keras.saving.load_model`, `import textgru` first: Keras finds
-    the classes of a library only once it is imported."""
-    return run_directory.load_run(path, allow_partial=allow_partial)
+    the classes of a library only once it is imported.
+
+    `trust_code=True` lets a run made with your own cell import the cell's
+    module (see `TaskRun.load`)."""
+    return run_directory.load_run(
+        path, allow_partial=allow_partial, trust_code=trust_code
+    )

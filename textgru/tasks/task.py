@@ -308,7 +308,13 @@ def _field_names(config_class):
 
 
 def _check_same_settings(work, config):
-    saved = json.loads((work / "config.json").read_text(encoding="utf-8"))["config"]
+    try:
+        saved = json.loads(run_directory.read_small(work / "config.json"))["config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise RunError(
+            f"The interrupted run at {work} has no readable config.json; start over "
+            "with --overwrite"
+        ) from None
     changed = config.changed_since(saved)
     if changed:
         raise RunError(

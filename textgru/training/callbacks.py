@@ -3,8 +3,10 @@ step limits, and the checkpoint / backup / early-stopping set of a run folder.""
 
 import errno
 import math
+import os
 import shutil
 import time
+from pathlib import Path
 
 import keras
 
@@ -76,6 +78,41 @@ class DiskSpaceGuard(keras.callbacks.Callback):
             )
 
 
+class AtomicCheckpoint(keras.callbacks.ModelCheckpoint):
+    """`ModelCheckpoint` that writes each checkpoint under a temporary name
+    and renames it into place, so a save that fails (a full disk) leaves the
+    last good checkpoint, and stops training with a one-line `OSError`
+    instead of h5py's tracebacks."""
+
+    def _save_model(self, epoch, batch, logs):
+        target = Path(self.filepath)
+        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}.weights.h5")
+        self.filepath = str(tmp)
+        try:
+            super()._save_model(epoch, batch, logs)
+            if tmp.exists():  # saved (not every epoch is better)
+                os.replace(tmp, target)
+        except Exception as error:
+            if isinstance(error, OSError) and error.errno is not None:
+                raise
+            raise OSError(
+                errno.ENOSPC if _disk_full(target.parent) else errno.EIO,
+                f"Could not write the checkpoint of epoch {epoch + 1} "
+                f"({type(error).__name__}: {str(error).splitlines()[0][:200]})",
+                str(target),
+            ) from None
+        finally:
+            self.filepath = str(target)
+            tmp.unlink(missing_ok=True)
+
+
+def _disk_full(folder, margin=1 << 20):
+    try:
+        return shutil.disk_usage(folder).free < margin
+    except OSError:
+        return False
+
+
 class StopAfterSteps(keras.callbacks.Callback):
     """Stop training after `steps` optimizer steps in all (`--max-steps`)."""
 
@@ -126,7 +163,7 @@ def training_callbacks(
         callbacks.append(HistoryLogger(str(workdir / "history.csv"), seconds_so_far))
     callbacks += [
         DiskSpaceGuard(workdir),
-        keras.callbacks.ModelCheckpoint(
+        AtomicCheckpoint(
             str(best_path / "best.weights.h5"),
             monitor=config.monitor,
             mode=mode,

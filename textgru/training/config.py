@@ -57,7 +57,8 @@ class OptimizationConfig(Section):
             _validation.positive_int(name, getattr(self, name))
         if self.max_steps is not None:
             _validation.positive_int("max_steps", self.max_steps)
-        for name in ("seed", "patience", "warmup_steps"):
+        _validation.seed("seed", self.seed)
+        for name in ("patience", "warmup_steps"):
             _validation.at_least(name, getattr(self, name), 0)
         if self.learning_rate <= 0:
             raise InvalidArgumentError(

@@ -15,8 +15,12 @@ A run's `distribute` field (`--distribute` on the command line) says how:
   (HOST:PORT of process 0), `num_processes` and `process_id`, or the
   environment variables Keras reads (`KERAS_DISTRIBUTION_JOB_ADDRESSES`,
   `KERAS_DISTRIBUTION_NUM_PROCESSES`, `KERAS_DISTRIBUTION_PROCESS_ID`), so a
-  cluster launcher can set them. TensorFlow's `MultiWorkerMirroredStrategy`
-  does not work with Keras 3 (keras-team/keras#20585), so it is not offered.
+  cluster launcher can set them. Process 0's coordinator listens on the
+  coordinator's own address (`127.0.0.1:PORT` under `textgru launch`), not
+  on every interface as JAX would by default; set
+  `JAX_COORDINATOR_BIND_ADDRESS` to listen elsewhere. TensorFlow's
+  `MultiWorkerMirroredStrategy` does not work with Keras 3
+  (keras-team/keras#20585), so it is not offered.
 
 What stays the same: `batch_size` is the global batch, split evenly across
 the replicas (it must divide by their number), so the learning rate and the
@@ -52,6 +56,9 @@ ENVIRONMENT = {
     "num_processes": "KERAS_DISTRIBUTION_NUM_PROCESSES",
     "process_id": "KERAS_DISTRIBUTION_PROCESS_ID",
 }
+# Where JAX's coordinator service (on process 0) listens; JAX's default when
+# it is unset is every interface ("[::]:PORT").
+BIND_ADDRESS = "JAX_COORDINATOR_BIND_ADDRESS"
 # What keras.callbacks.BackupAndRestore writes (and, with double_checkpoint,
 # keeps a copy of with ".bkp" added).
 BACKUP_FILES = ("latest.weights.h5", "training_metadata.json")
@@ -423,6 +430,8 @@ def _logical_cpus(tf, count):
 def _join(*cluster):
     global _joined
     if _joined is None:
+        # Keras takes the first of a comma-separated list as the coordinator.
+        os.environ.setdefault(BIND_ADDRESS, cluster[0].split(",")[0].strip())
         keras.distribution.initialize(*cluster)
         _joined = cluster
     elif _joined != cluster:

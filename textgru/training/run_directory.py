@@ -10,12 +10,15 @@ refused. `--overwrite` replaces only a textgru run or an empty folder.
 """
 
 import csv
+import errno
 import fcntl
 import functools
+import io
 import json
 import os
 import shutil
 import socket
+import stat
 import time
 from pathlib import Path
 
@@ -25,8 +28,13 @@ from textgru._atomic import atomic_path, write_text
 from textgru._version import __version__
 from textgru.data import Tokenizer
 from textgru.data.fetch import sha256_of
-from textgru.errors import RunError, RunIntegrityError, TextgruError
-from textgru.layers.cell_path import import_cell
+from textgru.errors import (
+    RunError,
+    RunIntegrityError,
+    TextgruError,
+    UntrustedCodeError,
+)
+from textgru.layers.cell_path import recorded_cell
 
 # Bump when the files or their meaning change; formats not in
 # READABLE_FORMATS are refused. 2 added manifest.json; 3 saves the model as
@@ -34,6 +42,16 @@ from textgru.layers.cell_path import import_cell
 RUN_FORMAT = 3
 READABLE_FORMATS = (1, 2, 3)
 MANIFEST = "manifest.json"
+# The most bytes textgru reads of a run's small files: each is far smaller
+# in any run it writes, so a larger one is not the run's own (and is never
+# read whole).
+SIZE_LIMITS = {
+    "config.json": 1 << 20,
+    MANIFEST: 1 << 20,
+    "metrics.json": 16 << 20,
+    "history.csv": 16 << 20,
+    "training_metadata.json": 1 << 20,
+}
 # In a working folder: textgru made it (so --overwrite may delete it).
 MARKER = ".textgru-run"
 # What loading a run needs; the reports after it are written by every run
@@ -52,13 +70,15 @@ _SCRATCH = ("backup", "best.weights.h5", DISTRIBUTED_MODEL, MARKER)
 RUN_CLASSES = {}
 
 
-def load_run(path, allow_partial=False):
+def load_run(path, allow_partial=False, trust_code=False):
     """The run at `path`, read by the run class of its task (a
     `ClassifierRun`, `LanguageModelRun`, ...)."""
     task = read_config(path, allow_partial=allow_partial).get("task")
     if task not in RUN_CLASSES:
         raise RunError(f"{path} is a {task!r} run, which this textgru cannot read")
-    return RUN_CLASSES[task].load(path, allow_partial=allow_partial)
+    return RUN_CLASSES[task].load(
+        path, allow_partial=allow_partial, trust_code=trust_code
+    )
 
 
 def workdir_for(out):
@@ -76,6 +96,12 @@ def check_out(out):
     one above it, a file, or a place under a file."""
     if not str(out).strip():
         raise RunError("Expected --out to name a folder for the run. Received: ''")
+    for path in (Path(out), workdir_for(out), lock_path(out)):
+        if path.is_symlink():
+            raise RunError(
+                f"{path} is a symbolic link, and textgru never writes a run through "
+                "one; remove the link, or give the real folder as --out"
+            )
     resolved = Path(out).expanduser().resolve()
     here = Path.cwd().resolve()
     if resolved == here or resolved in here.parents:
@@ -104,7 +130,7 @@ def is_run(path):
     if (path / MARKER).exists():
         return True
     try:
-        info = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        info = json.loads(read_small(path / "config.json"))
     except (OSError, ValueError):
         return False
     return isinstance(info, dict) and info.get("run_format") in READABLE_FORMATS
@@ -162,6 +188,7 @@ def start(out, *, resume=False, overwrite=False):
     out = Path(out)
     work = workdir_for(out)
     if resume:
+        check_no_links(work)
         return work, True
     if work.exists():
         if not overwrite:
@@ -187,13 +214,35 @@ class RunLock:
 
     def check_free(self):
         """Raises the "in progress" error if another run holds the lock."""
-        if self.path.exists():
+        if os.path.lexists(self.path):
             self.acquire().release()
+
+    def _open(self):
+        """The lock file, opened without following a link: a link, or a file
+        with other names (a hard link to a file of someone's), is refused
+        before anything is written to it."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as error:
+            if error.errno != errno.ELOOP:
+                raise
+            raise RunError(
+                f"{self.path} is a symbolic link, and textgru never writes a run's "
+                "lock through one; remove it"
+            ) from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            os.close(fd)
+            raise RunError(
+                f"{self.path} is not a lock file textgru made (it is a hard link or "
+                "not a plain file); remove it"
+            )
+        return fd
 
     def acquire(self):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         for _ in range(3):
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = self._open()
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -237,11 +286,13 @@ class _ActiveRun:
         """A fresh run that failed before finishing an epoch leaves nothing:
         there is nothing to resume, and its folder would only say
         "interrupted, pass --resume" to the next attempt."""
-        if (
-            self.fresh
-            and self.work.is_dir()
-            and not read_history(self.work / "history.csv")
-        ):
+        if not (self.fresh and self.work.is_dir()):
+            return
+        try:
+            trained = bool(read_history(self.work / "history.csv"))
+        except (OSError, RunError):
+            return  # keep what is there
+        if not trained:
             shutil.rmtree(self.work, ignore_errors=True)
 
 
@@ -276,6 +327,19 @@ def guarded(train):
     return wrapper
 
 
+def check_no_links(folder):
+    """Refuse a run folder that holds a symbolic link, or a file with another
+    name elsewhere (a hard link): writing to it (appending to history.csv,
+    saving a checkpoint) would change a file outside the run."""
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_symlink() or (path.is_file() and path.stat().st_nlink > 1):
+            kind = "a symbolic link" if path.is_symlink() else "a hard link"
+            raise RunError(
+                f"{path} is {kind}, and textgru writes only the run's own files; "
+                "remove it, then --resume again"
+            )
+
+
 def _file_entries(folder):
     return {
         path.name: {"sha256": sha256_of(path), "bytes": path.stat().st_size}
@@ -289,6 +353,7 @@ def finish(work, out, files, facts=None):
     sha256 and size of each file, and `facts` such as the tokenizer's
     fingerprint), then move it to `out` in one rename."""
     work, out = Path(work), Path(out)
+    check_no_links(work)
     missing = [name for name in files if not (work / name).exists()]
     if missing:
         raise RunError(
@@ -332,6 +397,24 @@ def save_model(model, path):
     return Path(path)
 
 
+def read_small(path):
+    """The text of one of a run's small files (`SIZE_LIMITS`), refused in one
+    line if it is larger than any run's is."""
+    path = Path(path)
+    limit = SIZE_LIMITS.get(path.name, 1 << 20)
+    with open(path, "rb") as file:
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise RunIntegrityError(
+            f"{path} is larger than {limit >> 20} MB, far more than a run writes: "
+            "it is not this run's file"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RunIntegrityError(f"{path} is not UTF-8 text: it is damaged") from None
+
+
 def write_json(path, value):
     write_text(path, json.dumps(value, indent=2) + "\n")
 
@@ -341,7 +424,7 @@ def read_config(run_dir, task=None, allow_partial=False):
     and of this format. With `allow_partial`, an unfinished `<out>.partial`
     folder is read too."""
     run_dir = Path(run_dir)
-    if run_dir.name.endswith(".partial") and not allow_partial:
+    if run_dir.name.endswith(".partial") and not allow_partial and run_dir.is_dir():
         raise RunError(
             f"{run_dir} is an unfinished run; --resume its training to finish it "
             "(or pass --allow-partial to use it as it is)"
@@ -352,10 +435,10 @@ def read_config(run_dir, task=None, allow_partial=False):
             hint = f" (an unfinished run is at {workdir_for(run_dir)}; --resume it)"
         raise RunError(f"No run directory at {run_dir}{hint}")
     try:
-        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+        config = json.loads(read_small(run_dir / "config.json"))
     except FileNotFoundError:
         raise RunError(f"{run_dir} is not a textgru run: no config.json") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except json.JSONDecodeError as error:
         raise RunError(f"{run_dir}/config.json is not valid JSON ({error})") from None
     if not isinstance(config, dict) or config.get("run_format") not in READABLE_FORMATS:
         made_by = (
@@ -387,15 +470,15 @@ def read_manifest(run_dir, info):
     if info.get("run_format") == 1:
         return None
     try:
-        manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
-        files = manifest["files"]
+        manifest = json.loads(read_small(run_dir / MANIFEST))
     except FileNotFoundError:
         raise RunIntegrityError(
             f"{run_dir} has no {MANIFEST}, so its files cannot be checked; "
             "train the run again"
         ) from None
-    except (ValueError, KeyError, TypeError):
+    except ValueError:
         raise RunIntegrityError(f"{run_dir}/{MANIFEST} is damaged") from None
+    files = _check_manifest(run_dir, manifest)
     for name, entry in files.items():
         path = run_dir / name
         if not path.is_file():
@@ -411,11 +494,51 @@ def read_manifest(run_dir, info):
     return manifest
 
 
-def load(run_dir, task, allow_partial=False):
+def _check_manifest(run_dir, manifest):
+    """The manifest's `files`, after checking it has the shape a run writes
+    and covers what loading relies on: every needed file and the tokenizer's
+    fingerprint (a manifest emptied or cut down would switch those checks
+    off)."""
+    where = f"{run_dir}/{MANIFEST}"
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict):
+        raise RunIntegrityError(f"{where} is damaged: it has no `files` table")
+    for name, entry in files.items():
+        if (
+            Path(name).name != name
+            or name in ("", ".", "..")
+            or not isinstance(entry, dict)
+            or not isinstance(entry.get("sha256"), str)
+            or type(entry.get("bytes")) is not int
+        ):
+            raise RunIntegrityError(
+                f"{where} is damaged: its entry {name!r} is not a file name with "
+                "sha256 and bytes"
+            )
+    unlisted = [name for name in NEEDED if name not in files]
+    if unlisted:
+        raise RunIntegrityError(
+            f"{where} does not list {', '.join(unlisted)}, so the run cannot be "
+            "checked; put the run's own manifest back, or train the run again"
+        )
+    tokenizer = manifest.get("tokenizer")
+    if not isinstance(tokenizer, dict) or not isinstance(
+        tokenizer.get("fingerprint"), str
+    ):
+        raise RunIntegrityError(
+            f"{where} does not record the tokenizer's fingerprint, so the tokenizer "
+            "cannot be checked; put the run's own manifest back, or train the run "
+            "again"
+        )
+    return files
+
+
+def load(run_dir, task, allow_partial=False, trust_code=False):
     """The parts of a finished run: `(info, model, tokenizer, metrics)`, where
     `info` is its parsed config.json (checked by `read_config`), after
     checking every file against the run's manifest and the tokenizer against
-    the model."""
+    the model. The cell module the run names is imported only under the rule
+    of `textgru.layers.cell_path.recorded_cell` (`trust_code`)."""
 
     info = read_config(run_dir, task=task, allow_partial=allow_partial)
     run_dir = Path(run_dir)
@@ -424,7 +547,9 @@ def load(run_dir, task, allow_partial=False):
     if cell:
         # Importing the cell's module registers its class with Keras.
         try:
-            import_cell(cell)
+            recorded_cell(cell, run_dir, trust_code)
+        except UntrustedCodeError:
+            raise
         except TextgruError as error:
             raise RunError(f"{run_dir} was made with its own cell: {error}") from None
     try:
@@ -434,7 +559,7 @@ def load(run_dir, task, allow_partial=False):
     tokenizer = Tokenizer.load(run_dir / "tokenizer.json")
     check_tokenizer(run_dir, model, tokenizer, manifest)
     try:
-        metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+        metrics = json.loads(read_small(run_dir / "metrics.json"))
     except ValueError as error:
         raise RunError(f"{run_dir}/metrics.json is not valid JSON ({error})") from None
     return info, model, tokenizer, metrics
@@ -471,7 +596,7 @@ def check_tokenizer(run_dir, model, tokenizer, manifest=None):
             f"{run_dir}/tokenizer.json has {tokenizer.vocab_size} tokens but the "
             f"model was made for {rows}: it is not this run's tokenizer"
         )
-    recorded = (manifest or {}).get("tokenizer", {}).get("fingerprint")
+    recorded = manifest["tokenizer"]["fingerprint"] if manifest else None
     if recorded is not None and recorded != tokenizer.fingerprint:
         raise RunIntegrityError(
             f"{run_dir}/tokenizer.json is not the tokenizer this run was trained "
@@ -496,5 +621,16 @@ def read_history(path):
     path = Path(path)
     if not path.exists():
         return []
-    with open(path, newline="", encoding="utf-8") as file:
-        return list(csv.DictReader(file))
+    try:
+        rows = list(csv.DictReader(io.StringIO(read_small(path), newline="")))
+    except csv.Error as error:
+        raise RunIntegrityError(f"{path} is damaged ({error})") from None
+    for number, row in enumerate(rows, start=2):
+        epoch = row.get("epoch")
+        if epoch is None or not epoch.strip().isdigit():
+            raise RunIntegrityError(
+                f"{path} is damaged: line {number} has epoch {epoch!r}, not a "
+                "number; put the run's own history.csv back, or start over with "
+                "--overwrite"
+            )
+    return rows
