@@ -94,21 +94,37 @@ def test_the_cell_is_recorded_and_used(tied_run):
 
 
 def test_the_run_reloads_in_a_new_process_with_its_module(tied_run, user_module):
+    """Importable is not enough: the module is imported by the user (first),
+    or by the run with trust_code=True; else the load is refused before any
+    import (issue 28)."""
     texts = ["good fun film", "dull weak plot"]
     expected = ClassifierRun.load(tied_run).predict_proba(texts)
     result = _python(
         f"""
+        import sys
         import numpy as np
+        from textgru.errors import UntrustedCodeError
         from textgru.tasks.classification import ClassifierRun
-        run = ClassifierRun.load({str(tied_run)!r})
-        got = run.predict_proba({texts!r})
-        np.testing.assert_allclose(got, np.array({expected.tolist()!r}), atol=1e-6)
-        print("reloaded ok")
+        try:
+            ClassifierRun.load({str(tied_run)!r})
+        except UntrustedCodeError as error:
+            assert "mycells" not in sys.modules, "imported before the refusal"
+            print("refused:", error)
+        for how in ("trust_code", "import"):
+            if how == "import":
+                sys.modules.pop("mycells")
+                import mycells  # noqa: F401
+            run = ClassifierRun.load({str(tied_run)!r}, trust_code=how == "trust_code")
+            got = run.predict_proba({texts!r})
+            np.testing.assert_allclose(got, np.array({expected.tolist()!r}), atol=1e-6)
+            print("reloaded ok with", how)
         """,
         pythonpath=user_module,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "reloaded ok" in result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("refused: ") and "trust_code=True" in lines[0]
+    assert lines[1:] == ["reloaded ok with trust_code", "reloaded ok with import"]
 
 
 def test_without_its_module_the_run_fails_in_one_line(tied_run, tmp_path):

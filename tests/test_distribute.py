@@ -7,6 +7,7 @@ runs in a process of its own (`tests/distributed_run.py` or the CLI), each
 bounded by a timeout.
 """
 
+import ipaddress
 import json
 import os
 import signal
@@ -194,6 +195,43 @@ def _cli(args, out, process, port, log):
     )
 
 
+def _listening(pid):
+    """The addresses (`ipaddress` objects, with ports) that process `pid`'s
+    TCP sockets listen on, read from /proc."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            next(rows)
+            for row in rows:
+                fields = row.split()
+                (address, port), state, inode = (
+                    fields[1].split(":"),
+                    fields[3],
+                    fields[9],
+                )
+                if state == "0A" and inode in inodes:  # 0A: LISTEN
+                    # Each 32-bit word of the address is little-endian.
+                    raw = b"".join(
+                        bytes.fromhex(address[i : i + 8])[::-1]
+                        for i in range(0, len(address), 8)
+                    )
+                    found.append((ipaddress.ip_address(raw), int(port, 16)))
+    return found
+
+
+def _loopback(address):
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
+
+
 def _backed_up(work, process):
     path = work / "backup" / f"process-{process}" / "training_metadata.json"
     try:
@@ -217,6 +255,12 @@ def test_a_run_whose_worker_is_killed_resumes(reviews, tmp_path):
             output = (tmp_path / "process-1.log").read_text()[-3000:]
             assert worker.poll() is None, output
             time.sleep(0.05)
+        # Both processes are up: nothing of theirs listens beyond loopback
+        # (JAX's coordinator, on process 0, listened on every interface).
+        sockets = {"chief": _listening(chief.pid), "worker": _listening(worker.pid)}
+        assert any(at == port for _, at in sockets["chief"]), sockets
+        found = [address for each in sockets.values() for address, _ in each]
+        assert all(_loopback(address) for address in found), sockets
         worker.send_signal(signal.SIGKILL)
         chief.send_signal(signal.SIGKILL)  # as a cluster manager stops the job
     finally:

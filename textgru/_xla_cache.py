@@ -125,8 +125,9 @@ def heal(folder):
         except OSError:
             continue
         recorded = index.get(path.name)
+        sha256 = recorded.get("sha256") if isinstance(recorded, dict) else None
         damaged = _entry_name(data) != path.name or (
-            recorded is not None and recorded != hashlib.sha256(data).hexdigest()
+            sha256 is not None and sha256 != hashlib.sha256(data).hexdigest()
         )
         if damaged:
             try:
@@ -146,16 +147,24 @@ def _read_index(folder):
 
 
 def _index(folder):
-    """Record the sha256 of the entries that are whole (at exit)."""
+    """Record the sha256 of the entries that are whole (at exit): of those
+    written since the index was (by their time and size) read again."""
     try:
         index = _read_index(folder)
         present = {}
         for path in Path(folder).glob("*.pb"):
+            info = path.stat()
+            seen = {"mtime_ns": info.st_mtime_ns, "bytes": info.st_size}
+            recorded = index.get(path.name)
+            if isinstance(recorded, dict) and seen.items() <= recorded.items():
+                present[path.name] = recorded
+                continue
             data = path.read_bytes()
             if _entry_name(data) == path.name:
-                present[path.name] = index.get(path.name) or (
-                    hashlib.sha256(data).hexdigest()
-                )
+                present[path.name] = {
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    **seen,
+                }
         tmp = Path(folder) / f".{INDEX}.{os.getpid()}"
         tmp.write_text(json.dumps(present), encoding="utf-8")
         os.replace(tmp, Path(folder) / INDEX)

@@ -602,6 +602,7 @@ def _demo(args):
     print(json.dumps(result, indent=2))
 
 
+_EROFS = 30  # errno.EROFS: a read-only file system is the user's to choose around
 _USER_OS_ERRORS = (
     PermissionError,
     FileExistsError,
@@ -652,6 +653,8 @@ def _os_message(error):
     hint = ""
     if error.errno == errno.ENOSPC:
         hint = "; free some space, then --resume the run"
+    elif error.errno == errno.EROFS:
+        hint = "; the disk is read-only: choose a place on a writable one (--out)"
     elif isinstance(error, PermissionError):
         hint = "; choose a place you can write to (--out, or TEXTGRU_HOME for data)"
     return f"{what}{where}{hint}"
@@ -698,7 +701,7 @@ def _run(argv):
     if args.command is None:
         parser.print_help()
         return 0
-    from textgru.errors import TextgruError
+    from textgru.errors import TextgruError, message_of
 
     try:
         if args.command in LIGHT_COMMANDS:
@@ -710,13 +713,15 @@ def _run(argv):
             with trusting_code(getattr(args, "trust_code", False)):
                 code = COMMANDS[args.command](args)
     except TextgruError as error:
-        print(f"textgru: error: {_in_flags(str(error), args)}", file=sys.stderr)
+        message = _in_flags(message_of(error), args)
+        print(f"textgru: error: {message}", file=sys.stderr)
         return 2
     except OSError as error:
         # A place the user named that cannot be used is theirs to fix (2); a
         # full disk or another failure of the system is an I/O error (1).
         print(f"textgru: error: {_os_message(error)}", file=sys.stderr)
-        return 2 if isinstance(error, _USER_OS_ERRORS) else 1
+        user = isinstance(error, _USER_OS_ERRORS) or error.errno == _EROFS
+        return 2 if user else 1
     except KeyboardInterrupt:
         print("textgru: interrupted", file=sys.stderr)
         return 130

@@ -5,6 +5,22 @@ Errors about values are also `ValueError`s, so code written against Keras
 (which raises `ValueError` for bad layer arguments) keeps working.
 """
 
+import re
+
+# What Keras wraps around an error raised inside a layer's `call`: a header,
+# the message in bold, and the arguments of the call.
+_KERAS_CALL_CONTEXT = re.compile(
+    r"^Exception encountered when calling .*?\x1b\[1m(.*?)\x1b\[0m", re.S
+)
+
+
+def message_of(error):
+    """The one-line message of `error`, without the lines Keras adds to an
+    error raised inside a layer's `call` (what the `textgru` command prints)."""
+    text = str(error)
+    match = _KERAS_CALL_CONTEXT.match(text)
+    return match.group(1).strip() if match else text
+
 
 class TextgruError(Exception):
     """Base class of every error textgru raises on purpose."""

@@ -285,9 +285,11 @@ def test_fast_path_true_refuses_a_subclass_in_one_line():
 
 @FAST
 def test_a_subclass_that_opts_in_takes_the_fast_path(rng, fast_calls):
+    @keras.saving.register_keras_serializable(package="textgru_tests")
     class SameMaths(GRUCell):
         computes_stock_gru = True
 
+    @keras.saving.register_keras_serializable(package="textgru_tests")
     class Child(SameMaths):
         pass
 

@@ -1,6 +1,9 @@
 """Shared setup of the reliability tests: a tiny labelled file and a tiny
 finished run, and the CLI run in-process or as a real process."""
 
+import json
+from pathlib import Path
+
 import pytest
 
 from tests.cli_output import error_lines
@@ -31,3 +34,15 @@ def one_line_error(capsys, code, expected_code=2):
     assert "Traceback" not in err, err[-2000:]
     assert len(lines) == 1 and lines[0].startswith("textgru: error: "), err[-2000:]
     return lines[0]
+
+
+def reseal(run, **facts):
+    """Recompute `run`'s manifest after editing its files, as anyone who can
+    edit the folder can (`facts` replace the manifest's others)."""
+    from textgru.training import run_directory
+
+    path = Path(run) / run_directory.MANIFEST
+    manifest = json.loads(path.read_text())
+    manifest.update(files=run_directory._file_entries(run), **facts)
+    path.write_text(json.dumps(manifest))
+    return manifest

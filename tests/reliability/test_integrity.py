@@ -18,7 +18,7 @@ from textgru.models import build_classifier
 from textgru.tasks.classification import ClassifierRun, predict_proba
 from textgru.training import run_directory
 
-from .conftest import FLAGS, one_line_error
+from .conftest import FLAGS, one_line_error, reseal
 
 
 @pytest.fixture
@@ -57,15 +57,24 @@ def test_a_tokenizer_from_another_run_is_refused(copy, other_run, capsys):
         assert "tokenizer.json" in one_line_error(capsys, cli.main(command))
 
 
-def test_a_tokenizer_of_another_size_is_refused_even_without_a_manifest(copy):
-    (copy / run_directory.MANIFEST).unlink()
-    info = json.loads((copy / "config.json").read_text())
-    info["run_format"] = 1  # a run made before manifests existed
-    (copy / "config.json").write_text(json.dumps(info))
+def test_a_tokenizer_of_another_size_is_refused_even_when_resealed(copy):
     bigger = train_tokenizer([f"word{i}" for i in range(400)], kind="word")
     bigger.save(copy / "tokenizer.json")
+    reseal(copy, tokenizer={"fingerprint": bigger.fingerprint})
     with pytest.raises(RunIntegrityError, match="was made for"):
         ClassifierRun.load(copy)
+
+
+def test_a_run_of_format_1_cannot_be_checked_and_is_refused(copy):
+    """Format 1 had no manifest: saying a run is of it would switch every
+    check off (issue 28)."""
+    (copy / run_directory.MANIFEST).unlink()
+    info = json.loads((copy / "config.json").read_text())
+    info["run_format"] = 1
+    (copy / "config.json").write_text(json.dumps(info))
+    with pytest.raises(RunIntegrityError, match="format 1 .* cannot be checked"):
+        ClassifierRun.load(copy)
+    assert run_directory.is_run(copy)  # still a run that --overwrite may replace
 
 
 @pytest.mark.parametrize(
@@ -88,17 +97,17 @@ def test_an_edited_file_is_named(copy, name, edit):
         ClassifierRun.load(copy)
 
 
-def test_garbage_and_short_labels_in_a_run_without_manifest(copy):
-    (copy / run_directory.MANIFEST).unlink()
+def test_garbage_and_short_labels_in_a_resealed_run(copy):
     info = json.loads((copy / "config.json").read_text())
-    info["run_format"] = 1
     info["label_names"] = ["neg", "pos", "meh"]
     (copy / "config.json").write_text(json.dumps(info))
+    reseal(copy)
     with pytest.raises(RunIntegrityError, match="does not fit the model"):
         ClassifierRun.load(copy)
     info["label_names"] = ["neg", "pos"]
     (copy / "config.json").write_text(json.dumps(info))
     (copy / "metrics.json").write_text("{garbage")
+    reseal(copy)
     with pytest.raises(RunError, match="metrics.json is not valid JSON"):
         ClassifierRun.load(copy)
 

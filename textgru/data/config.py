@@ -28,7 +28,7 @@ class DataConfig(Section):
 
     def __post_init__(self):
         super().__post_init__()
-        _validation.at_least("split_seed", self.split_seed, 0)
+        _validation.seed("split_seed", self.split_seed)
 
     def data_source(self):
         """What `load_dataset` reads: the name or file, or the dataset given
@@ -80,7 +80,18 @@ class TokenizerConfig(Section):
     def __post_init__(self):
         super().__post_init__()
         _validation.positive_int("vocab_size", self.vocab_size)
-        if self.tokenizer not in KINDS and not self._tokenizer_file().is_file():
+        path = self._tokenizer_file()
+        if (
+            self.tokenizer not in KINDS
+            and not path.is_file()
+            and _looks_like_a_path(self.tokenizer)
+        ):
+            raise InvalidArgumentError(
+                f"No tokenizer file at {path}: `tokenizer` names a tokenizer.json "
+                f"that does not exist (or one of {', '.join(KINDS)}). Received: "
+                f"tokenizer={self.tokenizer!r}"
+            )
+        if self.tokenizer not in KINDS and not path.is_file():
             raise InvalidArgumentError(
                 f"Expected `tokenizer` to be one of {', '.join(KINDS)}, or the path "
                 f"of a tokenizer.json. Received: tokenizer={self.tokenizer!r}"
@@ -101,3 +112,9 @@ class TokenizerConfig(Section):
             vocab_size=self.vocab_size,
             lowercase=self.lowercase,
         )
+
+
+def _looks_like_a_path(text):
+    return any(mark in text for mark in ("/", "\\", ".json", "~")) or Path(
+        text
+    ).parent != Path(".")

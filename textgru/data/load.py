@@ -1,15 +1,20 @@
 """`load_dataset`: one entry point for built-in names, local files and hub ids."""
 
+import atexit
 import csv
 import difflib
+import errno
 import glob
 import hashlib
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import datasets
 from datasets.exceptions import DatasetGenerationError
 
+from textgru._status import say
 from textgru.data.builtin import (  # noqa: F401 (list_datasets: its old home)
     BUILTINS,
     BuiltinDataset,
@@ -213,15 +218,37 @@ def _load_files(source, kwargs):
     try:
         # A local file loads in a moment: no progress bars for it.
         with quiet():
-            return datasets.load_dataset(
-                builder, data_files=data_files, **options, **kwargs
-            )
+            try:
+                return datasets.load_dataset(
+                    builder, data_files=data_files, **options, **kwargs
+                )
+            except OSError as error:
+                if error.errno not in _READ_ONLY:
+                    raise
+                # A cache folder that cannot be written to (`datasets` takes a
+                # lock in it): read the file again into a cache of this process.
+                cache = kwargs["cache_dir"]
+                say(f"cannot write to the data cache {cache}; reading without it")
+                kwargs["cache_dir"] = _private_cache()
+                return datasets.load_dataset(
+                    builder, data_files=data_files, **options, **kwargs
+                )
     except (ValueError, TypeError, OSError, DatasetGenerationError) as error:
         cause = error.__cause__ or error
         raise DatasetError(
             f"Could not read {', '.join(map(str, every))} as {builder}: "
             f"{_first_line(cause)}"
         ) from None
+
+
+_READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def _private_cache():
+    """A cache folder of this process's own, removed as it exits."""
+    folder = tempfile.mkdtemp(prefix="textgru-data-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def _expand(paths):
@@ -232,6 +259,12 @@ def _expand(paths):
         if not matches:
             raise DatasetNotFoundError(f"No file matches {pattern}")
         for match in matches:
+            if os.path.isdir(match):
+                raise DatasetNotFoundError(
+                    f"{match} is a folder; give a dataset file in it (csv, tsv, json, "
+                    "jsonl, parquet or txt), or a glob such as "
+                    f"{os.path.join(match, '*.csv')}"
+                )
             if not os.path.isfile(match):
                 raise DatasetNotFoundError(
                     f"No such file: {match} (expected a dataset file, a built-in "
@@ -256,7 +289,24 @@ def _check_file(path, suffix):
                 f"{path}, line {line}: bytes that are not UTF-8 "
                 f"({data[error.start : error.start + 4]!r}); re-save the file as UTF-8"
             ) from None
+    if suffix in (".csv", ".tsv"):
+        _check_header(path, data, "\t" if suffix == ".tsv" else ",")
     return data
+
+
+def _check_header(path, data, separator):
+    """Refuse a table whose header names a column twice (`datasets` would
+    silently keep one of them)."""
+    first = data.decode("utf-8", "replace").lstrip("\ufeff").splitlines()[0]
+    names = next(csv.reader([first], delimiter=separator), [])
+    seen = set()
+    twice = sorted({name for name in names if name in seen or seen.add(name)})
+    if twice:
+        raise DatasetError(
+            f"{path}: the header names the column{'s' if len(twice) > 1 else ''} "
+            f"{', '.join(map(repr, twice))} more than once; give each column its own "
+            "name"
+        )
 
 
 def _unreachable(source):

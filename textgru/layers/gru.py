@@ -98,6 +98,41 @@ def _check_cell(cell):
             f"{type(cell).__name__} with state_size={cell.state_size!r}, "
             f"units={cell.units!r}"
         )
+    _check_saves(cell)
+
+
+def _check_saves(cell):
+    """Refuse a cell that would save but not reload as it is: its class not
+    registered with Keras (loading fails), or a `get_config` that leaves out
+    an argument of its `__init__` (it would reload with the default, and
+    compute something else, silently)."""
+    kind = type(cell)
+    name = kind.__name__
+    registered = keras.saving.get_registered_name(kind)
+    if keras.saving.get_registered_object(registered) is not kind:
+        raise InvalidArgumentError(
+            f"Register {name} with @keras.saving.register_keras_serializable() so "
+            f"that models made with it save and reload. Received: cell={name}"
+        )
+    parameters = [
+        parameter.name
+        for parameter in list(inspect.signature(kind.__init__).parameters.values())[1:]
+        if parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+    ]
+    try:
+        config = cell.get_config()
+    except NotImplementedError:
+        raise InvalidArgumentError(
+            f"{name} has no get_config(); write one that returns its arguments, so "
+            "that models made with it save and reload"
+        ) from None
+    left_out = [name for name in parameters if name not in config]
+    if left_out:
+        raise InvalidArgumentError(
+            f"{name}.get_config() leaves out {', '.join(left_out)}, so a saved model "
+            "would reload with the default and compute something else; add "
+            f"{'it' if len(left_out) == 1 else 'them'} to get_config"
+        )
 
 
 @keras.saving.register_keras_serializable(package="textgru")

@@ -40,7 +40,11 @@ from textgru.layers.cell_path import recorded_cell
 # READABLE_FORMATS are refused. 2 added manifest.json; 3 saves the model as
 # a task model over a `GRUBackbone` (older flat models are rebuilt on load).
 RUN_FORMAT = 3
-READABLE_FORMATS = (1, 2, 3)
+READABLE_FORMATS = (2, 3)
+# Formats textgru has written: a folder of one of these is a run (that
+# --overwrite may replace), readable or not. Format 1 had no manifest, so
+# nothing of it can be checked: it is refused.
+RUN_FORMATS = (1, 2, 3)
 MANIFEST = "manifest.json"
 # The most bytes textgru reads of a run's small files: each is far smaller
 # in any run it writes, so a larger one is not the run's own (and is never
@@ -96,19 +100,19 @@ def check_out(out):
     one above it, a file, or a place under a file."""
     if not str(out).strip():
         raise RunError("Expected --out to name a folder for the run. Received: ''")
+    resolved = Path(out).expanduser().resolve()
+    here = Path.cwd().resolve()
+    if resolved == here or resolved in here.parents or not Path(out).name:
+        raise RunError(
+            f"--out {out} is the current folder or a folder above it; name a new "
+            "folder for the run, such as runs/mine"
+        )
     for path in (Path(out), workdir_for(out), lock_path(out)):
         if path.is_symlink():
             raise RunError(
                 f"{path} is a symbolic link, and textgru never writes a run through "
                 "one; remove the link, or give the real folder as --out"
             )
-    resolved = Path(out).expanduser().resolve()
-    here = Path.cwd().resolve()
-    if resolved == here or resolved in here.parents:
-        raise RunError(
-            f"--out {out} is the current folder or a folder above it; name a new "
-            "folder for the run, such as runs/mine"
-        )
     if resolved.exists() and not resolved.is_dir():
         raise RunError(
             f"--out {out} is a file, not a run folder; choose another --out "
@@ -133,7 +137,7 @@ def is_run(path):
         info = json.loads(read_small(path / "config.json"))
     except (OSError, ValueError):
         return False
-    return isinstance(info, dict) and info.get("run_format") in READABLE_FORMATS
+    return isinstance(info, dict) and info.get("run_format") in RUN_FORMATS
 
 
 def _replaceable(path):
@@ -440,6 +444,11 @@ def read_config(run_dir, task=None, allow_partial=False):
         raise RunError(f"{run_dir} is not a textgru run: no config.json") from None
     except json.JSONDecodeError as error:
         raise RunError(f"{run_dir}/config.json is not valid JSON ({error})") from None
+    if isinstance(config, dict) and config.get("run_format") == 1:
+        raise RunIntegrityError(
+            f"{run_dir} is a run of format 1 (before manifests), so none of its files "
+            "can be checked; train it again"
+        )
     if not isinstance(config, dict) or config.get("run_format") not in READABLE_FORMATS:
         made_by = (
             config.get("textgru_version", "unknown")
@@ -464,11 +473,8 @@ def read_config(run_dir, task=None, allow_partial=False):
 
 def read_manifest(run_dir, info):
     """The run's manifest, after checking that every file it lists is
-    unchanged (a report may be deleted; runs of format 1 have no manifest:
-    None)."""
+    unchanged (a report may be deleted)."""
     run_dir = Path(run_dir)
-    if info.get("run_format") == 1:
-        return None
     try:
         manifest = json.loads(read_small(run_dir / MANIFEST))
     except FileNotFoundError:
@@ -558,8 +564,9 @@ def load(run_dir, task, allow_partial=False, trust_code=False):
         raise RunError(f"{run_dir}/model.keras cannot be loaded ({error})") from None
     tokenizer = Tokenizer.load(run_dir / "tokenizer.json")
     check_tokenizer(run_dir, model, tokenizer, manifest)
+    text = read_small(run_dir / "metrics.json")
     try:
-        metrics = json.loads(read_small(run_dir / "metrics.json"))
+        metrics = json.loads(text)
     except ValueError as error:
         raise RunError(f"{run_dir}/metrics.json is not valid JSON ({error})") from None
     return info, model, tokenizer, metrics
