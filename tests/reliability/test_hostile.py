@@ -25,6 +25,7 @@ import pytest
 
 import textgru
 from tests.cli_output import error_lines
+from tests.test_xla_cache import run_cached
 from textgru import _xla_cache, cli
 from textgru.errors import (
     DatasetError,
@@ -352,37 +353,20 @@ def test_damaged_cache_entries_are_dropped_and_compiled_again(tmp_path):
     it computed before; a cut-short entry and one changed after it was
     indexed are dropped too."""
     folder = tmp_path / "cache"
-    env = dict(os.environ, TEXTGRU_XLA_CACHE=str(folder), TEXTGRU_LAZY_IMPORT="1")
-    env.pop("TF_XLA_FLAGS", None)
-    script = (
-        "from textgru import _quiet, _xla_cache\n"
-        "assert _xla_cache.configure('unused')\n"
-        "with _quiet.start_up():\n"
-        "    import keras, numpy as np, tensorflow as tf, textgru\n"
-        "with _quiet.filtered_stderr():\n"
-        "    for t in (5, 7):\n"
-        "        c = keras.initializers.Constant(0.1)\n"
-        "        layer = textgru.GRU(4, kernel_initializer=c,\n"
-        "                            recurrent_initializer=c)\n"
-        "        x = np.linspace(0, 1, 2 * t * 3).reshape(2, t, 3).astype('float32')\n"
-        "        print(float(tf.function(layer)(x).numpy().sum()))\n"
-    )
-
-    def run():
-        result = subprocess.run(
-            [sys.executable, "-c", script], env=env, timeout=300,
-            capture_output=True, text=True,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr[-2000:]
-        return result
-
-    first = run()
+    body = """
+        for t in (5, 7):
+            c = keras.initializers.Constant(0.1)
+            layer = textgru.GRU(4, kernel_initializer=c, recurrent_initializer=c)
+            x = np.linspace(0, 1, 2 * t * 3).reshape(2, t, 3).astype("float32")
+            print(float(tf.function(layer)(x).numpy().sum()))
+    """
+    first = run_cached(folder, body)
     entries = sorted(folder.glob("*.pb"))[:2]
     assert len(entries) == 2 and (folder / _xla_cache.INDEX).exists()
     a, b = (path.read_bytes() for path in entries)
     entries[0].write_bytes(b)
     entries[1].write_bytes(a)
-    second = run()
+    second = run_cached(folder, body)
     assert second.stdout == first.stdout
     assert second.stderr.strip().splitlines() == [
         f"textgru: dropped 2 damaged entries of the XLA cache {folder}; compiling again"
@@ -557,3 +541,28 @@ def test_evaluating_a_partial_folder_that_does_not_exist(tmp_path, capsys):
     missing = tmp_path / "nothing.partial"
     line = one_line_error(capsys, cli.main(["evaluate", str(missing)]))
     assert f"No run directory at {missing}" in line
+
+
+def test_a_model_naming_a_class_keras_cannot_find_is_one_line(copy, capsys):
+    """An unregistered cell saved by an older textgru failed at load with
+    Keras's long TypeError."""
+    import zipfile
+
+    path = copy / "model.keras"
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    config = parts["config.json"].decode()
+    assert '"textgru>GRUBackbone"' in config
+    parts["config.json"] = config.replace(
+        '"textgru>GRUBackbone"', '"nowhere>Backbone"'
+    ).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    reseal(copy)
+    with pytest.raises(RunError, match="model.keras cannot be loaded") as info:
+        ClassifierRun.load(copy)
+    assert "\n" not in str(info.value)
+    assert "cannot be loaded" in one_line_error(
+        capsys, cli.main(["evaluate", str(copy)])
+    )

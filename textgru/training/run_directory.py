@@ -561,7 +561,10 @@ def load(run_dir, task, allow_partial=False, trust_code=False):
     try:
         model = keras.saving.load_model(run_dir / "model.keras")
     except Exception as error:  # keras raises many kinds on a bad file
-        raise RunError(f"{run_dir}/model.keras cannot be loaded ({error})") from None
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise RunError(
+            f"{run_dir}/model.keras cannot be loaded ({first[:300]})"
+        ) from None
     tokenizer = Tokenizer.load(run_dir / "tokenizer.json")
     check_tokenizer(run_dir, model, tokenizer, manifest)
     text = read_small(run_dir / "metrics.json")
