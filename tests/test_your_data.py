@@ -83,8 +83,10 @@ def test_your_own_tokenizer_json(reviews_in_memory, tmp_path):
     )  # fmt: skip
     with pytest.raises(DatasetError, match=r"no \[BOS\] token"):
         train_language_model(lm, verbose=0)
-    with pytest.raises(InvalidArgumentError, match="path of a tokenizer.json"):
+    with pytest.raises(InvalidArgumentError, match="No tokenizer file at"):
         ClassifierConfig(tokenizer=str(tmp_path / "missing.json"))
+    with pytest.raises(InvalidArgumentError, match="path of a tokenizer.json"):
+        ClassifierConfig(tokenizer="wordz")  # neither a kind nor a path
 
 
 def train_tokenizer_json_fingerprint(path):
