@@ -215,7 +215,7 @@ class ClassificationTask(Task):
     )
     config_class = ClassifierConfig
     run_class = ClassifierRun
-    report_files = ("confusion_matrix.png",)
+    report_files = ("confusion_matrix.png", "gates.png")
 
     def load_data(self, config):
         # The label column is required: a file without it is refused with

@@ -193,7 +193,7 @@ class LanguageModelTask(Task):
     )
     config_class = LanguageModelConfig
     run_class = LanguageModelRun
-    report_files = ("samples.txt",)
+    report_files = ("samples.txt", "gates.png")
 
     def parent(self, config):
         return load_language_model(config.from_lm) if config.from_lm else None

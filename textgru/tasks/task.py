@@ -202,7 +202,8 @@ class Task:
             "epochs_run": len(history),
             "split_sizes": {name: len(split) for name, split in data.items()},
         }
-        say(f"writing the reports ({', '.join((*self.report_files, 'gates.png'))})")
+        names = ("training_curves.png", *self.report_files)
+        say(f"writing the reports ({', '.join(names)})")
         run.path = self._close(work, run, info, history, self.reports(run, data))
         dist.finish(work)
         return run
@@ -259,6 +260,12 @@ class Task:
         finish the run folder (with its manifest) in one rename."""
         run_directory.save_model(run.model, work / "model.keras")
         run_directory.write_json(work / "metrics.json", run.metrics)
+        if set(reports) != set(self.report_files):
+            raise RunError(
+                f"The {self.name!r} task declares report_files "
+                f"{', '.join(self.report_files) or 'none'}, but its reports() gave "
+                f"{', '.join(reports) or 'none'}; make the two agree"
+            )
         monitor = run.config.monitor
         curves = plots.training_curves(
             history, kept_epoch=best_epoch(history, monitor), monitor=monitor

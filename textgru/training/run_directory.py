@@ -61,8 +61,8 @@ MARKER = ".textgru-run"
 # What loading a run needs; the reports after it are written by every run
 # but not needed to use it (runs made before a report existed still load).
 NEEDED = ("model.keras", "tokenizer.json", "config.json", "metrics.json")
-# Every run writes these too; each task adds its own (`Task.reports`).
-REPORTS = ("history.csv", "training_curves.png", "gates.png")
+# Every run writes these too; each task adds its own (`Task.report_files`).
+REPORTS = ("history.csv", "training_curves.png")
 # The model of a distributed run, saved to be reloaded on one device.
 DISTRIBUTED_MODEL = "distributed.keras"
 # Working files that do not belong in a finished run.
