@@ -226,3 +226,37 @@ def test_gates_titles_name_the_text_and_the_prediction(cli_run, tmp_path, monkey
         for result in results
         for gate in ("update", "reset")
     ]
+
+
+def test_texts_may_come_after_flags(cli_run, capsys):
+    """`predict RUN --json TEXT` failed with "unrecognized arguments"."""
+    assert cli.main(["predict", str(cli_run), "--json", "good great", "dull weak"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [row["text"] for row in rows] == ["good great", "dull weak"]
+    assert cli.main(["predict", str(cli_run), "good", "--json", "dull"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [row["text"] for row in rows] == ["good", "dull"]
+    # An unknown flag is still refused.
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["predict", str(cli_run), "--jsn", "good"])
+    assert exit_.value.code == 2
+    assert "unrecognized arguments: --jsn" in capsys.readouterr().err
+
+
+def test_training_output_off_a_terminal_is_one_line_per_epoch(tmp_path, capsys):
+    """Keras's bar rewrites its line with carriage returns; into a file or a
+    pipe that filled megabytes. Off a terminal (as here, captured), each
+    epoch is one line."""
+    rows = labelled_rows(np.random.default_rng(5), 160, [NEGATIVE, POSITIVE])
+    data = write_csv(tmp_path / "d.csv", rows, ["neg", "pos"])
+    flags = as_flags({**TINY, "epochs": 2, "patience": 5})
+    code = cli.main(
+        ["train", "classify", "--dataset", data, "--out", str(tmp_path / "r"), *flags]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "\r" not in out and "\x08" not in out
+    assert [line for line in out.splitlines() if line.startswith("Epoch")] == [
+        "Epoch 1/2",
+        "Epoch 2/2",
+    ], out

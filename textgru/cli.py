@@ -377,10 +377,19 @@ def _train(args):
     if getattr(config, "from_lm", None):
         # The one place a run may be trained first: `--from-lm pretrained`.
         config = config.replace(from_lm=resolve_from_lm(config.from_lm))
-    run = task.train(config, verbose=0 if _status.quiet() else "auto")
+    run = task.train(config, verbose=_fit_verbosity())
     if run is None:
         return _trained_elsewhere(config)
     print(task.summary(run))
+
+
+def _fit_verbosity():
+    """Keras's progress bar on a terminal; one line per epoch when the output
+    goes to a file or a pipe (the bar's carriage returns would fill it);
+    nothing with --quiet."""
+    if _status.quiet():
+        return 0
+    return "auto" if sys.stdout is not None and sys.stdout.isatty() else 2
 
 
 def _trained_elsewhere(config):
@@ -697,7 +706,15 @@ def main(argv=None):
 
 def _run(argv):
     parser = _parser(argv)
-    args = parser.parse_args(argv)
+    # Texts may come after flags (`predict RUN --json "a text"`): argparse
+    # gives the texts' list up at the first flag, so what is left over is
+    # taken as more texts where the command reads texts.
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        texts = getattr(args, "texts", None)
+        if texts is None or any(arg.startswith("-") for arg in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.texts = [*texts, *extra]
     if args.command is None:
         parser.print_help()
         return 0

@@ -431,3 +431,21 @@ def test_any_cell_that_keeps_the_contract_runs(rng):
         np.testing.assert_allclose(out[:, t], h, atol=1e-5)
     clone = textgru.GRU.from_config(layer.get_config())
     assert type(clone.cell) is LeakyCell
+
+
+def test_the_docs_cell_example_runs_with_and_without_bias():
+    """docs/layer.md's TiedGRUCell, run as written there (it crashed with
+    use_bias=False)."""
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).parents[2] / "docs" / "layer.md").read_text()
+    head = "import keras\nimport textgru\nfrom textgru.layers import GateValues\n"
+    block = re.search("```python\n" + re.escape(head) + "(.*?)```", docs, re.S)
+    namespace = {}
+    exec(head + block.group(1).replace('"mycells"', '"docs_example"'), namespace)
+    x = np.random.default_rng(0).normal(size=(2, 4, 3)).astype("float32")
+    for use_bias in (True, False):
+        layer = textgru.GRU(cell=namespace["TiedGRUCell"](5, use_bias=use_bias))
+        assert tuple(layer(x).shape) == (2, 5)
+        assert (layer.cell.bias is None) is not use_bias
