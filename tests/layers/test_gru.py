@@ -548,3 +548,26 @@ def test_unknown_length_with_a_mask_matches_the_reference(rng):
             x[row : row + 1, :length], *_weights(layer), reset_after=False
         )
         np.testing.assert_allclose(got[row], expected[0, -1], atol=1e-5)
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="a tf.function trace"
+)
+@pytest.mark.parametrize("reset_after", [False, True])
+def test_a_stateful_layer_traced_with_an_unknown_batch_is_keras_s(rng, reset_after):
+    """Built eagerly on a batch of 2, then traced with batch None: the fast
+    loop refused the state's static shape; Keras's GRU returns (2, 5)."""
+    import tensorflow as tf
+
+    x = rng.normal(size=(2, 3, 4)).astype("float32")
+    ours = textgru.GRU(5, stateful=True, reset_after=reset_after)
+    theirs = keras.layers.GRU(5, stateful=True, reset_after=reset_after)
+    ours(x), theirs(x)
+    copy_gru_weights(ours, theirs)
+    ours.reset_states(), theirs.reset_states()
+    spec = [tf.TensorSpec((None, 3, 4), tf.float32)]
+    for _ in range(2):  # the second call starts from the carried state
+        got = tf.function(ours, input_signature=spec)(x)
+        want = tf.function(theirs, input_signature=spec)(x)
+        assert tuple(got.shape) == (2, 5)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-5)

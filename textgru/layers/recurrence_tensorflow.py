@@ -73,8 +73,11 @@ def _forward(reset_after, keep):
     @tf.function(jit_compile=True, autograph=False)
     def forward(xp, h0, mask, U, b_rec):
         steps = tf.shape(xp)[0]  # a constant where XLA compiles the loop
+        # The state's batch is the input's: a stateful layer's state has the
+        # batch it was built with, while a trace may leave the batch unknown.
+        state_shape = tf.TensorShape([xp.shape[1], h0.shape[1]])
         arrays = [
-            tf.TensorArray(xp.dtype, size=steps, element_shape=h0.shape)
+            tf.TensorArray(xp.dtype, size=steps, element_shape=state_shape)
             for _ in range(1 + kept)
         ]
 
@@ -91,6 +94,11 @@ def _forward(reset_after, keep):
             lambda t, h, arrays: t < steps,
             body,
             (0, h0, arrays),
+            shape_invariants=(
+                tf.TensorShape([]),
+                state_shape,
+                [tf.TensorShape(None)] * len(arrays),
+            ),
             maximum_iterations=steps,
         )
         return h, [a.stack() for a in arrays]
