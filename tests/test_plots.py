@@ -65,7 +65,7 @@ def test_gate_heatmap_rows_and_labels():
     np.testing.assert_allclose(top.images[0].get_array(), first.reset[:, chosen].T)
     np.testing.assert_allclose(bottom.images[0].get_array(), second.reset[:, chosen].T)
     assert bottom.get_xlim() == top.get_xlim()  # one cell width for every panel
-    assert colourbar.get_ylabel() == "reset"
+    assert colourbar.get_xlabel() == "reset"
 
     mean = plots.gate_heatmap(first, units="mean", titles=["the mean"]).axes[0]
     np.testing.assert_allclose(mean.images[0].get_array(), [first.update.mean(1)])
@@ -80,7 +80,10 @@ def test_gate_heatmap_rows_and_labels():
     np.testing.assert_allclose(
         panels[3].images[0].get_array(), [second.hidden[:, unit]]
     )
-    assert [b.get_ylabel() for b in bars] == ["gate", "state"]
+    assert [b.get_xlabel() for b in bars] == [
+        "gate (0 to 1)",
+        "candidate, state (-1 to 1)",
+    ]
     picked = plots.gate_heatmap(first, gate="hidden", units=[5, 0]).axes[0]
     np.testing.assert_allclose(picked.images[0].get_array(), first.hidden[:, [5, 0]].T)
     assert picked.images[0].get_clim() == (-1, 1)
@@ -122,3 +125,30 @@ def test_training_curves_mark_the_kept_epoch():
     (axes,) = figure.axes
     marks = [line for line in axes.lines if line.get_label() == "kept (best val_loss)"]
     assert len(marks) == 1 and list(marks[0].get_xdata()) == [2, 2]
+
+
+def test_a_multi_gate_figure_keeps_titles_and_colour_bars_apart():
+    """Long titles ran into the colour bars beside the panels: the bars now
+    sit under every panel, and each title stays inside the figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    texts = [_activations(["a", "film"], seed=1), _activations(list("abcdefgh"))]
+    gates = ["update", "reset", "candidate", "hidden"]
+    titles = [
+        f"{'a long text to see how its title wraps ' * 2!r}, predicted pos (0.93): "
+        f"{gate} gate of forward_gru_0 (forward)"
+        for _ in texts
+        for gate in gates
+    ]
+    figure = plots.gate_heatmap(texts, gate=gates, units=3, titles=titles)
+    FigureCanvasAgg(figure).draw()
+    renderer = figure.canvas.get_renderer()
+    panels, bars = figure.axes[:8], figure.axes[8:]
+    assert len(bars) == 2
+    lowest_panel = min(a.get_tightbbox(renderer).y0 for a in panels)
+    assert all(b.get_tightbbox(renderer).y1 <= lowest_panel for b in bars)
+    width = figure.bbox.width
+    for axes in panels:
+        title = axes.title if axes.title.get_text() else axes._left_title
+        box = title.get_window_extent(renderer)
+        assert box.x0 >= 0 and box.x1 <= width, title.get_text()

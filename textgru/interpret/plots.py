@@ -5,6 +5,7 @@ object API, so no global backend is switched and nothing pops up; a notebook
 shows it when it is a cell's last value, and `save(figure, path)` writes it.
 """
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -147,7 +148,9 @@ def gate_heatmap(activations, *, gate=None, units=16, titles=None):
     longest = max(len(t.tokens) for t in texts)
     width = min(max(6.0, 0.3 * longest + 2.5), 40)
     heights = [0.22 * len(row_labels) + 1.4 for _ in panels]
-    figure = Figure(figsize=(width, sum(heights)), layout="constrained")
+    # Room under the panels for each colour bar (gates, and candidate/state).
+    bars = len({name in ("update", "reset") for name in gates})
+    figure = Figure(figsize=(width, sum(heights) + 1.1 * bars), layout="constrained")
     grid = figure.add_gridspec(len(panels), 1, height_ratios=heights)
     images = {}
     for index, ((text, name, value), title) in enumerate(
@@ -170,13 +173,26 @@ def gate_heatmap(activations, *, gate=None, units=16, titles=None):
         if max(len(label) for label in labels) > 1:
             axes.tick_params(axis="x", labelrotation=90 if longest > 12 else 45)
         axes.set_yticks(range(len(row_labels)), row_labels)
-        axes.set_title(title, loc="left", fontsize="medium")
+        # Wrapped to the figure's width, so a long title never runs into
+        # the colour bars or past the edge.
+        axes.set_title(
+            textwrap.fill(title, max(24, int(width * 9))), loc="left", fontsize="medium"
+        )
     panel_axes = list(figure.axes)
     for bounded, image in images.items():
-        label = "gate" if bounded else "state"
+        label = "gate (0 to 1)" if bounded else "candidate, state (-1 to 1)"
         if len(set(gates)) == 1:
             label = gates[0]
-        figure.colorbar(image, ax=panel_axes, label=label, shrink=0.9)
+        # Under the panels, where neither titles nor tick labels reach.
+        figure.colorbar(
+            image,
+            ax=panel_axes,
+            label=label,
+            location="bottom",
+            shrink=0.5,
+            aspect=40,
+            pad=0.01,
+        )
     return figure
 
 

@@ -342,12 +342,12 @@ def gate_figure(run, split):
     texts = [split["text"][i] for i in chosen]
     probabilities = run.predict_proba(texts)
     names = run.label_names
-    titles = [
-        f"true: {names[split['label'][i]]}, predicted: "
-        f"{names[p.argmax()]} ({p.max():.2f})"
-        for i, p in zip(chosen, probabilities, strict=True)
-    ]
     activations = gate_activations(run, texts)
+    titles = [
+        f"{acts.gates[0]} gate of {acts.layer} ({acts.direction}); true: "
+        f"{names[split['label'][i]]}, predicted: {names[p.argmax()]} ({p.max():.2f})"
+        for i, p, acts in zip(chosen, probabilities, activations, strict=True)
+    ]
     return plots.gate_heatmap(activations, units=16, titles=titles)
 
 

@@ -282,7 +282,8 @@ def gate_figure(run):
     activations = gate_activations(run, line, max_length=GATE_TOKENS)
     gate = activations.gates[0]
     title = (
-        f"{gate} gate of {activations.layer} over a generated line "
+        f"{gate} gate of {activations.layer} ({activations.direction}) over a "
+        "generated line "
         f"(temperature {SAMPLE_TEMPERATURES[0]})"
     )
     return plots.gate_heatmap(activations, gate=gate, units=16, titles=[title])
