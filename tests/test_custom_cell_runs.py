@@ -206,3 +206,42 @@ def test_from_lm_follows_the_language_models_cell(mgu_lm, data, tmp_path, capsys
         + ["--out", str(tmp_path / "x"), "--cell", "textgru.layers:GRUCell"]
     )
     assert code == 2 and "--cell" in capsys.readouterr().err
+
+
+def test_cell_args_from_the_command_line_are_recorded_and_used(data, tmp_path):
+    """A cell's own arguments could be set only in `build_classifier`."""
+    out = tmp_path / "run"
+    flags = as_flags({**TINY, "epochs": 1})
+    code = cli.main(
+        ["train", "classify", "--dataset", data, "--out", str(out), *flags]
+        + ["--cell", "textgru.layers:MGUCell", "--cell-args", '{"use_bias": false}']
+    )
+    assert code == 0
+    info = json.loads((out / "config.json").read_text())
+    assert info["config"]["cell_args"] == {"use_bias": False}
+    run = ClassifierRun.load(out)
+    for layer in run.model.backbone.recurrent_layers:
+        for direction in (layer.forward_layer, layer.backward_layer):
+            assert type(direction.cell) is MGUCell and direction.cell.bias is None
+
+
+@pytest.mark.parametrize(
+    "cell_args, message",
+    [
+        ({"nope": 1}, "`cell_args` that MGUCell takes"),
+        ({"units": 3}, "Set units with its own field"),
+        ({"use_bias": float("nan")}, "as JSON values"),
+    ],
+)
+def test_bad_cell_args_are_one_line(cell_args, message):
+    with pytest.raises(InvalidArgumentError, match=message) as info:
+        ClassifierConfig(cell=MGUCell, cell_args=cell_args)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", "{not json"])
+def test_cell_args_that_are_no_json_object_are_one_line(text, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["train", "classify", "--cell-args", text, "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1 and "--cell-args" in err

@@ -51,6 +51,17 @@ def _optional(kind):
     return parse
 
 
+def _json_object(text):
+    """A flag's value given as a JSON object (`--cell-args '{"alpha": 0.5}'`)."""
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object such as '{\"a\": 1}'")
+    return value
+
+
 def add_config_flags(parser, config_class, transfer_class=None):
     """One flag per field of the dataclass `config_class`, defaulting to unset.
 
@@ -85,8 +96,10 @@ def add_config_flags(parser, config_class, transfer_class=None):
             continue
         kinds = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
         kind = next(k for k in kinds if k is not type(None))
+        if kind is dict:
+            kind = _json_object
         parse = _optional(kind) if type(None) in kinds else kind
-        metavar = kind.__name__.upper()
+        metavar = "JSON" if kind is _json_object else kind.__name__.upper()
         parser.add_argument(
             flag,
             dest=field.name,

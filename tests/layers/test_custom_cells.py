@@ -449,3 +449,24 @@ def test_the_docs_cell_example_runs_with_and_without_bias():
         layer = textgru.GRU(cell=namespace["TiedGRUCell"](5, use_bias=use_bias))
         assert tuple(layer(x).shape) == (2, 5)
         assert (layer.cell.bias is None) is not use_bias
+
+
+@keras.saving.register_keras_serializable(package="textgru_tests")
+class OneFormCell(GRUCell):
+    """Its own step, in the textbook form only (it never reads reset_after)."""
+
+    def gate_values(self, inputs, h_tm1, weights, training=False):
+        u = self.units
+        x = inputs @ weights["kernel"][:, 2 * u :]
+        h = self.recurrent_input(h_tm1, training)
+        candidate = self.activation(x + h @ self.recurrent_kernel[:, 2 * u :])
+        return GateValues(update=None, reset=None, candidate=candidate, state=candidate)
+
+
+def test_reset_after_on_a_cell_that_ignores_it_is_refused():
+    """A cell made with reset_after=True that ignores it was accepted and
+    recorded silently; one that hands its step to GRUCell's is not refused."""
+    with pytest.raises(textgru.InvalidArgumentError, match="never reads reset_after"):
+        textgru.GRU(cell=OneFormCell(4, reset_after=True))
+    textgru.GRU(cell=OneFormCell(4))  # its own form
+    assert textgru.GRU(cell=SwappedGRUCell(4, reset_after=True)).cell.reset_after

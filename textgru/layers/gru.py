@@ -1,7 +1,9 @@
 """`GRU`: a `GRUCell` (or your own subclass of it) run over a sequence."""
 
+import ast
 import functools
 import inspect
+import textwrap
 
 import keras
 from keras import ops
@@ -99,6 +101,52 @@ def _check_cell(cell):
             f"units={cell.units!r}"
         )
     _check_saves(cell)
+    _check_reset_after(cell)
+
+
+def _check_reset_after(cell):
+    """Refuse `reset_after=True` on a `GRUCell` subclass whose own step (its
+    `gate_values` and `step_weights`, read from its source) neither reads
+    `reset_after` nor hands the step to `GRUCell`'s (`super().gate_values`):
+    it would compute its one form and record the other."""
+    kind = type(cell)
+    if not (isinstance(cell, GRUCell) and getattr(cell, "reset_after", False)):
+        return
+    own = [
+        klass
+        for klass in kind.__mro__[: kind.__mro__.index(GRUCell)]
+        if "gate_values" in vars(klass) or "step_weights" in vars(klass)
+    ]
+    if not own:
+        return  # GRUCell's own step, which has both forms
+    try:
+        trees = [ast.parse(textwrap.dedent(inspect.getsource(k))) for k in own]
+    except (OSError, TypeError, SyntaxError):
+        return  # no source to read (made in a REPL): trust it
+    if not any(_reads_reset_after(node) for tree in trees for node in ast.walk(tree)):
+        raise InvalidArgumentError(
+            f"{kind.__name__}'s gate_values never reads reset_after, so "
+            "reset_after=True would be recorded but not computed; use "
+            "reset_after=False, or compute both forms (self.reset_after)"
+        )
+
+
+def _reads_reset_after(node):
+    """Whether `node` reads `reset_after` (a name, an attribute, a keyword)
+    or calls `super().gate_values(...)`."""
+    if isinstance(node, ast.Attribute) and node.attr == "reset_after":
+        return True
+    if isinstance(node, (ast.Name, ast.keyword)) and "reset_after" in (
+        getattr(node, "id", None),
+        getattr(node, "arg", None),
+    ):
+        return True
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "gate_values"
+        and isinstance(node.value, ast.Call)
+        and getattr(node.value.func, "id", None) == "super"
+    )
 
 
 def _check_saves(cell):

@@ -1,6 +1,7 @@
 """The model section of a run's config (see `textgru._config`)."""
 
 import dataclasses
+import json
 
 from textgru import _validation
 from textgru._config import Section, field
@@ -35,6 +36,13 @@ class ModelConfig(Section):
         "registered with Keras; in Python also the class itself)",
         architecture=True,
     )
+    cell_args: dict | None = field(
+        None,
+        "more keyword arguments of the cell, as a JSON object such as "
+        "'{\"alpha\": 0.5}' (recorded in the run)",
+        shown="none",
+        architecture=True,
+    )
 
     def __post_init__(self):
         if isinstance(self.cell, type):
@@ -46,11 +54,36 @@ class ModelConfig(Section):
             _validation.rate(name, getattr(self, name))
         _validation.one_of("gru_layer", self.gru_layer, tuple(GRU_CLASSES))
         cell = import_cell(self.cell)
-        if self.gru_layer == "keras" and cell_path(cell) != DEFAULT_CELL:
+        if self.gru_layer == "keras" and (
+            cell_path(cell) != DEFAULT_CELL or self.cell_args
+        ):
             raise InvalidArgumentError(
                 f"Your own cell runs in the textgru GRU only. Received: "
                 f"cell={self.cell!r} with gru_layer='keras'; drop one"
             )
+        if self.cell_args:
+            self._check_cell_args(cell)
+
+    def _check_cell_args(self, cell):
+        """The cell's own arguments: JSON that the cell takes (made once to
+        see), and none that a field of this section sets."""
+        own = sorted(
+            set(self.cell_args) & {"units", "reset_after", "recurrent_dropout"}
+        )
+        if own:
+            raise InvalidArgumentError(
+                f"Set {', '.join(own)} with {'its' if len(own) == 1 else 'their'} "
+                f"own field, not in `cell_args`. Received: cell_args={self.cell_args}"
+            )
+        try:
+            json.dumps(self.cell_args, allow_nan=False)
+            cell(self.units, **self.cell_args)
+        except (TypeError, ValueError) as error:
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise InvalidArgumentError(
+                f"Expected `cell_args` that {cell.__name__} takes, as JSON values. "
+                f"Received: cell_args={self.cell_args} ({reason})"
+            ) from None
 
     @property
     def gru_class(self):
@@ -73,4 +106,5 @@ class ModelConfig(Section):
             "reset_after": self.reset_after,
             "gru_class": self.gru_class,
             "cell": self.cell_class,
+            "cell_kwargs": self.cell_args,
         }

@@ -43,7 +43,14 @@ def recurrent_layer(
         cell_kwargs.setdefault("recurrent_dropout", recurrent_dropout)
     if reset_after:
         cell_kwargs.setdefault("reset_after", reset_after)
-    return GRU(cell=cell(units, **cell_kwargs), **layer_kwargs)
+    try:
+        made = cell(units, **cell_kwargs)
+    except TypeError as error:  # an argument the cell does not take
+        raise InvalidArgumentError(
+            f"Expected arguments that {getattr(cell, '__name__', cell)} takes. "
+            f"Received: cell_kwargs={cell_kwargs} ({error})"
+        ) from None
+    return GRU(cell=made, **layer_kwargs)
 
 
 def cell_options(cell):
