@@ -39,7 +39,7 @@ def test_field_facts_say_what_a_model_from_another_takes():
     # What transfer took by a hand-kept list before the sections.
     assert set(ClassifierConfig.architecture()) == {
         "tokenizer", "vocab_size", "lowercase", "embed_dim", "units",
-        "num_layers", "reset_after", "gru_layer", "cell",
+        "num_layers", "reset_after", "gru_layer", "cell", "cell_args",
     }  # fmt: skip
     assert set(LanguageModelConfig.architecture()) == {
         *ClassifierConfig.architecture(),

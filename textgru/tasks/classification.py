@@ -39,6 +39,18 @@ class ClassifierConfig(TrainConfig):
 
     MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
 
+    # A short run is much worse with the defaults: the cosine schedule takes
+    # the rate to 0 over the run, and with adversarial training the first
+    # epoch hardly moves (rotten_tomatoes, seed 0, test accuracy: 8 epochs
+    # 77.6%; --epochs 2 61.8%, with --schedule constant 76.1%).
+    epochs: int = field(
+        8,
+        "most epochs (early stopping may end sooner); the cosine schedule decays "
+        "the rate to 0 over them, so for a run of 1-3 epochs add --schedule "
+        "constant (2 epochs on rotten_tomatoes: 76%% test accuracy, against 62%% "
+        "with cosine)",
+        resume_free=True,
+    )
     label_column: str | None = field(
         None, "column with the labels", shown="the column named label"
     )
