@@ -1,5 +1,7 @@
 """The network every textgru model shares: token ids -> embedding -> stacked GRUs."""
 
+import inspect
+
 import keras
 
 from textgru import _validation
@@ -240,6 +242,33 @@ class GRUBackbone(keras.layers.Layer):
             }
         )
         return config
+
+
+def backbone_arguments():
+    """The names of `GRUBackbone`'s own arguments (after `vocab_size`): the
+    one list of them, read from its signature."""
+    parameters = list(inspect.signature(GRUBackbone.__init__).parameters.values())
+    return tuple(p.name for p in parameters[2:] if p.kind is p.KEYWORD_ONLY)
+
+
+def make_backbone(vocab_size, defaults, options):
+    """A `GRUBackbone` from a model builder's `defaults` overridden by the
+    caller's `options` (the builders' `**backbone`), an unknown name refused
+    in one line."""
+    unknown = sorted(set(options) - set(backbone_arguments()))
+    if unknown:
+        raise InvalidArgumentError(
+            f"Expected GRUBackbone arguments ({', '.join(backbone_arguments())}). "
+            f"Received: {', '.join(unknown)}"
+        )
+    return GRUBackbone(vocab_size, **{**defaults, **options})
+
+
+def options_of(backbone):
+    """The arguments that make a `GRUBackbone` like `backbone` (from its
+    config), for a model made from another's."""
+    config = backbone.get_config()
+    return {name: config[name] for name in backbone_arguments() if name in config}
 
 
 def _directions(layer):

@@ -6,7 +6,7 @@ from textgru import _validation
 from textgru.errors import InvalidArgumentError
 from textgru.layers import GRU, GRUCell, SequencePooling
 from textgru.models import adversarial as adversarial_training
-from textgru.models.backbone import GRUBackbone
+from textgru.models.backbone import GRUBackbone, make_backbone, options_of
 from textgru.models.language_model import GRULanguageModel
 from textgru.models.recurrent_layer import cell_options
 
@@ -163,25 +163,26 @@ def _classify(layers, sequence, last, training=None):
     return head(x)
 
 
+# A classifier's backbone unless the caller says otherwise: padding masked,
+# whole embedding channels dropped, read both ways.
+CLASSIFIER_BACKBONE = {
+    "embed_dim": 128,
+    "units": 128,
+    "bidirectional": True,
+    "mask_zero": True,
+    "embedding_dropout_mode": "channels",
+}
+
+
 def build_classifier(
     vocab_size,
     num_classes,
     *,
-    embed_dim=128,
-    units=128,
-    num_layers=1,
-    bidirectional=True,
     pooling="max",
     dropout=0.3,
-    embedding_dropout=0.0,
-    word_dropout=0.0,
     adversarial=0.0,
-    recurrent_dropout=0.0,
-    reset_after=False,
-    gru_class=GRU,
-    cell=GRUCell,
-    cell_kwargs=None,
     name="textgru_classifier",
+    **backbone,
 ):
     """A `TextClassifier` over a new `GRUBackbone`, from sizes.
 
@@ -192,28 +193,20 @@ def build_classifier(
     Args:
         vocab_size: the tokenizer's vocabulary size.
         num_classes: number of classes (at least 2).
-        embed_dim: embedding width.
-        units: GRU units (per direction).
-        num_layers: stacked GRU layers.
-        bidirectional: read the text both ways.
         pooling: `"last"` (the final state), `"max"` or `"mean"` over the
             masked sequence, or `"concat"` of all three.
-        dropout: dropout rate before the head and between GRU layers.
-        embedding_dropout: rate of whole embedding channels dropped
-            (`SpatialDropout1D`).
-        word_dropout: rate of whole tokens dropped in training.
+        dropout: dropout rate before the head, and the backbone's between
+            GRU layers.
         adversarial: size of the adversarial perturbation of the embeddings
             in training, relative to their norm (see `TextClassifier`); 0 is
             off.
-        recurrent_dropout: the GRU's dropout on its recurrent state.
-        reset_after: the GRU form (`False` is the textbook one).
-        gru_class: the recurrent layer class; `keras.layers.GRU` gives the
-            same model with Keras's own GRU (for comparisons).
-        cell: the cell class of each `textgru.GRU`: `GRUCell`, or your own
-            (a subclass, `textgru.layers.MGUCell`, ...), made as
-            `cell(units, **cell_kwargs)`.
-        cell_kwargs: more keyword arguments of `cell`.
         name: the model's name.
+        **backbone: the `GRUBackbone`'s arguments (`embed_dim`, `units`,
+            `num_layers`, `bidirectional`, `embedding_dropout`,
+            `word_dropout`, `recurrent_dropout`, `reset_after`, `gru_class`,
+            `cell`, `cell_kwargs`, ...; see `GRUBackbone`), over a
+            classifier's defaults (`CLASSIFIER_BACKBONE`: 128 wide, both
+            ways, padding masked, whole embedding channels dropped).
 
     Returns:
         An uncompiled `TextClassifier` from int ids `(batch, length)` to
@@ -225,25 +218,9 @@ def build_classifier(
     >>> model.predict(np.array([[5, 6, 7, 0]]), verbose=0).shape
     (1, 3)
     """
-    backbone = GRUBackbone(
-        vocab_size,
-        embed_dim=embed_dim,
-        units=units,
-        num_layers=num_layers,
-        bidirectional=bidirectional,
-        mask_zero=True,
-        embedding_dropout=embedding_dropout,
-        embedding_dropout_mode="channels",
-        word_dropout=word_dropout,
-        dropout=dropout,
-        recurrent_dropout=recurrent_dropout,
-        reset_after=reset_after,
-        gru_class=gru_class,
-        cell=cell,
-        cell_kwargs=cell_kwargs,
-    )
+    defaults = {**CLASSIFIER_BACKBONE, "dropout": dropout}
     return TextClassifier(
-        backbone,
+        make_backbone(vocab_size, defaults, backbone),
         num_classes,
         pooling=pooling,
         dropout=dropout,
@@ -303,28 +280,29 @@ def classifier_from_lm(
             f"{language_model.name!r} ({type(language_model).__name__})"
         )
     source = language_model.backbone
-    cell, cell_kwargs = source.cell_class, source.cell_kwargs
+    # The language model's sizes, GRU and cell; how a classifier reads.
+    options = options_of(source)
     if source.gru_class is GRU and source.cell_class is not GRUCell:
         # The language model's own cell, with the arguments it was made with.
-        cell, cell_kwargs = cell_options(source.recurrent_layers[0].cell)
+        options["cell"], options["cell_kwargs"] = cell_options(
+            source.recurrent_layers[0].cell
+        )
+    options.update(
+        bidirectional=False,
+        mask_zero=True,
+        embedding_dropout=embedding_dropout,
+        embedding_dropout_mode="channels",
+        word_dropout=word_dropout,
+        stateful=False,
+    )
     classifier = build_classifier(
         source.vocab_size,
         num_classes,
-        embed_dim=source.embed_dim,
-        units=source.units,
-        num_layers=source.num_layers,
-        bidirectional=False,
         pooling=pooling,
         dropout=dropout,
-        embedding_dropout=embedding_dropout,
-        word_dropout=word_dropout,
         adversarial=adversarial,
-        recurrent_dropout=source.recurrent_dropout,
-        reset_after=source.reset_after,
-        gru_class=source.gru_class,
-        cell=cell,
-        cell_kwargs=cell_kwargs,
         name=name,
+        **{k: v for k, v in options.items() if k != "dropout"},
     )
     target = classifier.backbone
     target.token_embedding.set_weights(source.token_embedding.get_weights())

@@ -4,8 +4,7 @@ import keras
 
 from textgru import _validation
 from textgru.errors import InvalidArgumentError
-from textgru.layers import GRU, GRUCell
-from textgru.models.backbone import GRUBackbone
+from textgru.models.backbone import GRUBackbone, make_backbone
 
 
 @keras.saving.register_keras_serializable(package="textgru")
@@ -101,22 +100,25 @@ class GRULanguageModel(keras.Model):
         return cls(**config)
 
 
+# A language model's backbone unless the caller says otherwise: one way, no
+# padding mask (windows of running text), dropout on single values.
+LANGUAGE_MODEL_BACKBONE = {
+    "embed_dim": 128,
+    "units": 512,
+    "mask_zero": False,
+    "embedding_dropout_mode": "elements",
+}
+
+
 def build_language_model(
     vocab_size,
     *,
-    embed_dim=128,
-    units=512,
-    num_layers=1,
     dropout=0.1,
-    recurrent_dropout=0.0,
     tie_embeddings=False,
-    reset_after=False,
     stateful=False,
     batch_size=None,
-    gru_class=GRU,
-    cell=GRUCell,
-    cell_kwargs=None,
     name="textgru_language_model",
+    **backbone,
 ):
     """A `GRULanguageModel` over a new one-way `GRUBackbone`, from sizes.
 
@@ -125,23 +127,18 @@ def build_language_model(
 
     Args:
         vocab_size: the tokenizer's vocabulary size.
-        embed_dim: embedding width.
-        units: GRU units per layer.
-        num_layers: stacked GRU layers.
         dropout: dropout on the embeddings, between GRU layers and before the
             output.
-        recurrent_dropout: the GRU's dropout on its recurrent state.
         tie_embeddings: share the input embedding with the output layer.
-        reset_after: the GRU form (`False` is the textbook one).
         stateful: carry the GRU states from one batch to the next (for
             consecutive batches); needs `batch_size`.
         batch_size: fixed batch size (required when `stateful`).
-        gru_class: the recurrent layer class (`keras.layers.GRU` to compare).
-        cell: the cell class of each `textgru.GRU`: `GRUCell`, or your own
-            (a subclass, `textgru.layers.MGUCell`, ...), made as
-            `cell(units, **cell_kwargs)`.
-        cell_kwargs: more keyword arguments of `cell`.
         name: the model's name.
+        **backbone: the `GRUBackbone`'s arguments (`embed_dim`, `units`,
+            `num_layers`, `recurrent_dropout`, `reset_after`, `gru_class`,
+            `cell`, `cell_kwargs`, ...; see `GRUBackbone`), over a language
+            model's defaults (`LANGUAGE_MODEL_BACKBONE`: 128-wide embedding,
+            512 units, no padding mask).
 
     Returns:
         An uncompiled `GRULanguageModel` from ids `(batch, length)` to logits
@@ -158,24 +155,14 @@ def build_language_model(
             "A stateful language model needs a fixed batch size. Received: "
             "stateful=True, batch_size=None"
         )
-    backbone = GRUBackbone(
-        vocab_size,
-        embed_dim=embed_dim,
-        units=units,
-        num_layers=num_layers,
-        mask_zero=False,
-        embedding_dropout=dropout,
-        embedding_dropout_mode="elements",
-        dropout=dropout,
-        recurrent_dropout=recurrent_dropout,
-        reset_after=reset_after,
-        gru_class=gru_class,
-        cell=cell,
-        cell_kwargs=cell_kwargs,
-        stateful=stateful,
-    )
+    defaults = {
+        **LANGUAGE_MODEL_BACKBONE,
+        "embedding_dropout": dropout,
+        "dropout": dropout,
+        "stateful": stateful,
+    }
     return GRULanguageModel(
-        backbone,
+        make_backbone(vocab_size, defaults, backbone),
         dropout=dropout,
         tie_embeddings=tie_embeddings,
         batch_size=batch_size,

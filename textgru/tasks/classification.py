@@ -69,6 +69,16 @@ class ClassifierConfig(TrainConfig):
     label_smoothing: float = field(0.0, "label smoothing of the loss")
     bucket_by_length: bool = field(True, "batch texts of similar length together")
 
+    def backbone_options(self):
+        """The `GRUBackbone` arguments of `ModelConfig`, and a classifier's
+        own: which way it reads and what its embeddings drop."""
+        return {
+            **super().backbone_options(),
+            "bidirectional": self.bidirectional,
+            "embedding_dropout": self.embedding_dropout,
+            "word_dropout": self.word_dropout,
+        }
+
     def __post_init__(self):
         super().__post_init__()
         _validation.positive_int("max_length", self.max_length)
@@ -277,25 +287,18 @@ class ClassificationTask(Task):
 
     def build_model(self, config, tokenizer, info, parent=None):
         num_classes = len(info["label_names"])
-        if parent is not None:
+        head = {"pooling": config.pooling, "adversarial": config.adversarial}
+        if parent is not None:  # the language model's sizes and GRUs
             return classifier_from_lm(
                 parent.model,
                 num_classes,
-                pooling=config.pooling,
                 dropout=config.dropout,
                 embedding_dropout=config.embedding_dropout,
                 word_dropout=config.word_dropout,
-                adversarial=config.adversarial,
+                **head,
             )
         return build_classifier(
-            tokenizer.vocab_size,
-            num_classes,
-            bidirectional=config.bidirectional,
-            pooling=config.pooling,
-            embedding_dropout=config.embedding_dropout,
-            word_dropout=config.word_dropout,
-            adversarial=config.adversarial,
-            **config.backbone_options(),
+            tokenizer.vocab_size, num_classes, **head, **config.backbone_options()
         )
 
     def compile(self, model, config, steps, layer_factors=None):

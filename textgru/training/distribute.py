@@ -47,7 +47,7 @@ import numpy as np
 from textgru import _validation
 from textgru._config import Section, field
 from textgru.errors import InvalidArgumentError, RunError
-from textgru.training.run_directory import DISTRIBUTED_MODEL
+from textgru.training.run_directory import DISTRIBUTED_MODEL, read_small
 
 STRATEGIES = ("none", "mirrored", "multi-host")
 # Where Keras (`keras.distribution.initialize`) reads a cluster's settings.
@@ -266,10 +266,10 @@ def _backed_up_epochs(backup, suffix=""):
     """How many epochs the `BackupAndRestore` folder `backup` holds (0: none;
     with `suffix` ".bkp", its backup before the last)."""
     try:
-        metadata = json.loads((backup / f"training_metadata.json{suffix}").read_text())
-    except (OSError, ValueError):
-        return 0
-    return int(metadata.get("epoch", 0))
+        metadata = json.loads(read_small(backup / f"training_metadata.json{suffix}"))
+        return max(0, int(metadata.get("epoch", 0)))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0  # none, or damaged: nothing to resume from
 
 
 def _broadcast_text(text):

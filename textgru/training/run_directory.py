@@ -54,7 +54,6 @@ SIZE_LIMITS = {
     MANIFEST: 1 << 20,
     "metrics.json": 16 << 20,
     "history.csv": 16 << 20,
-    "training_metadata.json": 1 << 20,
 }
 # In a working folder: textgru made it (so --overwrite may delete it).
 MARKER = ".textgru-run"
@@ -405,7 +404,7 @@ def read_small(path):
     """The text of one of a run's small files (`SIZE_LIMITS`), refused in one
     line if it is larger than any run's is."""
     path = Path(path)
-    limit = SIZE_LIMITS.get(path.name, 1 << 20)
+    limit = SIZE_LIMITS.get(path.name, 1 << 20)  # others: 1 MB
     with open(path, "rb") as file:
         data = file.read(limit + 1)
     if len(data) > limit:
