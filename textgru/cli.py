@@ -178,11 +178,27 @@ def _parser(argv=None):
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    _add_train(commands, argv)
+    _add_evaluate(commands)
+    _add_predict(commands)
+    _add_generate(commands)
+    _add_gates(commands)
+    _add_datasets(commands)
+    _add_launch(commands)
+    _add_demo(commands)
+    return parser
+
+
+def _add_train(commands, argv):
+    """`textgru train TASK`: each task's flags (added only when needed)."""
     train = commands.add_parser("train", help="train a model and write a run directory")
     tasks = train.add_subparsers(dest="task", metavar="TASK", required=True)
     if argv is None or _command(argv) == "train":
         _add_tasks(tasks)
 
+
+def _add_evaluate(commands):
+    """`textgru evaluate RUN`."""
     evaluate = commands.add_parser(
         "evaluate",
         help="metrics of a trained run on labelled texts",
@@ -217,6 +233,9 @@ def _parser(argv=None):
         "--json", action="store_true", help="print the full report as JSON"
     )
 
+
+def _add_predict(commands):
+    """`textgru predict RUN TEXT...`."""
     predict = commands.add_parser(
         "predict",
         help="label texts with a trained run",
@@ -241,6 +260,9 @@ def _parser(argv=None):
         help="also use an unfinished <out>.partial run, unchecked",
     )
 
+
+def _add_generate(commands):
+    """`textgru generate RUN`."""
     gen = commands.add_parser("generate", help="generate text with a trained LM run")
     _add_trust_flag(gen)
     gen.add_argument("run_dir", help="a run directory from `textgru train lm`")
@@ -285,6 +307,9 @@ def _parser(argv=None):
         help="how many continuations, one after the other (default: 1)",
     )
 
+
+def _add_gates(commands):
+    """`textgru gates RUN TEXT... --out IMAGE`."""
     gates = commands.add_parser(
         "gates",
         help="draw a trained run's GRU gates over texts (a heatmap image)",
@@ -322,6 +347,9 @@ def _parser(argv=None):
         help="the half of a bidirectional GRU to draw (default: forward)",
     )
 
+
+def _add_datasets(commands):
+    """`textgru datasets`."""
     listing = commands.add_parser(
         "datasets", help="list the built-in datasets (they load with no internet)"
     )
@@ -329,6 +357,9 @@ def _parser(argv=None):
         "--json", action="store_true", help="print one JSON object per dataset"
     )
 
+
+def _add_launch(commands):
+    """`textgru launch --num-processes N -- COMMAND`."""
     launcher = commands.add_parser(
         "launch",
         help="run a multi-host training command as N processes on this machine",
@@ -356,12 +387,14 @@ def _parser(argv=None):
         help="the textgru command each process runs",
     )
 
+
+def _add_demo(commands):
+    """`textgru demo`."""
     demo = commands.add_parser(
         "demo", help="train a tiny textgru.GRU model on a toy counting task"
     )
     demo.add_argument("--epochs", type=int, default=None, help="training epochs")
     demo.add_argument("--seed", type=int, default=None, help="random seed")
-    return parser
 
 
 def _command(argv):
