@@ -62,24 +62,31 @@ def _json_object(text):
     return value
 
 
-def add_config_flags(parser, config_class, transfer_class=None):
+def _flag(name):
+    return "--" + name.replace("_", "-")
+
+
+def add_config_flags(parser, config_class, variant=None):
     """One flag per field of the dataclass `config_class`, defaulting to unset.
 
-    With `transfer_class` (a subclass used with `--from-lm`), its fields get
+    With `variant` (a task whose config subclasses `config_class`, picked by
+    its `switch` field, such as transfer by `--from-lm`), its fields get
     flags too, and the help shows its defaults where they differ."""
-    hints = typing.get_type_hints(transfer_class or config_class)
+    variant_class = variant.config_class if variant else config_class
+    switch = _flag(variant.switch) if variant else None
+    hints = typing.get_type_hints(variant_class)
     base = {field.name: field for field in dataclasses.fields(config_class)}
-    for field in dataclasses.fields(transfer_class or config_class):
+    for field in dataclasses.fields(variant_class):
         hint = hints[field.name]
-        flag = "--" + field.name.replace("_", "-")
+        flag = _flag(field.name)
         own = base.get(field.name)
-        if own is None and field.name == "from_lm":
-            default = "default: none, train from scratch"
+        if own is None and flag == switch:
+            default = f"default: none; picks {variant.switch_help}"
         elif own is None:
-            default = f"with --from-lm; default: {field.metadata['shown']}"
+            default = f"with {switch}; default: {field.metadata['shown']}"
         elif field.default != own.default:
             default = (
-                f"default: {own.metadata['shown']}; with --from-lm: "
+                f"default: {own.metadata['shown']}; with {switch}: "
                 f"{field.metadata['shown']}"
             )
         else:
@@ -110,11 +117,12 @@ def add_config_flags(parser, config_class, transfer_class=None):
         )
 
 
-def config_from_args(config_class, args, inherited=()):
+def config_from_args(config_class, args, inherited=(), variant=None):
     """The config made of the flags given on the command line (others default).
 
-    Flags of fields that `config_class` lacks, and with `--from-lm` the
-    `inherited` fields (those a language model decides), are refused."""
+    Flags of fields that `config_class` lacks (a `variant`'s own, without its
+    switch), and with the switch the `inherited` fields (those the run it
+    starts from decides), are refused."""
     from textgru.errors import InvalidArgumentError
 
     names = {field.name for field in dataclasses.fields(config_class)}
@@ -124,19 +132,20 @@ def config_from_args(config_class, args, inherited=()):
         if value is not None
         and name not in ("command", "task", "verbose", "quiet", "trust_code")
     }
-    flag = "--{}".format
     unknown = sorted(set(given) - names)
     if unknown:
-        raise InvalidArgumentError(
-            f"{', '.join(flag(n.replace('_', '-')) for n in unknown)}: only "
-            "with --from-lm (a classifier that starts from a language model)"
+        where = (
+            f"with {_flag(variant.switch)} ({variant.switch_help})"
+            if variant
+            else "with another task"
         )
-    if given.get("from_lm"):
+        raise InvalidArgumentError(f"{', '.join(map(_flag, unknown))}: only {where}")
+    if variant and given.get(variant.switch):
         fixed = sorted(set(given) & set(inherited))
         if fixed:
             raise InvalidArgumentError(
-                f"{', '.join(flag(n.replace('_', '-')) for n in fixed)}: with "
-                "--from-lm the tokenizer and network sizes are the language model's; "
+                f"{', '.join(map(_flag, fixed))}: with {_flag(variant.switch)} the "
+                "tokenizer and network sizes are those of the run it starts from; "
                 "drop these flags"
             )
     return config_class.from_dict(given)
@@ -408,7 +417,7 @@ def _add_tasks(tasks):
     for name, task in TASKS.items():
         variant = VARIANTS.get(name)
         parser = tasks.add_parser(name, help=task.help, description=task.description)
-        add_config_flags(parser, task.config_class, variant and variant.config_class)
+        add_config_flags(parser, task.config_class, variant)
         _add_trust_flag(parser)  # for the run --from-lm names
 
 
@@ -416,10 +425,12 @@ def _train(args):
     from textgru.tasks import TASKS, VARIANTS
     from textgru.tasks.transfer import resolve_from_lm
 
-    task = TASKS[args.task]
-    if getattr(args, "from_lm", None) and args.task in VARIANTS:
-        task = VARIANTS[args.task]
-    config = config_from_args(task.config_class, args, task.config_class.architecture())
+    task, variant = TASKS[args.task], VARIANTS.get(args.task)
+    if variant and getattr(args, variant.switch, None):
+        task = variant
+    config = config_from_args(
+        task.config_class, args, task.config_class.architecture(), variant
+    )
     if getattr(config, "from_lm", None):
         # The one place a run may be trained first: `--from-lm pretrained`.
         config = config.replace(from_lm=resolve_from_lm(config.from_lm))

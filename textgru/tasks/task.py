@@ -47,6 +47,10 @@ class Task:
         config_class: its `TrainConfig` subclass.
         run_class: its `TaskRun` subclass (what `train` returns and `load` reads).
         report_files: the files its `reports` write beyond every run's.
+        switch: of a variant of another task (`textgru.tasks.VARIANTS`), the
+            field of its own whose value picks it (`from_lm` for transfer);
+            None for a task of its own.
+        switch_help: what the variant is, for the command line's messages.
     """
 
     name = None
@@ -55,6 +59,8 @@ class Task:
     config_class = None
     run_class = None
     report_files = ()
+    switch = None
+    switch_help = ""
 
     def __init__(self):
         _BY_CONFIG[self.config_class] = self

@@ -107,6 +107,8 @@ class TransferTask(ClassificationTask):
     tokenizer, sizes and weights, and trains in stages."""
 
     config_class = TransferConfig
+    switch = "from_lm"
+    switch_help = "a classifier that starts from a language model"
 
     def parent(self, config):
         if config.from_lm == PRETRAINED and not Path(PRETRAINED).exists():
