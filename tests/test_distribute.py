@@ -22,7 +22,7 @@ import pytest
 from textgru.errors import InvalidArgumentError, RunError
 from textgru.tasks import CLASSIFY, ClassifierConfig, LanguageModelConfig
 from textgru.tasks.classification import ClassifierRun
-from textgru.training import distribute, run_directory
+from textgru.training import backups, distribute, run_directory
 from textgru.training.launch import free_port, launch
 
 SCRIPT = Path(__file__).with_name("distributed_run.py")
@@ -332,7 +332,7 @@ def test_backups_an_epoch_apart_meet_further_apart_are_refused(
             process.prepare_backups(tmp_path, resumed=True)
         return
     assert process.prepare_backups(tmp_path, resumed=True) == min(3, other)
-    held = distribute._backed_up_epochs(backup)
+    held = backups.backed_up_epochs(backup)
     assert held == min(3, other)
     assert _weights_epoch(backup / "latest.weights.h5") == held
 
@@ -340,12 +340,12 @@ def test_backups_an_epoch_apart_meet_further_apart_are_refused(
 def test_a_backup_half_written_by_a_kill_goes_back_to_the_one_before(tmp_path):
     backup = _backups(tmp_path, (3, 2))
     (backup / "latest.weights.h5").write_bytes(b"\x89HDF\r\n half of a file")
-    distribute.repair_backup(backup)
-    assert distribute._backed_up_epochs(backup) == 2
+    backups.repair_backup(backup)
+    assert backups.backed_up_epochs(backup) == 2
     assert _weights_epoch(backup / "latest.weights.h5") == 2
     (backup / "latest.weights.h5").write_bytes(b"broken")
     (backup / "latest.weights.h5.bkp").write_bytes(b"broken too")
-    distribute.repair_backup(backup)
+    backups.repair_backup(backup)
     assert not backup.exists()  # nothing usable: training starts over
 
 

@@ -59,19 +59,6 @@ class TaskRun:
         return self.task.preprocessor(self.config, self.tokenizer)
 
 
-def load_run(path, allow_partial=False, trust_code=False):
-    """The run at `path`, read by its task's run class (a `ClassifierRun`,
-    `LanguageModelRun`, ...): `textgru.load(path).predict(["a text"])` gives
-    each text's label and probabilities, `.generate("ROMEO:")` a continuation.
-
-    A run's `model.keras` holds the network alone; it takes token ids, so
-    texts go in through the run (`run.predict`, `run.predict_proba`: the
-    tokenizer and `run.preprocessor` are part of the run). To load the bare
-    model with `keras.saving.load_model`, `import textgru` first: Keras finds
-    the classes of a library only once it is imported.
-
-    `trust_code=True` lets a run made with your own cell import the cell's
-    module (see `TaskRun.load`)."""
-    return run_directory.load_run(
-        path, allow_partial=allow_partial, trust_code=trust_code
-    )
+# `textgru.load`: the one reader of any run (it lives with the run folders,
+# so that `textgru.interpret` below the tasks reads runs by path too).
+load_run = run_directory.load_run

@@ -47,7 +47,8 @@ import numpy as np
 from textgru import _validation
 from textgru._config import Section, field
 from textgru.errors import InvalidArgumentError, RunError
-from textgru.training.run_directory import DISTRIBUTED_MODEL, read_small
+from textgru.training.backups import backed_up_epochs, repair_backup, step_back
+from textgru.training.run_directory import DISTRIBUTED_MODEL
 
 STRATEGIES = ("none", "mirrored", "multi-host")
 # Where Keras (`keras.distribution.initialize`) reads a cluster's settings.
@@ -59,9 +60,6 @@ ENVIRONMENT = {
 # Where JAX's coordinator service (on process 0) listens; JAX's default when
 # it is unset is every interface ("[::]:PORT").
 BIND_ADDRESS = "JAX_COORDINATOR_BIND_ADDRESS"
-# What keras.callbacks.BackupAndRestore writes (and, with double_checkpoint,
-# keeps a copy of with ".bkp" added).
-BACKUP_FILES = ("latest.weights.h5", "training_metadata.json")
 # The MirroredStrategy of each set of devices in this process.
 _strategies = {}
 # The cluster this process joined (a JAX cluster can be joined only once).
@@ -180,16 +178,15 @@ class Distribution:
         if resumed:
             repair_backup(backup)
         if self.num_processes == 1:
-            return _backed_up_epochs(backup)
+            return backed_up_epochs(backup)
         if not resumed and not self.is_chief:
             shutil.rmtree(backup, ignore_errors=True)
-        epochs = self.gather(_backed_up_epochs(backup))
+        epochs = self.gather(backed_up_epochs(backup))
         low, mine = min(epochs), epochs[self.process_id]
-        can_match = mine == low or _backed_up_epochs(backup, ".bkp") == low
+        can_match = mine == low or backed_up_epochs(backup, ".bkp") == low
         if all(self.gather(can_match)):
             if mine != low:
-                for name in BACKUP_FILES:
-                    shutil.copyfile(backup / f"{name}.bkp", backup / name)
+                step_back(backup)
             return low
         found = ", ".join(f"process {i}: {n}" for i, n in enumerate(epochs))
         raise RunError(
@@ -231,45 +228,6 @@ class Distribution:
         for folder in (backup.parent, Path(work)):
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only if empty: the chief's, on a shared disk
-
-
-def readable_weights(path):
-    """Whether `path` is a whole HDF5 weights file (a kill while it was
-    written leaves one that h5py cannot open)."""
-    import h5py
-
-    try:
-        with h5py.File(path, "r"):
-            return True
-    except (OSError, ValueError):
-        return False
-
-
-def repair_backup(backup):
-    """A backup damaged by a kill while it was written goes back to the one
-    before it (`.bkp`), or, with none, is dropped (the run then starts its
-    training over)."""
-    weights, metadata = (backup / name for name in BACKUP_FILES)
-    if not weights.exists() or (
-        readable_weights(weights) and _backed_up_epochs(backup) > 0
-    ):
-        return
-    previous = backup / f"{BACKUP_FILES[0]}.bkp"
-    if previous.exists() and readable_weights(previous):
-        for name in BACKUP_FILES:
-            shutil.copyfile(backup / f"{name}.bkp", backup / name)
-    else:
-        shutil.rmtree(backup)
-
-
-def _backed_up_epochs(backup, suffix=""):
-    """How many epochs the `BackupAndRestore` folder `backup` holds (0: none;
-    with `suffix` ".bkp", its backup before the last)."""
-    try:
-        metadata = json.loads(read_small(backup / f"training_metadata.json{suffix}"))
-        return max(0, int(metadata.get("epoch", 0)))
-    except (OSError, ValueError, TypeError, AttributeError):
-        return 0  # none, or damaged: nothing to resume from
 
 
 def _broadcast_text(text):

@@ -6,8 +6,9 @@ import math
 import time
 
 from textgru.training import run_directory
+from textgru.training.backups import readable_weights
 from textgru.training.callbacks import StopOnNaN, training_callbacks
-from textgru.training.distribute import Distribution, readable_weights
+from textgru.training.distribute import Distribution
 
 
 def fit(
