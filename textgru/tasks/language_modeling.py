@@ -236,12 +236,10 @@ class LanguageModelTask(Task):
         )
         return model
 
-    def fit(self, model, train, validation, config, work, callbacks, verbose, dist):
-        extra = [ResetStates()] if config.stateful else []
-        return super().fit(
-            model, train, validation, config, work, [*extra, *callbacks], verbose,
-            dist,
-        )  # fmt: skip
+    def fit(self, model, train, validation, context):
+        if context.config.stateful:
+            context = context.with_callbacks(ResetStates())
+        return super().fit(model, train, validation, context)
 
     def metrics(self, run, data):
         model, tokenizer, config = run.model, run.tokenizer, run.config

@@ -27,7 +27,7 @@ from textgru.data.tokenizer import KINDS
 from textgru.errors import RunError, RunIntegrityError
 from textgru.interpret import plots
 from textgru.training import distribute, run_directory
-from textgru.training.loop import best_epoch, fit_run
+from textgru.training.loop import FitContext, best_epoch, fit_run
 from textgru.training.schedules import total_steps
 
 # Each task by its config class, so a config finds the task that trains it.
@@ -125,11 +125,13 @@ class Task:
         """Compile `model` with this task's loss, metrics and optimizer."""
         raise NotImplementedError
 
-    def fit(self, model, train, validation, config, work, callbacks, verbose, dist):
-        """Compile and fit in the run folder; `(model, seconds, history)`."""
-        with dist.scope():
+    def fit(self, model, train, validation, context):
+        """Compile and fit in the run folder (`context`: a
+        `textgru.training.loop.FitContext`); `(model, seconds, history)`."""
+        config = context.config
+        with context.distribution.scope():
             self.compile(model, config, total_steps(config, int(train.cardinality())))
-        return fit_run(model, train, validation, config, work, callbacks, verbose, dist)
+        return fit_run(model, train, validation, context)
 
     def metrics(self, run, data):
         """This task's measures of the trained run, for metrics.json."""
@@ -192,9 +194,8 @@ class Task:
             f"training a {model.count_params():,}-parameter model on "
             f"{len(data['train']):,} texts (at most {config.epochs} epochs)"
         )
-        model, seconds, history = self.fit(
-            model, train, validation, config, work, callbacks, verbose, dist
-        )
+        context = FitContext(config, work, tuple(callbacks), verbose, dist)
+        model, seconds, history = self.fit(model, train, validation, context)
         if model is None:  # another process of a distributed run: the chief reports
             dist.finish(work)
             return None

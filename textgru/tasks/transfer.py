@@ -129,11 +129,10 @@ class TransferTask(ClassificationTask):
         }
         return info
 
-    def fit(self, model, train, validation, config, work, callbacks, verbose, dist):
+    def fit(self, model, train, validation, context):
         return fit_in_stages(
-            model, model.layer_groups(), self.compile, train, validation, config,
-            work, callbacks, verbose, dist,
-        )  # fmt: skip
+            model, model.layer_groups(), self.compile, train, validation, context
+        )
 
 
 TRANSFER = TransferTask()

@@ -1,14 +1,39 @@
 """The fit loop of a run folder: `fit` with the run's callbacks, keeping the
 best epoch across an interruption and its `--resume`."""
 
+import dataclasses
 import json
 import math
 import time
+from pathlib import Path
 
 from textgru.training import run_directory
 from textgru.training.backups import readable_weights
 from textgru.training.callbacks import StopOnNaN, training_callbacks
 from textgru.training.distribute import Distribution
+
+
+@dataclasses.dataclass(frozen=True)
+class FitContext:
+    """Where and how a run's `fit` happens, beside the model and its data:
+    the run's `config`, its working folder `work`, the caller's extra
+    Keras `callbacks`, the `verbose` level of `fit`, and the `distribution`
+    (`textgru.training.distribute.Distribution`) it runs on."""
+
+    config: object
+    work: Path
+    callbacks: tuple = ()
+    verbose: object = "auto"
+    distribution: Distribution = dataclasses.field(default_factory=Distribution)
+
+    def with_callbacks(self, *callbacks):
+        """The same context with `callbacks` before the caller's."""
+        return dataclasses.replace(self, callbacks=(*callbacks, *self.callbacks))
+
+    @property
+    def fit_verbosity(self):
+        """`verbose` on the chief; the other processes print nothing."""
+        return self.verbose if self.distribution.is_chief else 0
 
 
 def fit(
@@ -83,17 +108,9 @@ def best_value(history_rows, monitor):
     return max(values) if better_is_higher else min(values)
 
 
-def fit_run(
-    model,
-    train,
-    validation,
-    config,
-    work,
-    callbacks=(),
-    verbose="auto",
-    distribution=None,
-):
-    """Fit a compiled `model` in the run's `work` folder and keep its best epoch.
+def fit_run(model, train, validation, context):
+    """Fit a compiled `model` in the run's working folder and keep its best
+    epoch, as the `FitContext` says.
 
     Returns `(model, seconds, history_rows)`: the model with the best weights
     on `config.monitor`, across an interruption and its resume. Of a
@@ -101,20 +118,19 @@ def fit_run(
     returned is an ordinary one-device copy on the chief, and `None` on the
     other processes.
     """
-    distribution = distribution or Distribution()
+    config, work, distribution = context.config, context.work, context.distribution
     history_path = work / "history.csv"
     drop_damaged_best(work, distribution)
     best_so_far, seconds_so_far = read_best(work, config.monitor, distribution)
     all_callbacks = [
         StopOnNaN(config.learning_rate),
         *training_callbacks(config, work, best_so_far, seconds_so_far, distribution),
-        *callbacks,
+        *context.callbacks,
     ]
     with distribution.scope():
         seconds = fit(
-            model, train, validation, config, all_callbacks,
-            verbose=verbose if distribution.is_chief else 0,
-        )  # fmt: skip
+            model, train, validation, config, all_callbacks, context.fit_verbosity
+        )
     model = distribution.local_model(model, work)
     if model is not None and (work / "best.weights.h5").exists():
         model.load_weights(work / "best.weights.h5")

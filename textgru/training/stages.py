@@ -11,7 +11,6 @@ import keras
 from textgru._status import say
 from textgru.training import run_directory
 from textgru.training.callbacks import StopOnNaN, training_callbacks
-from textgru.training.distribute import Distribution
 from textgru.training.loop import drop_damaged_best, fit, read_best
 from textgru.training.schedules import total_steps
 
@@ -73,22 +72,11 @@ class StageNumber(keras.callbacks.Callback):
             logs["stage"] = self.number
 
 
-def fit_in_stages(
-    model,
-    groups,
-    compile,
-    train,
-    validation,
-    config,
-    work,
-    callbacks=(),
-    verbose="auto",
-    distribution=None,
-):
+def fit_in_stages(model, groups, compile, train, validation, context):
     """Fine-tune `model` by gradual unfreezing of its layer `groups` (top
-    first), one `fit` per stage, in the run folder `work`, as `config` says
-    (`freeze_epochs`, `epochs`, `learning_rate`, `stage_lr_decay`,
-    `lr_decay`).
+    first), one `fit` per stage, in the run's working folder, as the
+    `FitContext`'s config says (`freeze_epochs`, `epochs`, `learning_rate`,
+    `stage_lr_decay`, `lr_decay`).
 
     Each stage compiles afresh (Keras needs that when `trainable` changes)
     with `compile(model, stage_config, steps, layer_factors)`: its own
@@ -100,7 +88,7 @@ def fit_in_stages(
     epoch's weights on `config.monitor` over all stages (of a distributed
     run, as `fit_run` returns it).
     """
-    distribution = distribution or Distribution()
+    config, work, distribution = context.config, context.work, context.distribution
     factors = layer_factors(groups, config.lr_decay)
     stages = unfreezing_stages(groups, config.freeze_epochs, config.epochs)
     steps_per_epoch = int(train.cardinality())
@@ -120,13 +108,12 @@ def fit_in_stages(
             StopOnNaN(peak),
             StageNumber(number),
             *training_callbacks(config, work, best, seconds, distribution),
-            *callbacks,
+            *context.callbacks,
         ]
         with distribution.scope(), _quiet_optimizer_restore():
             compile(model, stage_config, steps, factors)
             fit(model, train, validation, config, stage_callbacks,
-                verbose if distribution.is_chief else 0,
-                epochs=stage.end, first=first)  # fmt: skip
+                context.fit_verbosity, epochs=stage.end, first=first)  # fmt: skip
         first = stage.end
     seconds = time.perf_counter() - start
     model = distribution.local_model(model, work)
