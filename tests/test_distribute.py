@@ -25,6 +25,8 @@ from textgru.tasks.classification import ClassifierRun
 from textgru.training import backups, distribute, run_directory
 from textgru.training.launch import free_port, launch
 
+pytestmark = pytest.mark.distributed
+
 SCRIPT = Path(__file__).with_name("distributed_run.py")
 TEXTS = ["good fun film", "a dull boring plot", "the actor", "superb lovely scene"]
 TIMEOUT = 300  # seconds any one process may take
