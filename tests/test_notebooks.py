@@ -36,12 +36,20 @@ def test_every_notebook_is_tested_and_committed_clean():
 
 @pytest.mark.parametrize("name", EXPECTED)
 def test_notebook_runs(name, tmp_path, builtin_home, monkeypatch):
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     monkeypatch.setenv("TEXTGRU_SMOKE", "1")
     notebook = _notebook(name)
+    # The kernel talks over files in tmp_path, not TCP ports: a port it
+    # picked could be taken by another test's process before it bound it
+    # ("Address already in use", seen in a clean CI run).
+    kernel = KernelManager(
+        kernel_name="python3", transport="ipc", ip=str(tmp_path / "kernel")
+    )
     client = NotebookClient(
         notebook,
+        km=kernel,
         timeout=300,
         kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},  # runs/ goes there
