@@ -22,7 +22,9 @@ so). An entry that is damaged (cut short, or another entry's file under
 this one's name) would make every later command fail until deleted, so each
 start checks the entries and drops a damaged one, which is then compiled
 again (one status line); an entry that changed since the process that
-wrote it ended (its sha256, kept in `INDEX`) is dropped too.
+wrote it ended (its time, size and sha256, kept in `INDEX`) is dropped too.
+An entry with the time and size its index records is not read again, so a
+command's start costs a `stat` per entry.
 """
 
 import atexit
@@ -120,11 +122,13 @@ def heal(folder):
     index = _read_index(folder)
     dropped = 0
     for path in sorted(Path(folder).glob("*.pb")):
+        recorded = index.get(path.name)
         try:
+            if _unchanged(path, recorded):
+                continue  # as whole as when it was indexed: not read again
             data = path.read_bytes()
         except OSError:
             continue
-        recorded = index.get(path.name)
         sha256 = recorded.get("sha256") if isinstance(recorded, dict) else None
         damaged = _entry_name(data) != path.name or (
             sha256 is not None and sha256 != hashlib.sha256(data).hexdigest()
@@ -153,12 +157,12 @@ def _index(folder):
         index = _read_index(folder)
         present = {}
         for path in Path(folder).glob("*.pb"):
-            info = path.stat()
-            seen = {"mtime_ns": info.st_mtime_ns, "bytes": info.st_size}
             recorded = index.get(path.name)
-            if isinstance(recorded, dict) and seen.items() <= recorded.items():
+            if _unchanged(path, recorded):
                 present[path.name] = recorded
                 continue
+            info = path.stat()
+            seen = {"mtime_ns": info.st_mtime_ns, "bytes": info.st_size}
             data = path.read_bytes()
             if _entry_name(data) == path.name:
                 present[path.name] = {
@@ -170,6 +174,18 @@ def _index(folder):
         os.replace(tmp, Path(folder) / INDEX)
     except OSError:
         pass  # the cache is an optimisation: never fail a command over it
+
+
+def _unchanged(path, recorded):
+    """Whether the entry at `path` has the time and size its index record
+    says (so it is the file that was hashed and found whole)."""
+    if not isinstance(recorded, dict):
+        return False
+    info = path.stat()
+    return (recorded.get("mtime_ns"), recorded.get("bytes")) == (
+        info.st_mtime_ns,
+        info.st_size,
+    )
 
 
 def _entry_name(data):

@@ -297,7 +297,7 @@ def _check_file(path, suffix):
 def _check_header(path, data, separator):
     """Refuse a table whose header names a column twice (`datasets` would
     silently keep one of them)."""
-    first = data.decode("utf-8", "replace").lstrip("\ufeff").splitlines()[0]
+    first = data.split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff")
     names = next(csv.reader([first], delimiter=separator), [])
     seen = set()
     twice = sorted({name for name in names if name in seen or seen.add(name)})

@@ -22,6 +22,7 @@ import keras
 # package's __init__, so the package is whole by the time this runs).
 import textgru.layers
 from textgru.errors import InvalidArgumentError, UntrustedCodeError
+from textgru.layers.gru import check_registered
 from textgru.layers.gru_cell import GRUCell
 
 
@@ -70,13 +71,7 @@ def import_cell(path):
             f"step_weights and gate_values). Received: cell={path!r}, which is "
             f"{'missing' if cell_class is None else repr(cell_class)}"
         )
-    registered = keras.saving.get_registered_name(cell_class)
-    if keras.saving.get_registered_object(registered) is not cell_class:
-        raise InvalidArgumentError(
-            f"Register {class_name} with "
-            "@keras.saving.register_keras_serializable() so that models made with "
-            f"it save and reload. Received: cell={path!r}"
-        )
+    check_registered(cell_class, received=repr(path))
     return cell_class
 
 

@@ -112,23 +112,31 @@ def _check_reset_after(cell):
     kind = type(cell)
     if not (isinstance(cell, GRUCell) and getattr(cell, "reset_after", False)):
         return
+    if not _step_reads_reset_after(kind):
+        raise InvalidArgumentError(
+            f"{kind.__name__}'s gate_values never reads reset_after, so "
+            "reset_after=True would be recorded but not computed; use "
+            "reset_after=False, or compute both forms (self.reset_after)"
+        )
+
+
+@functools.cache
+def _step_reads_reset_after(kind):
+    """Whether the step that `kind` (a `GRUCell` subclass) defines itself
+    reads `reset_after` or hands it to `GRUCell`'s; True where it defines
+    none, or its source cannot be read (made in a REPL: trusted)."""
     own = [
         klass
         for klass in kind.__mro__[: kind.__mro__.index(GRUCell)]
         if "gate_values" in vars(klass) or "step_weights" in vars(klass)
     ]
     if not own:
-        return  # GRUCell's own step, which has both forms
+        return True  # GRUCell's own step, which has both forms
     try:
         trees = [ast.parse(textwrap.dedent(inspect.getsource(k))) for k in own]
     except (OSError, TypeError, SyntaxError):
-        return  # no source to read (made in a REPL): trust it
-    if not any(_reads_reset_after(node) for tree in trees for node in ast.walk(tree)):
-        raise InvalidArgumentError(
-            f"{kind.__name__}'s gate_values never reads reset_after, so "
-            "reset_after=True would be recorded but not computed; use "
-            "reset_after=False, or compute both forms (self.reset_after)"
-        )
+        return True
+    return any(_reads_reset_after(node) for tree in trees for node in ast.walk(tree))
 
 
 def _reads_reset_after(node):
@@ -149,6 +157,29 @@ def _reads_reset_after(node):
     )
 
 
+def check_registered(cell_class, received):
+    """Refuse a cell class that Keras cannot find again by its registered
+    name (a model made with it saves, but does not load)."""
+    registered = keras.saving.get_registered_name(cell_class)
+    if keras.saving.get_registered_object(registered) is not cell_class:
+        raise InvalidArgumentError(
+            f"Register {cell_class.__name__} with "
+            "@keras.saving.register_keras_serializable() so that models made with "
+            f"it save and reload. Received: cell={received}"
+        )
+
+
+@functools.cache
+def _init_arguments(kind):
+    """The named arguments of `kind.__init__` (after `self`)."""
+    parameters = list(inspect.signature(kind.__init__).parameters.values())[1:]
+    return [
+        parameter.name
+        for parameter in parameters
+        if parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+    ]
+
+
 def _check_saves(cell):
     """Refuse a cell that would save but not reload as it is: its class not
     registered with Keras (loading fails), or a `get_config` that leaves out
@@ -156,17 +187,8 @@ def _check_saves(cell):
     compute something else, silently)."""
     kind = type(cell)
     name = kind.__name__
-    registered = keras.saving.get_registered_name(kind)
-    if keras.saving.get_registered_object(registered) is not kind:
-        raise InvalidArgumentError(
-            f"Register {name} with @keras.saving.register_keras_serializable() so "
-            f"that models made with it save and reload. Received: cell={name}"
-        )
-    parameters = [
-        parameter.name
-        for parameter in list(inspect.signature(kind.__init__).parameters.values())[1:]
-        if parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
-    ]
+    check_registered(kind, received=name)
+    parameters = _init_arguments(kind)
     try:
         config = cell.get_config()
     except NotImplementedError:

@@ -1,5 +1,6 @@
 """The network every textgru model shares: token ids -> embedding -> stacked GRUs."""
 
+import functools
 import inspect
 
 import keras
@@ -244,6 +245,7 @@ class GRUBackbone(keras.layers.Layer):
         return config
 
 
+@functools.cache
 def backbone_arguments():
     """The names of `GRUBackbone`'s own arguments (after `vocab_size`): the
     one list of them, read from its signature."""

@@ -265,14 +265,14 @@ class Task:
     def _close(self, work, run, info, history, reports):
         """Write the model, metrics, curves, the task's reports and config, then
         finish the run folder (with its manifest) in one rename."""
-        run_directory.save_model(run.model, work / "model.keras")
-        run_directory.write_json(work / "metrics.json", run.metrics)
         if set(reports) != set(self.report_files):
             raise RunError(
                 f"The {self.name!r} task declares report_files "
                 f"{', '.join(self.report_files) or 'none'}, but its reports() gave "
                 f"{', '.join(reports) or 'none'}; make the two agree"
             )
+        run_directory.save_model(run.model, work / "model.keras")
+        run_directory.write_json(work / "metrics.json", run.metrics)
         monitor = run.config.monitor
         curves = plots.training_curves(
             history, kept_epoch=best_epoch(history, monitor), monitor=monitor
