@@ -40,9 +40,10 @@ def reseal(run, **facts):
     """Recompute `run`'s manifest after editing its files, as anyone who can
     edit the folder can (`facts` replace the manifest's others)."""
     from textgru.training import run_directory
+    from textgru.training.run_folder import file_entries
 
     path = Path(run) / run_directory.MANIFEST
     manifest = json.loads(path.read_text())
-    manifest.update(files=run_directory._file_entries(run), **facts)
+    manifest.update(files=file_entries(run), **facts)
     path.write_text(json.dumps(manifest))
     return manifest

@@ -39,6 +39,8 @@ from textgru.layers import GRUCell
 from textgru.tasks.classification import ClassifierRun
 from textgru.training import run_directory
 from textgru.training.callbacks import AtomicCheckpoint
+from textgru.training.run_folder import file_entries
+from textgru.training.run_lock import RunLock, lock_path
 
 from .conftest import FLAGS, one_line_error, reseal
 
@@ -173,7 +175,7 @@ def test_a_lock_that_links_to_a_users_file_is_refused(
 ):
     out = tmp_path / "runs" / "x"
     out.parent.mkdir()
-    lock = run_directory.lock_path(out)
+    lock = lock_path(out)
     (os.symlink if link == "symlink" else os.link)(victim, lock)
     line = one_line_error(capsys, _train(reviews, out))
     assert str(lock) in line
@@ -204,14 +206,14 @@ def test_an_out_or_partial_that_is_a_link_is_refused(
     exited 1; now nothing is written."""
     target = tmp_path / "elsewhere"
     shutil.copytree(finished, target)
-    before = run_directory._file_entries(target)
+    before = file_entries(target)
     out = tmp_path / "r"
     link = out if which == "out" else run_directory.workdir_for(out)
     link.symlink_to(target, target_is_directory=True)
     flags = ["--overwrite"] if which == "out" else ["--resume"]
     line = one_line_error(capsys, _train(reviews, out, *flags))
     assert "symbolic link" in line
-    assert run_directory._file_entries(target) == before
+    assert file_entries(target) == before
 
 
 def test_a_checkpoint_that_cannot_be_written_leaves_the_last_good_one(
@@ -471,7 +473,7 @@ def test_a_read_only_file_system_is_exit_2_with_a_hint(
     def read_only(self):
         raise OSError(errno.EROFS, "Read-only file system", str(self.path))
 
-    monkeypatch.setattr(run_directory.RunLock, "acquire", read_only)
+    monkeypatch.setattr(RunLock, "acquire", read_only)
     line = one_line_error(capsys, _train(reviews, tmp_path / "r"))
     assert "Read-only file system" in line and "writable" in line
 

@@ -13,6 +13,7 @@ from textgru.models import build_language_model, generate
 from textgru.tasks import ClassifierConfig
 from textgru.tasks.classification import train_classifier
 from textgru.training import run_directory
+from textgru.training.run_lock import lock_path
 
 from .conftest import one_line_error
 
@@ -85,4 +86,4 @@ def test_training_that_diverges_stops_with_an_error(reviews, tmp_path, monkeypat
     assert "\n" not in str(info.value) and "--learning-rate" in str(info.value)
     assert "epoch 1, batch 1" in str(info.value)
     assert not out.exists() and not run_directory.workdir_for(out).exists()
-    assert not run_directory.lock_path(out).exists()
+    assert not lock_path(out).exists()

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -18,6 +19,8 @@ from textgru import cli
 from textgru.tasks import CLASSIFY
 from textgru.tasks.classification import ClassifierRun
 from textgru.training import run_directory
+from textgru.training.run_folder import RunFolder
+from textgru.training.run_lock import RunLock, lock_path
 
 from .conftest import FLAGS, one_line_error
 
@@ -111,7 +114,7 @@ def test_a_second_run_on_the_same_out_is_refused_while_the_first_runs(
     )  # fmt: skip
     assert code == 0, stderr[-2000:]
     assert ClassifierRun.load(out).predict(["good"])
-    assert not run_directory.lock_path(out).exists()
+    assert not lock_path(out).exists()
 
 
 def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
@@ -119,7 +122,7 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import time
-            from textgru.training.run_directory import RunLock
+            from textgru.training.run_lock import RunLock
             RunLock({str(out)!r}).acquire()
             print("locked", flush=True)
             time.sleep(300)
@@ -128,11 +131,11 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
     )  # fmt: skip
     assert holder.stdout.readline().strip() == "locked"
     with pytest.raises(run_directory.RunError, match=f"pid {holder.pid}"):
-        run_directory.RunLock(out).acquire()
+        RunLock(out).acquire()
     holder.send_signal(signal.SIGKILL)
     holder.wait()
-    lock = run_directory.RunLock(out).acquire()
-    assert f"pid {os.getpid()}" in run_directory.lock_path(out).read_text()
+    lock = RunLock(out).acquire()
+    assert f"pid {os.getpid()}" in lock_path(out).read_text()
     lock.release()
 
 
@@ -154,21 +157,54 @@ def test_errors_before_training_leave_no_partial_run(
     code = _train(reviews, out, *(f.format(one_class=one_class) for f in flags))
     assert message in one_line_error(capsys, code)
     assert not run_directory.workdir_for(out).exists() and not out.exists()
-    assert not run_directory.lock_path(out).exists()
+    assert not lock_path(out).exists()
     # The next attempt is a new run, not "interrupted, pass --resume".
     assert _train(reviews, out) == 0
 
 
 def test_litter_of_a_killed_save_never_reaches_a_finished_run(tmp_path):
-    work = tmp_path / "run.partial"
-    work.mkdir()
+    folder = RunFolder(tmp_path / "run").open()
+    work = folder.work
     for name in CLASSIFY.files:
         (work / name).write_text(name)
     (work / ".model.keras.tmp-abc123").write_text("half a model")
     (work / ".config.json.tmp-xyz").mkdir()
-    out = run_directory.finish(work, tmp_path / "run", CLASSIFY.files)
+    model = SimpleNamespace(backbone=SimpleNamespace(vocab_size=5))
+    tokenizer = SimpleNamespace(vocab_size=5, fingerprint="f")
+    out = folder.finish(CLASSIFY.files, model, tokenizer)
+    folder.lock.release()
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted([*CLASSIFY.files, run_directory.MANIFEST])
+
+
+def test_a_run_folder_cleans_up_only_what_it_opened(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "run"
+    # Opened, failed before an epoch: nothing left, the lock released.
+    with pytest.raises(KeyboardInterrupt), RunFolder(out) as folder:
+        folder.open()
+        assert folder.work.is_dir() and lock_path(out).exists()
+        raise KeyboardInterrupt
+    assert not folder.work.exists() and not lock_path(out).exists()
+    # Another process's folder (never opened here, as on a distributed run's
+    # other processes) is left alone, even when it is new.
+    RunFolder(out).open().lock.release()
+    with pytest.raises(RuntimeError), RunFolder(out, overwrite=True) as other:
+        other.resumed = False
+        raise RuntimeError("a worker failed")
+    assert other.work.is_dir()
+    # A resumed run keeps its folder whatever happens.
+    with pytest.raises(RuntimeError), RunFolder(out, resume=True) as resumed:
+        assert resumed.open().resumed
+        raise RuntimeError("failed again")
+    assert resumed.work.is_dir() and not lock_path(out).exists()
+
+
+def test_an_interrupted_run_is_refused_before_anything_loads(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    RunFolder(tmp_path / "run").open().lock.release()
+    with pytest.raises(run_directory.RunError, match="pass --resume to continue"):
+        RunFolder(tmp_path / "run").check()
 
 
 def test_an_unfinished_run_is_not_used_without_asking(finished, tmp_path, capsys):

@@ -17,10 +17,8 @@ import json
 
 import keras
 
-from textgru._atomic import write_text
 from textgru._config import before_fields
 from textgru._status import say
-from textgru._version import __version__
 from textgru.data import Tokenizer
 from textgru.data.config import describe_source
 from textgru.data.tokenizer import KINDS
@@ -28,6 +26,7 @@ from textgru.errors import RunError, RunIntegrityError
 from textgru.interpret import plots
 from textgru.training import distribute, run_directory
 from textgru.training.loop import FitContext, best_epoch, fit_run
+from textgru.training.run_folder import RunFolder
 from textgru.training.schedules import total_steps
 
 # Each task by its config class, so a config finds the task that trains it.
@@ -154,18 +153,17 @@ class Task:
         Returns the finished run (of a multi-host run, on process 0; the other
         processes return None).
         """
-        return run_directory.guarded(self._train)(config, callbacks, verbose)
-
-    def _train(self, config, callbacks, verbose):
         config = (config or self.config_class()).with_absolute_paths()
+        with RunFolder.of(config) as folder:
+            return self._train(config, folder, tuple(callbacks), verbose)
+
+    def _train(self, config, folder, callbacks, verbose):
         dist = distribute.setup(config)
         if dist.num_processes == 1:
             # Refuse a run that cannot start before loading anything (several
             # processes check inside `_open`, where the chief's error reaches
             # them all).
-            run_directory.check_start(
-                config.out, resume=config.resume, overwrite=config.overwrite
-            )
+            folder.check()
         keras.utils.set_random_seed(config.seed)
         parent = self.parent(config)
         if parent is not None:
@@ -173,8 +171,8 @@ class Task:
         say(f"loading {describe_source(config.dataset)}")
         data = self.load_data(config)
         info = self.info(config, data, parent)
-        work, resumed, tokenizer = self._open(
-            config, data["train"], info, parent and parent.tokenizer, dist
+        tokenizer = self._open(
+            folder, config, data["train"], info, parent and parent.tokenizer, dist
         )
         train, validation = (
             dist.shard(
@@ -194,52 +192,41 @@ class Task:
             f"training a {model.count_params():,}-parameter model on "
             f"{len(data['train']):,} texts (at most {config.epochs} epochs)"
         )
-        context = FitContext(config, work, tuple(callbacks), verbose, dist)
+        context = FitContext(config, folder.work, callbacks, verbose, dist)
         model, seconds, history = self.fit(model, train, validation, context)
         if model is None:  # another process of a distributed run: the chief reports
-            dist.finish(work)
+            dist.clean_up(folder.work)
             return None
-        run = self.run_class.made(work, model, tokenizer, config, {}, info)
+        run = self.run_class.made(folder.work, model, tokenizer, config, {}, info)
         say("evaluating on the validation and test splits")
         run.metrics = {
             **self.metrics(run, data),
             "num_parameters": int(model.count_params()),
             "train_seconds": round(seconds, 1),
-            "resumed": resumed,
+            "resumed": folder.resumed,
             "epochs_run": len(history),
             "split_sizes": {name: len(split) for name, split in data.items()},
         }
         names = ("training_curves.png", *self.report_files)
         say(f"writing the reports ({', '.join(names)})")
-        run.path = self._close(work, run, info, history, self.reports(run, data))
-        dist.finish(work)
+        run.path = self._close(folder, run, info, history, self.reports(run, data))
+        dist.clean_up(folder.work)
         return run
 
-    def _open(self, config, train_split, info, tokenizer, dist):
-        """Start (or resume) the run folder of `config.out`: `(work, resumed,
-        tokenizer)`. Trains the tokenizer on `train_split`, or takes the given
-        one (a parent run's), or when resuming reads the one the interrupted
-        run saved; records config.json. Of a distributed run, the chief does
-        all that and gives the other processes its tokenizer; a resumed run
-        checks that every process resumes from the same epoch."""
-        work = run_directory.workdir_for(config.out)
+    def _open(self, folder, config, train_split, info, tokenizer, dist):
+        """Start (or resume) the run `folder` and return the run's tokenizer:
+        trained on `train_split`, or the given one (a parent run's), or when
+        resuming the one the interrupted run saved; records config.json. Of a
+        distributed run, the chief does all that and gives the other
+        processes its tokenizer; a resumed run checks that every process
+        resumes from the same epoch."""
 
         def begin():
             nonlocal tokenizer
-            run_directory.check_out(config.out)
-            # Held until the training call returns (`run_directory.guarded`).
-            lock = run_directory.RunLock(config.out).acquire()
-            try:
-                _, resumed = run_directory.start(
-                    config.out, resume=config.resume, overwrite=config.overwrite
-                )
-            except BaseException:
-                lock.release()
-                raise
-            run_directory.opened(work, lock, fresh=not resumed)
-            if resumed:
-                _check_same_settings(work, config)
-                tokenizer = Tokenizer.load(work / "tokenizer.json")
+            folder.open()
+            if folder.resumed:
+                folder.check_settings(config)
+                tokenizer = folder.load_tokenizer()
             else:
                 if tokenizer is None:
                     say(
@@ -249,20 +236,23 @@ class Task:
                         else f"reading the tokenizer {config.tokenizer}"
                     )
                     tokenizer = config.build_tokenizer(train_split)
-                tokenizer.save(work / "tokenizer.json")
-                self._record(work, config, info, finished=False)
-            return json.dumps({"resumed": resumed, "tokenizer": tokenizer.to_json()})
+                folder.save_tokenizer(tokenizer)
+                folder.record(self.name, config, info, finished=False)
+            return json.dumps(
+                {"resumed": folder.resumed, "tokenizer": tokenizer.to_json()}
+            )
 
         shared = json.loads(dist.from_chief(begin))
         if not dist.is_chief:
+            folder.resumed = shared["resumed"]
             tokenizer = Tokenizer.from_json(shared["tokenizer"])
-        epochs = dist.prepare_backups(work, shared["resumed"])
-        if shared["resumed"] and dist.is_chief:
+        epochs = dist.prepare_backups(folder.work, folder.resumed)
+        if folder.resumed and dist.is_chief:
             # Training goes on after the epochs the backup holds.
-            run_directory.keep_epochs(work / "history.csv", epochs)
-        return work, shared["resumed"], tokenizer
+            folder.keep_epochs(epochs)
+        return tokenizer
 
-    def _close(self, work, run, info, history, reports):
+    def _close(self, folder, run, info, history, reports):
         """Write the model, metrics, curves, the task's reports and config, then
         finish the run folder (with its manifest) in one rename."""
         if set(reports) != set(self.report_files):
@@ -271,36 +261,19 @@ class Task:
                 f"{', '.join(self.report_files) or 'none'}, but its reports() gave "
                 f"{', '.join(reports) or 'none'}; make the two agree"
             )
-        run_directory.save_model(run.model, work / "model.keras")
-        run_directory.write_json(work / "metrics.json", run.metrics)
+        folder.save_model(run.model)
+        folder.write_json("metrics.json", run.metrics)
         monitor = run.config.monitor
         curves = plots.training_curves(
             history, kept_epoch=best_epoch(history, monitor), monitor=monitor
         )
-        files = {"training_curves.png": curves, **reports}
-        for name, content in files.items():
+        for name, content in {"training_curves.png": curves, **reports}.items():
             if isinstance(content, str):
-                write_text(work / name, content)
+                folder.write_text(name, content)
             else:
-                plots.save(content, work / name)
-        self._record(work, run.config, info, finished=True)
-        facts = run_directory.tokenizer_facts(run.model, run.tokenizer)
-        return run_directory.finish(work, run.config.out, self.files, facts)
-
-    def _record(self, work, config, info, finished):
-        run_directory.write_json(
-            work / "config.json",
-            {
-                "task": self.name,
-                "run_format": run_directory.RUN_FORMAT,
-                "textgru_version": __version__,
-                "keras_version": keras.__version__,
-                "backend": keras.backend.backend(),
-                **info,
-                "config": config.recorded(),
-                "finished": finished,
-            },
-        )
+                plots.save(content, folder.work / name)
+        folder.record(self.name, run.config, info, finished=True)
+        return folder.finish(self.files, run.model, run.tokenizer)
 
     def upgrade(self, model, config, tokenizer, info, path):
         """A model saved before the backbone existed (run formats 1 and 2, a
@@ -319,19 +292,3 @@ class Task:
 
 def _field_names(config_class):
     return {field.name for field in dataclasses.fields(config_class)}
-
-
-def _check_same_settings(work, config):
-    try:
-        saved = json.loads(run_directory.read_small(work / "config.json"))["config"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise RunError(
-            f"The interrupted run at {work} has no readable config.json; start over "
-            "with --overwrite"
-        ) from None
-    changed = config.changed_since(saved)
-    if changed:
-        raise RunError(
-            f"The interrupted run at {work} was started with other settings: "
-            f"{', '.join(changed)}; resume with the same flags"
-        )

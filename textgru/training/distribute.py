@@ -217,7 +217,7 @@ class Distribution:
         path.unlink()
         return local
 
-    def finish(self, work):
+    def clean_up(self, work):
         """After the chief has finished the run: the other processes drop
         their backups (and the folders they made for them)."""
         self.sync("finished")

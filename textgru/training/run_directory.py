@@ -1,30 +1,20 @@
-"""Run directories: what a training run leaves behind, written so that an
-interrupted run never looks complete, and read back for evaluation and
-prediction.
+"""Run directories read back: what a finished run holds, checked file by
+file against its manifest, for evaluation and prediction.
 
-A run trains in `<out>.partial/` and is renamed to `<out>` only once every
-file is written, with a manifest of their checksums that loading checks.
-`--resume` continues in `<out>.partial/`. While a run trains, it holds an
-advisory lock on `<out>.lock`, so a second run on the same `--out` is
-refused. `--overwrite` replaces only a textgru run or an empty folder.
+A run is written by `textgru.training.run_folder.RunFolder`: in
+`<out>.partial/` while it trains, renamed to `<out>` once every file is
+written, with a manifest of their checksums that loading checks. This
+module holds what both sides share: the format, the file names, and the
+readers of a run's small files.
 """
 
 import csv
-import errno
-import fcntl
-import functools
 import io
 import json
-import os
-import shutil
-import socket
-import stat
-import time
 from pathlib import Path
 
 import keras
 
-from textgru._atomic import atomic_path, write_text
 from textgru._version import __version__
 from textgru.data import Tokenizer
 from textgru.data.fetch import sha256_of
@@ -64,8 +54,6 @@ NEEDED = ("model.keras", "tokenizer.json", "config.json", "metrics.json")
 REPORTS = ("history.csv", "training_curves.png")
 # The model of a distributed run, saved to be reloaded on one device.
 DISTRIBUTED_MODEL = "distributed.keras"
-# Working files that do not belong in a finished run.
-_SCRATCH = ("backup", "best.weights.h5", DISTRIBUTED_MODEL, MARKER)
 
 
 # Each task's run class by its word ("classify", "lm"): `load_run` reads
@@ -100,41 +88,6 @@ def workdir_for(out):
     return out.with_name(out.name + ".partial")
 
 
-def lock_path(out):
-    out = Path(out)
-    return out.with_name(out.name + ".lock")
-
-
-def check_out(out):
-    """Refuse an `--out` that cannot hold a run: empty, the current folder or
-    one above it, a file, or a place under a file."""
-    if not str(out).strip():
-        raise RunError("Expected --out to name a folder for the run. Received: ''")
-    resolved = Path(out).expanduser().resolve()
-    here = Path.cwd().resolve()
-    if resolved == here or resolved in here.parents or not Path(out).name:
-        raise RunError(
-            f"--out {out} is the current folder or a folder above it; name a new "
-            "folder for the run, such as runs/mine"
-        )
-    for path in (Path(out), workdir_for(out), lock_path(out)):
-        if path.is_symlink():
-            raise RunError(
-                f"{path} is a symbolic link, and textgru never writes a run through "
-                "one; remove the link, or give the real folder as --out"
-            )
-    if resolved.exists() and not resolved.is_dir():
-        raise RunError(
-            f"--out {out} is a file, not a run folder; choose another --out "
-            "(--overwrite never replaces a file)"
-        )
-    for parent in resolved.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise RunError(f"--out {out} is under {parent}, which is a file")
-            break
-
-
 def is_run(path):
     """Whether `path` is a folder that textgru wrote as a run (finished or
     not): its config.json is a textgru run's, or it carries textgru's marker."""
@@ -148,267 +101,6 @@ def is_run(path):
     except (OSError, ValueError):
         return False
     return isinstance(info, dict) and info.get("run_format") in RUN_FORMATS
-
-
-def _replaceable(path):
-    return is_run(path) or (path.is_dir() and not any(path.iterdir()))
-
-
-def _refuse_replacing(path):
-    entries = sorted(p.name for p in path.iterdir())
-    raise RunError(
-        f"--overwrite replaces only a textgru run or an empty folder, and {path} is "
-        f"neither (it holds {', '.join(entries[:3])}"
-        f"{', ...' if len(entries) > 3 else ''}); choose another --out"
-    )
-
-
-def check_start(out, *, resume=False, overwrite=False):
-    """Refuse, before anything is loaded or written, a run that `start` would
-    refuse, or one whose `--out` another run holds."""
-    check_out(out)
-    RunLock(out).check_free()
-    _check_folders(out, resume, overwrite)
-
-
-def _check_folders(out, resume, overwrite):
-    out = Path(out)
-    work = workdir_for(out)
-    if resume:
-        if not work.is_dir():
-            raise RunError(
-                f"Nothing to resume at {out}: no interrupted run ({work} does not "
-                "exist); drop --resume to start a new run"
-            )
-        return
-    if out.exists() and not overwrite:
-        raise RunError(
-            f"{out} already exists; pass --overwrite to replace it, "
-            "or choose another --out"
-        )
-    if out.exists() and not _replaceable(out):
-        _refuse_replacing(out)
-    if work.exists() and overwrite and (not work.is_dir() or not _replaceable(work)):
-        _refuse_replacing(work)
-
-
-def start(out, *, resume=False, overwrite=False):
-    """Create (or, with `resume`, find) the working folder of a run at `out`.
-
-    Returns `(workdir, resumed)`.
-    """
-    check_out(out)
-    _check_folders(out, resume, overwrite)
-    out = Path(out)
-    work = workdir_for(out)
-    if resume:
-        check_no_links(work)
-        return work, True
-    if work.exists():
-        if not overwrite:
-            raise RunError(
-                f"An interrupted run is at {work}; pass --resume to continue it "
-                "or --overwrite to start over"
-            )
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
-    (work / MARKER).touch()
-    return work, False
-
-
-class RunLock:
-    """An advisory lock (`flock`) on `<out>.lock` for the life of a training
-    run. The kernel drops it when the process dies, so a lock left by a
-    killed run is simply taken over; the file names its holder."""
-
-    def __init__(self, out):
-        self.out = Path(out)
-        self.path = lock_path(out)
-        self.fd = None
-
-    def check_free(self):
-        """Raises the "in progress" error if another run holds the lock."""
-        if os.path.lexists(self.path):
-            self.acquire().release()
-
-    def _open(self):
-        """The lock file, opened without following a link: a link, or a file
-        with other names (a hard link to a file of someone's), is refused
-        before anything is written to it."""
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-        except OSError as error:
-            if error.errno != errno.ELOOP:
-                raise
-            raise RunError(
-                f"{self.path} is a symbolic link, and textgru never writes a run's "
-                "lock through one; remove it"
-            ) from None
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
-            os.close(fd)
-            raise RunError(
-                f"{self.path} is not a lock file textgru made (it is a hard link or "
-                "not a plain file); remove it"
-            )
-        return fd
-
-    def acquire(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(3):
-            fd = self._open()
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.read(fd, 500).decode("utf-8", "replace").strip()
-                os.close(fd)
-                raise RunError(
-                    f"A run is in progress at {self.out} ({holder or 'holder unknown'}"
-                    "); wait for it to finish, or choose another --out"
-                ) from None
-            # The holder before us may have removed the file as we opened it.
-            if os.path.exists(self.path) and os.stat(self.path).st_ino == (
-                os.fstat(fd).st_ino
-            ):
-                os.ftruncate(fd, 0)
-                started = time.strftime("%Y-%m-%d %H:%M:%S")
-                holder = f"pid {os.getpid()} on {socket.gethostname()}, since {started}"
-                os.write(fd, holder.encode("utf-8"))
-                self.fd = fd
-                return self
-            os.close(fd)
-        raise RunError(f"Could not lock {self.path}; try again")
-
-    def release(self):
-        if self.fd is None:
-            return
-        try:
-            self.path.unlink(missing_ok=True)
-        finally:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-            os.close(self.fd)
-            self.fd = None
-
-
-class _ActiveRun:
-    """A run folder opened by the training call in progress."""
-
-    def __init__(self, work, lock, fresh):
-        self.work, self.lock, self.fresh = Path(work), lock, fresh
-
-    def abandon(self):
-        """A fresh run that failed before finishing an epoch leaves nothing:
-        there is nothing to resume, and its folder would only say
-        "interrupted, pass --resume" to the next attempt."""
-        if not (self.fresh and self.work.is_dir()):
-            return
-        try:
-            trained = bool(read_history(self.work / "history.csv"))
-        except (OSError, RunError):
-            return  # keep what is there
-        if not trained:
-            shutil.rmtree(self.work, ignore_errors=True)
-
-
-_ACTIVE = []
-
-
-def opened(work, lock, fresh):
-    """Record a run folder opened by the current training call (see `guarded`)."""
-    _ACTIVE.append(_ActiveRun(work, lock, fresh))
-
-
-def guarded(train):
-    """Wraps a training function: however it ends, the run locks it took are
-    released, and a fresh run folder that failed before its first epoch is
-    removed."""
-
-    @functools.wraps(train)
-    def wrapper(*args, **kwargs):
-        depth = len(_ACTIVE)
-        try:
-            return train(*args, **kwargs)
-        except BaseException:
-            for run in _ACTIVE[depth:]:
-                run.abandon()
-            raise
-        finally:
-            for run in reversed(_ACTIVE[depth:]):
-                if run.lock is not None:
-                    run.lock.release()
-            del _ACTIVE[depth:]
-
-    return wrapper
-
-
-def check_no_links(folder):
-    """Refuse a run folder that holds a symbolic link, or a file with another
-    name elsewhere (a hard link): writing to it (appending to history.csv,
-    saving a checkpoint) would change a file outside the run."""
-    for path in sorted(Path(folder).rglob("*")):
-        if path.is_symlink() or (path.is_file() and path.stat().st_nlink > 1):
-            kind = "a symbolic link" if path.is_symlink() else "a hard link"
-            raise RunError(
-                f"{path} is {kind}, and textgru writes only the run's own files; "
-                "remove it, then --resume again"
-            )
-
-
-def _file_entries(folder):
-    return {
-        path.name: {"sha256": sha256_of(path), "bytes": path.stat().st_size}
-        for path in sorted(Path(folder).iterdir())
-        if path.is_file() and path.name != MANIFEST
-    }
-
-
-def finish(work, out, files, facts=None):
-    """Check the run in `work` has all its `files`, record its manifest (the
-    sha256 and size of each file, and `facts` such as the tokenizer's
-    fingerprint), then move it to `out` in one rename."""
-    work, out = Path(work), Path(out)
-    check_no_links(work)
-    missing = [name for name in files if not (work / name).exists()]
-    if missing:
-        raise RunError(
-            f"Run in {work} is missing {', '.join(missing)}; not finishing it"
-        )
-    for name in _SCRATCH:
-        path = work / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
-    # Temporary files of a save that was killed (atomic writes name them so).
-    for path in work.glob(".*.tmp-*"):
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
-    write_json(work / MANIFEST, {"files": _file_entries(work), **(facts or {})})
-    if out.exists():
-        if not _replaceable(out):
-            _refuse_replacing(out)
-        old = out.with_name(f".{out.name}.replaced")
-        shutil.rmtree(old, ignore_errors=True)
-        out.rename(old)
-        work.rename(out)
-        shutil.rmtree(old)
-    else:
-        work.rename(out)
-    return out
-
-
-def save_model(model, path):
-    """Save `model` alone, as a run's `model.keras`: a copy made from its
-    config with its weights, so the file holds no optimizer state (about two
-    thirds of the file for AdamW; a run in progress keeps that state in its
-    backup). Written atomically."""
-    copy = type(model).from_config(model.get_config())
-    copy.set_weights(model.get_weights())
-    with atomic_path(path, suffix=".keras") as tmp:
-        copy.save(tmp)
-    return Path(path)
 
 
 def read_small(path):
@@ -427,10 +119,6 @@ def read_small(path):
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise RunIntegrityError(f"{path} is not UTF-8 text: it is damaged") from None
-
-
-def write_json(path, value):
-    write_text(path, json.dumps(value, indent=2) + "\n")
 
 
 def read_config(run_dir, task=None, allow_partial=False):
@@ -622,18 +310,6 @@ def check_tokenizer(run_dir, model, tokenizer, manifest=None):
             f"{run_dir}/tokenizer.json is not the tokenizer this run was trained "
             "with (its vocabulary differs); put the run's own tokenizer.json back"
         )
-
-
-def keep_epochs(path, count):
-    """Drop the rows of epochs `count` and later from a `history.csv`."""
-    rows = read_history(path)
-    kept = [row for row in rows if int(row["epoch"]) < count]
-    if len(kept) == len(rows):
-        return
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as file:
-        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(kept)
 
 
 def read_history(path):
