@@ -38,13 +38,21 @@ lint: $(VENV)/.installed-dev
 # workers, 13 min 49 s with three). The tests that share the built-in
 # datasets' cache run on one worker (tests/conftest.py).
 PYTEST_WORKERS ?= 3
-# JAX spreads each process's work over the cores itself: two workers there
-# (clean CI runs: 3 min 18 s with two, 4 min 00 s with three).
+# The layer tests again on JAX, with two workers of their own. They run
+# beside the TensorFlow suite, not after it: that suite leaves about a
+# quarter of the cores idle (waiting on processes, a last long test), and
+# the JAX tests fill it. Their output follows the TensorFlow suite's.
 JAX_PYTEST_WORKERS ?= 2
+JAX_LOG := .pytest_cache/jax-tests.log
 test: lint
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	@mkdir -p .pytest_cache; \
 	KERAS_BACKEND=jax $(BIN)/pytest -n $(JAX_PYTEST_WORKERS) --dist loadgroup \
-		-m "layers and not slow"
+		-m "layers and not slow" > $(JAX_LOG) 2>&1 & jax=$$!; \
+	trap 'kill $$jax 2>/dev/null' INT TERM; \
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup; tf=$$?; \
+	wait $$jax; jx=$$?; \
+	echo "=== the layer tests on the JAX backend ($(JAX_LOG)) ==="; cat $(JAX_LOG); \
+	test $$tf -eq 0 -a $$jx -eq 0
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/gru_speed.py

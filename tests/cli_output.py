@@ -14,6 +14,33 @@ def error_lines(stderr):
     ]
 
 
+def one_line_error(capsys, code, expected_code=2):
+    """The single `textgru: error:` line an in-process `cli.main` printed,
+    checked: its exit code, no traceback (progress bars of `datasets` may
+    come before the line)."""
+    err = capsys.readouterr().err
+    lines = error_lines(err)
+    assert code == expected_code, err[-2000:]
+    assert "Traceback" not in err, err[-2000:]
+    assert len(lines) == 1 and lines[0].startswith("textgru: error: "), err[-2000:]
+    return lines[0]
+
+
+def run_script(path, *args):
+    """Run the script at `path` (a recipe) in this process as `python PATH
+    ARGS` would, and return its exit code."""
+    import runpy
+    from unittest import mock
+
+    with mock.patch.object(sys, "argv", [str(path), *map(str, args)]):
+        try:
+            runpy.run_path(str(path), run_name="__main__")
+        except SystemExit as exit_:
+            code = exit_.code
+            return 0 if code is None else code if isinstance(code, int) else 1
+    return 0
+
+
 # The `textgru` console script's own entry (`textgru_cli.main`), which loads
 # the package lazily: `python -m textgru.cli` imports it all first (about
 # 10 s, against 0.2 s for `textgru datasets` through the entry).

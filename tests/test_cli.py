@@ -2,12 +2,11 @@
 
 import argparse
 import json
-import subprocess
-import sys
 
 import pytest
 
 import textgru
+from tests.cli_output import one_line_error
 from textgru import cli
 from textgru.cli import main
 from textgru.tasks import ClassifierConfig, LanguageModelConfig
@@ -32,22 +31,11 @@ def test_unknown_command_exits_2(capsys):
     assert exit_info.value.code == 2
 
 
-def test_bad_demo_argument_is_one_line_and_exit_2():
-    result = subprocess.run(
-        [sys.executable, "-m", "textgru.cli", "demo", "--epochs", "0"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    lines = [
-        line for line in result.stderr.splitlines() if line.startswith("textgru: error")
-    ]
-    assert lines == [
+def test_bad_demo_argument_is_one_line_and_exit_2(capsys):
+    assert one_line_error(capsys, main(["demo", "--epochs", "0"])) == (
         "textgru: error: Expected --epochs to be a positive integer. "
         "Received: --epochs 0"
-    ]
+    )
 
 
 def test_demo_learns_the_counting_task():

@@ -2,14 +2,13 @@
 
 import io
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.cli_output import error_lines, textgru
+from tests.cli_output import error_lines, one_line_error, run_script, textgru
 from tests.tiny import NEGATIVE, POSITIVE, TINY, labelled_rows, write_csv
 from textgru import cli
 from textgru.tasks import ClassifierConfig
@@ -37,7 +36,7 @@ def test_train_prints_a_summary_and_writes_the_run(cli_run, capsys):
     assert config["units"] == TINY["units"] and config["embed_dim"] == TINY["embed_dim"]
 
 
-def test_predict_texts_file_and_stdin(cli_run, tmp_path, capsys):
+def test_predict_texts_file_and_stdin(cli_run, tmp_path, capsys, monkeypatch):
     assert (
         cli.main(["predict", str(cli_run), "good great superb", "awful dull boring"])
         == 0
@@ -56,10 +55,11 @@ def test_predict_texts_file_and_stdin(cli_run, tmp_path, capsys):
     assert [rows[0]["label"], rows[2]["label"]] == ["pos", "neg"]
     assert set(rows[0]["probabilities"]) == {"neg", "pos"}
 
-    code, out, errors, _ = textgru(
-        "predict", cli_run, "--json", stdin="good fun\nweak plot\n"
-    )
-    assert code == 0 and not errors
+    # Lines on stdin (bytes, decoded as the command decodes them).
+    stdin = io.TextIOWrapper(io.BytesIO(b"good fun\nweak plot\n"), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    assert cli.main(["predict", str(cli_run), "--json"]) == 0
+    out = capsys.readouterr().out
     assert [json.loads(line)["label"] for line in out.splitlines()] == ["pos", "neg"]
 
 
@@ -153,14 +153,14 @@ def test_an_error_in_a_real_process_has_no_traceback(tmp_path):
     assert errors == [f"textgru: error: No run directory at {tmp_path / 'missing'}"]
 
 
-def test_run_with_a_missing_file_is_an_error(cli_run, tmp_path):
+def test_run_with_a_missing_file_is_an_error(cli_run, tmp_path, capsys):
     import shutil
 
     broken = tmp_path / "broken"
     shutil.copytree(cli_run, broken)
     (broken / "model.keras").unlink()
-    code, _, errors, _ = textgru("predict", broken, "hello")
-    assert code == 2 and "missing model.keras" in errors[0]
+    code = cli.main(["predict", str(broken), "hello"])
+    assert "missing model.keras" in one_line_error(capsys, code)
 
 
 def test_flags_become_the_config():
@@ -175,20 +175,11 @@ def test_flags_become_the_config():
     )
 
 
-def test_recipe_is_the_same_command(tmp_path):
-    result = subprocess.run(
-        [sys.executable, str(RECIPE), "--help"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0 and "--learning-rate" in result.stdout
-    result = subprocess.run(
-        [sys.executable, str(RECIPE), "--epochs", "0"], capture_output=True, text=True,
-        timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 2
-    assert "Expected --epochs to be a positive integer" in result.stderr
+def test_recipe_is_the_same_command(capsys):
+    assert run_script(RECIPE, "--help") == 0
+    assert "--learning-rate" in capsys.readouterr().out
+    code = run_script(RECIPE, "--epochs", "0")
+    assert "Expected --epochs to be a positive integer" in one_line_error(capsys, code)
 
 
 def test_predict_on_a_terminal_says_it_reads_stdin(cli_run, capsys, monkeypatch):

@@ -1,11 +1,10 @@
 """`textgru train lm` and `textgru generate`, and their one-line errors."""
 
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.cli_output import error_lines
+from tests.cli_output import error_lines, run_script
 from tests.test_language_modeling import TINY
 from textgru import cli
 
@@ -70,13 +69,6 @@ def test_errors_are_one_line_with_exit_code_2(lm_dir, tmp_path, args, message, c
     assert len(lines) == 1 and message in lines[0], lines
 
 
-def test_recipe_is_the_same_command():
-    import subprocess
-
-    result = subprocess.run(
-        [sys.executable, str(RECIPE), "--help"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0 and "--seq-len" in result.stdout
+def test_recipe_is_the_same_command(capsys):
+    assert run_script(RECIPE, "--help") == 0
+    assert "--seq-len" in capsys.readouterr().out

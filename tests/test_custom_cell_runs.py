@@ -12,6 +12,7 @@ import textwrap
 import numpy as np
 import pytest
 
+from tests.cli_output import ENTRY
 from tests.tiny import NEGATIVE, POSITIVE, TINY, TINY_LM, labelled_rows, write_csv
 from textgru import cli
 from textgru.errors import InvalidArgumentError
@@ -129,7 +130,7 @@ def test_the_run_reloads_in_a_new_process_with_its_module(tied_run, user_module)
 
 def test_without_its_module_the_run_fails_in_one_line(tied_run, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "textgru.cli", "predict", str(tied_run), "good"],
+        [sys.executable, "-c", ENTRY, "predict", str(tied_run), "good"],
         capture_output=True, text=True, timeout=300,
         env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
     )  # fmt: skip

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.cli_output import ENTRY
 from textgru.errors import InvalidArgumentError, RunError
 from textgru.tasks import CLASSIFY, ClassifierConfig, LanguageModelConfig
 from textgru.tasks.classification import ClassifierRun
@@ -183,7 +184,7 @@ def test_jax_two_processes_and_two_devices_match_one_device(
 
 
 def _cli(args, out, process, port, log):
-    command = [sys.executable, "-m", "textgru.cli", "train", "classify", *args]
+    command = [sys.executable, "-c", ENTRY, "train", "classify", *args]
     return subprocess.Popen(
         [*command, "--out", str(out), "--distribute", "multi-host"],
         env=_env(
@@ -277,7 +278,7 @@ def test_a_run_whose_worker_is_killed_resumes(reviews, tmp_path):
     assert min(stopped_at) >= 1 and max(stopped_at) < 4
 
     resumed = subprocess.run(
-        [sys.executable, "-m", "textgru.cli", "launch", "--num-processes", "2",
+        [sys.executable, "-c", ENTRY, "launch", "--num-processes", "2",
          "--timeout", str(TIMEOUT), "--", "train", "classify", *args,
          "--out", str(out), "--distribute", "multi-host", "--resume"],
         env=_env("jax"), capture_output=True, text=True, timeout=TIMEOUT + 30,
@@ -450,7 +451,7 @@ def test_an_error_on_the_chief_stops_every_process(reviews, tmp_path):
     out.mkdir()  # a run already there: the chief refuses to start
     args = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
     done = subprocess.run(
-        [sys.executable, "-m", "textgru.cli", "launch", "--num-processes", "2",
+        [sys.executable, "-c", ENTRY, "launch", "--num-processes", "2",
          "--timeout", str(TIMEOUT), "--", "train", "classify", *args,
          "--dataset", reviews, "--out", str(out), "--distribute", "multi-host"],
         env=_env("jax"), capture_output=True, text=True, timeout=TIMEOUT + 30,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_output import error_lines
+from tests.cli_output import one_line_error  # noqa: F401  (the tests here import it from this conftest)
 from tests.tiny import TINY
 from textgru import cli
 from textgru.training.config import as_flags
@@ -23,17 +23,6 @@ def finished(reviews, tmp_path_factory):
         == 0
     )
     return out
-
-
-def one_line_error(capsys, code, expected_code=2):
-    """The single `textgru: error:` line the CLI printed, checked (progress
-    bars of `datasets` may come before it)."""
-    err = capsys.readouterr().err
-    lines = error_lines(err)
-    assert code == expected_code, err[-2000:]
-    assert "Traceback" not in err, err[-2000:]
-    assert len(lines) == 1 and lines[0].startswith("textgru: error: "), err[-2000:]
-    return lines[0]
 
 
 def reseal(run, **facts):

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.cli_output import textgru
+from tests.cli_output import ENTRY
 from textgru import cli
 from textgru.tasks import CLASSIFY
 from textgru.tasks.classification import ClassifierRun
@@ -82,11 +82,13 @@ def test_places_that_cannot_hold_a_run(
 
 
 def test_a_second_run_on_the_same_out_is_refused_while_the_first_runs(
-    reviews, tmp_path
+    reviews, tmp_path, capsys
 ):
+    """The first run is another process (its lock is the kernel's, dropped
+    when it is killed); the others run here."""
     out = tmp_path / "run"
     first = subprocess.Popen(
-        [sys.executable, "-m", "textgru.cli", "train", "classify", "--dataset", reviews,
+        [sys.executable, "-c", ENTRY, "train", "classify", "--dataset", reviews,
          "--out", str(out), *FLAGS, "--epochs", "100000", "--patience", "100000"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -96,23 +98,18 @@ def test_a_second_run_on_the_same_out_is_refused_while_the_first_runs(
             assert time.time() < deadline and first.poll() is None
             time.sleep(0.2)
         for flags in ([], ["--overwrite"], ["--resume"]):
-            code, _, errors, stderr = textgru(
-                "train", "classify", "--dataset", reviews, "--out", out, *FLAGS, *flags
-            )
-            assert code == 2 and "Traceback" not in stderr, stderr[-1500:]
-            assert len(errors) == 1 and "A run is in progress at" in errors[0]
-            assert f"pid {first.pid}" in errors[0] and "--overwrite" not in errors[0]
+            code = _train(reviews, out, *flags)
+            error = one_line_error(capsys, code)
+            assert "A run is in progress at" in error and f"pid {first.pid}" in error
+            assert "--overwrite" not in error
         assert first.poll() is None  # the live run was not disturbed
     finally:
         first.kill()
         first.wait()
     # The killed run's lock is stale: a resume takes it over and finishes
     # (with --epochs 1 it trains no more: the backup holds later epochs).
-    code, _, errors, stderr = textgru(
-        "train", "classify", "--dataset", reviews, "--out", out, *FLAGS,
-        "--patience", "100000", "--epochs", "1", "--resume",
-    )  # fmt: skip
-    assert code == 0, stderr[-2000:]
+    code = _train(reviews, out, "--patience", "100000", "--epochs", "1", "--resume")
+    assert code == 0, capsys.readouterr().err[-2000:]
     assert ClassifierRun.load(out).predict(["good"])
     assert not lock_path(out).exists()
 
