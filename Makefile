@@ -35,8 +35,9 @@ lint: $(VENV)/.installed-dev
 # pytest-xdist workers: three on this project's 2-core machines, since the
 # tests wait on the processes they start part of the time (with two workers
 # the cores were 78% busy; clean CI runs: TF tests 17 min 20 s with two
-# workers, 13 min 49 s with three). The tests that share the built-in
-# datasets' cache run on one worker (tests/conftest.py).
+# workers, 13 min 49 s with three). Each test file runs on one worker
+# (--dist loadfile), so that its module-scoped fixtures, most of them a
+# trained run, are made once (tests/conftest.py hands out the longest first).
 PYTEST_WORKERS ?= 3
 # The layer tests again on JAX, with two workers of their own. They run
 # beside the TensorFlow suite, not after it: that suite leaves about a
@@ -46,10 +47,10 @@ JAX_PYTEST_WORKERS ?= 2
 JAX_LOG := .pytest_cache/jax-tests.log
 test: lint
 	@mkdir -p .pytest_cache; \
-	KERAS_BACKEND=jax $(BIN)/pytest -n $(JAX_PYTEST_WORKERS) --dist loadgroup \
+	KERAS_BACKEND=jax $(BIN)/pytest -n $(JAX_PYTEST_WORKERS) --dist loadfile \
 		-m "layers and not slow" > $(JAX_LOG) 2>&1 & jax=$$!; \
 	trap 'kill $$jax 2>/dev/null' INT TERM; \
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup; tf=$$?; \
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile; tf=$$?; \
 	wait $$jax; jx=$$?; \
 	echo "=== the layer tests on the JAX backend ($(JAX_LOG)) ==="; cat $(JAX_LOG); \
 	test $$tf -eq 0 -a $$jx -eq 0

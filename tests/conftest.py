@@ -44,10 +44,23 @@ def rng():
 @pytest.fixture(scope="session")
 def builtin_home(request):
     """A data home that survives between test runs (under .pytest_cache), so the
-    built-in datasets are downloaded and converted once, not on every run."""
+    built-in datasets are downloaded and converted once, not on every run.
+
+    The first pytest-xdist worker to ask makes every built-in dataset, under
+    a lock on the home; the others wait for it and then find them made, so
+    two never build one at once."""
+    import fcntl
+
+    from textgru.data import builtin
+
     home = request.config.cache.mkdir("textgru-home")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TEXTGRU_HOME", str(home))
+        with open(home / ".tests.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            for name in builtin.BUILTINS:
+                builtin.load_builtin(name)
+            fcntl.flock(lock, fcntl.LOCK_UN)
         yield home
 
 
@@ -78,12 +91,26 @@ def corpus(tmp_path_factory):
     return str(path)
 
 
+# Test files that take the longest (minutes of CPU each: several training
+# processes, notebooks, the benchmarks at a tiny size), run first so that no
+# worker is left with one of them at the end (`make test` runs the suite with
+# `--dist loadfile`: each file on one worker, so that its module- and
+# session-scoped fixtures, most of them a trained run, are made once).
+LONGEST_FIRST = (
+    "tests/test_distribute.py",
+    "tests/test_notebooks.py",
+    "tests/test_transfer.py",
+    "tests/test_benchmarks.py",
+    "tests/test_terminal.py",
+    "tests/reliability/test_run_directories.py",
+)
+
+
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (`make test` runs the suite on two workers), the
-    tests that share the built-in datasets' cache (`builtin_home`) run on one
-    worker, so that two never build it at once."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        if "builtin_home" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("builtin"))
+    """The longest test files first (each file's tests keep their order)."""
+
+    def rank(item):
+        path = item.nodeid.split("::")[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else 99
+
+    items.sort(key=rank)
