@@ -20,11 +20,14 @@ from textgru.training import run_directory
 
 @pytest.fixture(scope="module")
 def trained(reviews, tmp_path_factory):
+    """A whole run with the default adversarial training."""
     out = tmp_path_factory.mktemp("runs") / "binary"
-    run = train_classifier(
-        ClassifierConfig(dataset=reviews, out=str(out), **TINY), verbose=0
+    adversarial = ClassifierConfig().adversarial
+    assert adversarial > 0
+    config = ClassifierConfig(
+        dataset=reviews, out=str(out), **{**TINY, "adversarial": adversarial}
     )
-    return run
+    return train_classifier(config, verbose=0)
 
 
 def test_run_directory_holds_every_file(trained):

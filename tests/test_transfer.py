@@ -204,6 +204,33 @@ def test_find_leaks():
     check_no_leak(corpus, heldout[1:])
 
 
+def test_find_leaks_equals_searching_the_whole_corpus():
+    """Against the direct definition (each text searched in the whole joined
+    corpus), on random texts of few words, many of them cut out of the
+    corpus at any character, inside words too."""
+    from textgru.data.leakage import normalize
+
+    rng = np.random.default_rng(0)
+    words = ["a", "to", "tale", "of", "two", "rival", "houses", "ok", "x"]
+    corpus = [" ".join(rng.choice(words, size=rng.integers(1, 30))) for _ in range(200)]
+    joined = "\n".join(normalize(row) for row in corpus)
+    heldout = []
+    for _ in range(600):
+        if rng.random() < 0.5:
+            row = corpus[rng.integers(len(corpus))]
+            start = rng.integers(len(row))
+            heldout.append(row[start : start + rng.integers(5, 60)].upper())
+        else:
+            heldout.append(" ".join(rng.choice(words, size=rng.integers(1, 12))))
+    expected = [
+        text
+        for text in heldout
+        if len(normalize(text).split()) >= MIN_WORDS and normalize(text) in joined
+    ]
+    assert 50 < len(expected) < len(heldout)  # both kinds are there
+    assert find_leaks(corpus, heldout) == expected
+
+
 def test_language_model_goes_on_from_an_lm_run(lm_run, corpus, reviews, tmp_path):
     starts = {}
 

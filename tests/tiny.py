@@ -5,10 +5,14 @@ small enough to train in seconds."""
 POSITIVE = "good great fine superb lovely fun moving".split()
 NEGATIVE = "bad awful dull boring weak messy tedious".split()
 NEUTRAL = "film movie plot actor story scene the a it".split()
-# A classifier that trains in seconds.
+# A classifier that trains in seconds. Without adversarial training (on by
+# default), which makes each training step's trace about 1 s longer: the
+# runs that test it set it (tests/test_classification.py's `trained`, the
+# distributed runs, the regularizer tests).
 TINY = dict(
     embed_dim=8, units=8, vocab_size=200, batch_size=16, epochs=2, max_length=12,
     embedding_dropout=0.0, dropout=0.1, patience=5, learning_rate=1e-2,
+    adversarial=0.0,
 )  # fmt: skip
 # A word language model that trains in seconds.
 TINY_LM = dict(

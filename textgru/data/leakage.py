@@ -15,6 +15,7 @@ from textgru.errors import DataLeakError
 
 MIN_WORDS = 6
 _SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"\S+")
 
 
 def normalize(text):
@@ -23,14 +24,46 @@ def normalize(text):
 
 def find_leaks(corpus, heldout):
     """The texts of `heldout` that appear in `corpus` (both lists of texts), in
-    the order of `heldout`."""
+    the order of `heldout`.
+
+    Each held-out text is looked for only where it can start: its words
+    other than the first and last are whole words of the corpus wherever
+    it appears, so it is compared at the places of one of them (its longest,
+    usually the rarest). One pass over the corpus finds those places, where
+    searching the whole corpus for each text took a pass per text (10 s for
+    the 10,662 rotten_tomatoes reviews against movie_dialog)."""
     joined = "\n".join(normalize(row) for row in corpus)
-    leaked = []
+    keys = {}  # the texts long enough to count, by their normal form
     for text in heldout:
         key = normalize(text)
-        if len(key.split()) >= MIN_WORDS and key in joined:
-            leaked.append(text)
-    return leaked
+        if len(key.split()) >= MIN_WORDS:
+            keys.setdefault(key, []).append(text)
+    anchors = {key: _anchor(key) for key in keys}
+    wanted = {word for word, _ in anchors.values()}
+    places = {}
+    for match in _WORD.finditer(joined):
+        if match.group() in wanted:
+            places.setdefault(match.group(), []).append(match.start())
+    found = {
+        key
+        for key, (word, offset) in anchors.items()
+        if any(
+            joined.startswith(key, place - offset)
+            for place in places.get(word, ())
+            if place >= offset
+        )
+    }
+    return [text for text in heldout if normalize(text) in found]
+
+
+def _anchor(key):
+    """The longest of `key`'s inner words, and where it starts in `key`."""
+    words = key.split(" ")
+    starts = [0]
+    for word in words[:-1]:
+        starts.append(starts[-1] + len(word) + 1)
+    inner = max(range(1, len(words) - 1), key=lambda i: len(words[i]))
+    return words[inner], starts[inner]
 
 
 def check_no_leak(

@@ -9,6 +9,9 @@ batches, model, compile, metrics and reports) by overriding the methods of
     (callbacks, checkpoint, backup, resume) -> metrics -> reports -> finish
     (manifest, one rename)
 
+Every step that touches the run folder goes through one
+`textgru.training.run_folder.RunFolder`, held for the whole call.
+
 See `docs/architecture.md` for a worked outline of a new task.
 """
 
