@@ -109,6 +109,7 @@ class RunFolder:
             if self.work.exists():  # an interrupted run, and --overwrite
                 shutil.rmtree(self.work)
             self.work.mkdir(parents=True)
+            self._opened = True  # made here: removed again if the run fails
             (self.work / MARKER).touch()
         self.resumed, self._opened = self.resume, True
         return self
@@ -168,7 +169,7 @@ class RunFolder:
         folder would only say "interrupted, pass --resume" to the next try.
         Only the process that opened the folder removes it (of a distributed
         run, the chief)."""
-        if not self._opened or self.resumed or not self.work.is_dir():
+        if not self._opened or self.resume or not self.work.is_dir():
             return
         try:
             trained = bool(read_history(self.work / "history.csv"))
