@@ -41,9 +41,9 @@ lint: $(VENV)/.installed-dev
 PYTEST_WORKERS ?= 3
 # The layer tests again on JAX, on one worker of their own (one worker
 # compiles each shape once: 202 s of CPU against 229 s on two). They run
-# beside the TensorFlow suite, not after it: that suite leaves about a
-# third of the cores idle (waiting on processes, a last long test), and the
-# JAX tests fill it. Their output follows the TensorFlow suite's.
+# beside the TensorFlow suite, not after it: alone, that suite keeps the
+# cores 84-88% busy (it waits on processes; a last long test), and the JAX
+# tests fill the rest. Their output follows the TensorFlow suite's.
 JAX_PYTEST_WORKERS ?= 1
 JAX_LOG := .pytest_cache/jax-tests.log
 test: lint
