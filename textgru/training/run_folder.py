@@ -69,7 +69,7 @@ class RunFolder:
         self.resume, self.overwrite = resume, overwrite
         self.lock = RunLock(out)
         self.resumed = None
-        self._out_checked = self._opened = False
+        self._out_checked = self._made = False
 
     @classmethod
     def of(cls, config):
@@ -109,9 +109,9 @@ class RunFolder:
             if self.work.exists():  # an interrupted run, and --overwrite
                 shutil.rmtree(self.work)
             self.work.mkdir(parents=True)
-            self._opened = True  # made here: removed again if the run fails
+            self._made = True  # by this process: removed again if the run fails
             (self.work / MARKER).touch()
-        self.resumed, self._opened = self.resume, True
+        self.resumed = self.resume
         return self
 
     def _check_out(self):
@@ -167,9 +167,9 @@ class RunFolder:
     def _abandon(self):
         """A new run that failed before finishing an epoch leaves nothing: its
         folder would only say "interrupted, pass --resume" to the next try.
-        Only the process that opened the folder removes it (of a distributed
-        run, the chief)."""
-        if not self._opened or self.resume or not self.work.is_dir():
+        Only the process that made the folder removes it (of a distributed
+        run, the chief); a resumed one is never removed."""
+        if not self._made or not self.work.is_dir():
             return
         try:
             trained = bool(read_history(self.work / "history.csv"))
