@@ -9,8 +9,8 @@ pipeline with shuffling and length bucketing) and the Shakespeare train works
 - building the tf.data pipeline (once per run) and reading whole epochs of
   batches inside the TensorFlow runtime, as `fit` reads them (the rate is
   that of the second epoch; the first, with tracing, is reported too);
-- training steps of a GRU model on the same batches (textgru.GRU(256),
-  Adam, float32, current Keras backend), after a warm-up;
+- training steps of a GRU model on the same batches (textgru.GRU(256), or
+  `--units`; Adam, float32, current Keras backend), after a warm-up;
 
 and prints how many times faster the pipeline delivers batches than the model
 consumes them (the target is at least 20x). Needs the built-in datasets
@@ -87,11 +87,11 @@ def measure(name, split, tokenizer_kind, make_pipeline, make_model, steps):
     }
 
 
-def classifier(vocab_size):
+def classifier(vocab_size, units):
     model = keras.Sequential(
         [
             keras.layers.Embedding(vocab_size, 128, mask_zero=True),
-            textgru.GRU(256),
+            textgru.GRU(units),
             keras.layers.Dense(1, activation="sigmoid"),
         ]
     )
@@ -99,11 +99,11 @@ def classifier(vocab_size):
     return model
 
 
-def language_model(vocab_size):
+def language_model(vocab_size, units):
     model = keras.Sequential(
         [
             keras.layers.Embedding(vocab_size, 64),
-            textgru.GRU(256, return_sequences=True),
+            textgru.GRU(units, return_sequences=True),
             keras.layers.Dense(vocab_size),
         ]
     )
@@ -119,6 +119,7 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--seq-len", type=int, default=100, help="LM window")
     parser.add_argument("--model-steps", type=int, default=30)
+    parser.add_argument("--units", type=int, default=256, help="the models' GRU")
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args(argv)
     keras.utils.set_random_seed(0)
@@ -131,7 +132,7 @@ def main(argv=None):
             lambda split, tok: data.classification_dataset(
                 split, tok, batch_size=args.batch, shuffle=True, bucket_by_length=True
             ),
-            classifier,
+            lambda vocab_size: classifier(vocab_size, args.units),
             args.model_steps,
         ),
         measure(
@@ -141,14 +142,14 @@ def main(argv=None):
             lambda split, tok: data.language_model_dataset(
                 split, tok, seq_len=args.seq_len, batch_size=args.batch, shuffle=True
             ),
-            language_model,
+            lambda vocab_size: language_model(vocab_size, args.units),
             args.model_steps,
         ),
     ]
     if args.json:
         print(json.dumps({"backend": keras.backend.backend(), "rows": rows}, indent=2))
         return
-    print(f"backend: {keras.backend.backend()}, batch {args.batch}")
+    print(f"backend: {keras.backend.backend()}, batch {args.batch}, GRU({args.units})")
     header = (
         "dataset", "texts", "tokens", "tok. train s", "texts/s", "tokens/s",
         "batches/s (pipeline)", "batches/s (model)", "pipeline / model",

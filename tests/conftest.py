@@ -15,6 +15,21 @@ if "TEXTGRU_XLA_CACHE" not in os.environ:
 
     os.environ["TEXTGRU_XLA_CACHE"] = tempfile.mkdtemp(prefix="textgru-xla-")
     atexit.register(shutil.rmtree, os.environ["TEXTGRU_XLA_CACHE"], True)
+# The test processes use that cache too (as the `textgru` command does,
+# textgru._xla_cache): the tests train many models of the same few shapes,
+# and each GRU loop compiled by XLA is then compiled once, not once per
+# test and worker (a tiny classifier run: 8.4 -> 7.2 s of CPU, measured).
+# Set before TensorFlow is imported; the CLI leaves a cache named here as
+# it is, and the tests of the cache set TF_XLA_FLAGS themselves.
+_cache = os.environ["TEXTGRU_XLA_CACHE"]
+if _cache.strip().lower() != "off" and "--tf_xla_persistent_cache_directory" not in (
+    os.environ.get("TF_XLA_FLAGS", "")
+):
+    os.environ["TF_XLA_FLAGS"] = (
+        os.environ.get("TF_XLA_FLAGS", "")
+        + f" --tf_xla_persistent_cache_directory={_cache}"
+        + " --tf_xla_persistent_cache_device_types=CPU"
+    ).strip()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

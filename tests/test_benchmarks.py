@@ -16,7 +16,9 @@ def _load(name):
 
 
 def test_data_speed_runs(builtin_home, capsys):
-    _load("data_speed").main(["--model-steps", "1", "--batch", "16", "--json"])
+    _load("data_speed").main(
+        ["--model-steps", "1", "--batch", "64", "--units", "8", "--json"]
+    )
     out = capsys.readouterr().out
     rows = json.loads(out[out.index("{") :])["rows"]
     assert [r["dataset"] for r in rows] == [
