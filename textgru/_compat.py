@@ -48,10 +48,15 @@ class _OldPaths(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         pass  # the new module is already whole
 
 
-def install(package):
-    """Make the old paths of `package` (the `textgru` module) work."""
+def add_finder():
+    """Make `import textgru.<old name>` find the module that is now its home."""
     if not any(isinstance(finder, _OldPaths) for finder in sys.meta_path):
         sys.meta_path.append(_OldPaths())
+
+
+def install(package):
+    """Make the old paths of `package` (the `textgru` module) work."""
+    add_finder()
     for old, new in MOVED.items():
         setattr(package, old, importlib.import_module(new))
     training = importlib.import_module("textgru.training")

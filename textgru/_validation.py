@@ -2,8 +2,6 @@
 
 import numbers
 
-from keras import activations
-
 from textgru.errors import InvalidArgumentError
 
 
@@ -28,6 +26,8 @@ def rate(name, value):
 
 
 def activation(name, value):
+    from keras import activations  # (the rest of this module needs no backend)
+
     try:
         return activations.get(value)
     except (ValueError, TypeError):

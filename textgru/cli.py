@@ -3,6 +3,7 @@
     textgru train classify --dataset rotten_tomatoes --out runs/rt
     textgru evaluate runs/rt
     textgru predict runs/rt "A gem of a film." "A dull mess."
+    textgru export runs/rt --out exports/rt
     textgru train lm --dataset shakespeare --out runs/lm
     textgru train classify --from-lm runs/rt-lm --out runs/rt-transfer
     textgru generate runs/lm --prompt "ROMEO:" --temperature 0.8 --seed 1
@@ -190,6 +191,7 @@ def _parser(argv=None):
     _add_train(commands, argv)
     _add_evaluate(commands)
     _add_predict(commands)
+    _add_export(commands)
     _add_generate(commands)
     _add_gates(commands)
     _add_datasets(commands)
@@ -255,7 +257,11 @@ def _add_predict(commands):
         "so output line N is always input line N.",
     )
     _add_trust_flag(predict)
-    predict.add_argument("run_dir", help="a run directory from `textgru train`")
+    predict.add_argument(
+        "run_dir",
+        help="a run directory from `textgru train`, or an export from `textgru "
+        "export` (read without TensorFlow)",
+    )
     predict.add_argument(
         "texts", nargs="*", help="texts (default: the lines of --file, or of stdin)"
     )
@@ -270,11 +276,44 @@ def _add_predict(commands):
     )
 
 
+def _add_export(commands):
+    """`textgru export RUN --out DIR`."""
+    export = commands.add_parser(
+        "export",
+        help="export a trained classifier or language model to use without TensorFlow",
+        description="Write a trained classifier as a folder that predicts texts "
+        "without TensorFlow: onnx (default; the network as an ONNX graph, with "
+        "the tokenizer and labels, run by onnxruntime: `textgru predict DIR`, "
+        "`textgru.load(DIR)`), or tf_saved_model (Keras's own TensorFlow "
+        "SavedModel from token ids, for TF Serving; any cell). A language model "
+        "exports its one-step graph as onnx (`textgru generate DIR`). The export "
+        "is checked against the run on probe inputs before it is finished.",
+    )
+    _add_trust_flag(export)
+    export.add_argument(
+        "run_dir", help="a classifier or language-model run from `textgru train`"
+    )
+    export.add_argument("--out", required=True, help="the export folder to write")
+    export.add_argument(
+        "--format",
+        choices=("onnx", "tf_saved_model"),
+        default="onnx",
+        help="onnx (default) or tf_saved_model",
+    )
+    export.add_argument(
+        "--overwrite", action="store_true", help="replace an export already at --out"
+    )
+
+
 def _add_generate(commands):
     """`textgru generate RUN`."""
     gen = commands.add_parser("generate", help="generate text with a trained LM run")
     _add_trust_flag(gen)
-    gen.add_argument("run_dir", help="a run directory from `textgru train lm`")
+    gen.add_argument(
+        "run_dir",
+        help="a run directory from `textgru train lm`, or its export from `textgru "
+        "export` (read without TensorFlow)",
+    )
     gen.add_argument(
         "--prompt", default="", help="text to continue (default: a new text)"
     )
@@ -460,9 +499,14 @@ def _launch(args):
 
 
 def _generate(args):
-    from textgru.tasks import LanguageModelRun
+    from textgru.deploy import runtime
 
-    run = LanguageModelRun.load(args.run_dir)
+    if runtime.is_export(args.run_dir):
+        run = runtime.load_export(args.run_dir, task="lm")
+    else:
+        from textgru.tasks import LanguageModelRun
+
+        run = LanguageModelRun.load(args.run_dir)
     _status.say(f"generating {args.num_samples} x {args.max_new_tokens} tokens")
     texts = run.generate(
         args.prompt,
@@ -567,9 +611,14 @@ def _read_texts(args, keep_blank=False):
 
 
 def _predict(args):
-    from textgru.tasks import ClassifierRun
+    from textgru.deploy import runtime
 
-    run = ClassifierRun.load(args.run_dir, allow_partial=args.allow_partial)
+    if runtime.is_export(args.run_dir):
+        run = runtime.load_export(args.run_dir, task="classify")
+    else:
+        from textgru.tasks import ClassifierRun
+
+        run = ClassifierRun.load(args.run_dir, allow_partial=args.allow_partial)
     texts = _read_texts(args, keep_blank=True)
     _status.say(f"labelling {len(texts):,} text(s)")
     for result in run.predict(texts):
@@ -577,6 +626,18 @@ def _predict(args):
             print(json.dumps(result, ensure_ascii=False, allow_nan=False))
         else:
             print(f"{result['label']}\t{result['probability']:.4f}\t{result['text']}")
+
+
+def _export(args):
+    from textgru.deploy.exporter import export
+
+    export(
+        args.run_dir,
+        args.out,
+        format=args.format,
+        overwrite=args.overwrite,
+        trust_code=args.trust_code,
+    )
 
 
 def _gates(args):
@@ -733,6 +794,7 @@ COMMANDS = {
     "launch": _launch,
     "evaluate": _evaluate,
     "predict": _predict,
+    "export": _export,
     "generate": _generate,
     "gates": _gates,
     "datasets": _datasets,
@@ -761,6 +823,13 @@ def main(argv=None):
                 os.environ[name] = value
 
 
+def _reads_an_export(args):
+    """Whether the command predicts with an export (onnxruntime: no backend)."""
+    from textgru.deploy import runtime
+
+    return args.command in ("predict", "generate") and runtime.is_export(args.run_dir)
+
+
 def _run(argv):
     parser = _parser(argv)
     # Texts may come after flags (`predict RUN --json "a text"`): argparse
@@ -778,7 +847,7 @@ def _run(argv):
     from textgru.errors import TextgruError, message_of
 
     try:
-        if args.command in LIGHT_COMMANDS:
+        if args.command in LIGHT_COMMANDS or _reads_an_export(args):
             code = COMMANDS[args.command](args)
         else:
             _quiet.import_backend()

@@ -80,3 +80,13 @@ class UntrustedCodeError(RunError):
 
 class TrainingDivergedError(RunError):
     """The training loss became NaN or infinite."""
+
+
+class ExportError(TextgruError, ValueError):
+    """A model cannot be exported in the format asked for (the message says
+    which part, and which format can)."""
+
+
+class ExportIntegrityError(RunIntegrityError):
+    """A file of an export is not the one the export wrote (edited, swapped
+    or damaged), so what it computes could be silently wrong."""

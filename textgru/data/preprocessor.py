@@ -5,7 +5,6 @@ import dataclasses
 
 import numpy as np
 
-from textgru.data.progress import quiet
 from textgru.data.tokenizer import Tokenizer
 from textgru.errors import DatasetError, InvalidArgumentError
 
@@ -123,6 +122,8 @@ class Preprocessor:
                 f"Expected a dataset with a `text` column. Received columns: "
                 f"{', '.join(dataset.column_names)}"
             )
+        from textgru.data.progress import quiet  # (datasets: not for predicting)
+
         with quiet():
             encoded = dataset.map(
                 lambda batch: {"ids": self.encode_batch(batch["text"])},

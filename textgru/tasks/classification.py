@@ -11,7 +11,7 @@ from pathlib import Path
 import datasets
 import numpy as np
 
-from textgru import _validation
+from textgru import _predictions, _validation
 from textgru._config import field
 from textgru._status import say
 from textgru.data import Preprocessor, classification_dataset, load_dataset
@@ -128,21 +128,9 @@ class ClassifierRun(TaskRun):
     def predict(self, texts, batch_size=None):
         """One dict per text: `label`, its `probability`, and all `probabilities`."""
         texts = list(texts)
-        probabilities = self.predict_proba(texts, batch_size)
-        results = []
-        for text, row in zip(texts, probabilities, strict=True):
-            best = int(np.argmax(row))
-            results.append(
-                {
-                    "text": text,
-                    "label": self.label_names[best],
-                    "probability": float(row[best]),
-                    "probabilities": dict(
-                        zip(self.label_names, map(float, row), strict=True)
-                    ),
-                }
-            )
-        return results
+        return _predictions.labelled(
+            texts, self.predict_proba(texts, batch_size), self.label_names
+        )
 
     def evaluate(
         self, dataset=None, split=None, *, text_column=None, label_column=None
@@ -191,25 +179,9 @@ def predict_proba(model, preprocessor, texts, *, batch_size=64, max_length=None)
     """
     if not isinstance(preprocessor, Preprocessor):
         preprocessor = Preprocessor(preprocessor, max_length)
-    texts = list(texts)
-    if not texts:
-        raise InvalidArgumentError(
-            "Expected at least one text to predict. Received none"
-        )
-    probabilities = None
-    for positions, batch in preprocessor.batches_by_length(texts, batch_size):
-        output = np.asarray(model.predict_on_batch(batch))
-        if probabilities is None:
-            probabilities = np.empty((len(texts), output.shape[1]), np.float64)
-        probabilities[positions] = output
-    if not np.isfinite(probabilities).all():
-        raise RunIntegrityError(
-            "The model gives NaN or infinite probabilities: its weights are broken "
-            "(a training run that diverged?); train it again"
-        )
-    if probabilities.shape[1] == 1:
-        probabilities = np.concatenate([1.0 - probabilities, probabilities], axis=1)
-    return probabilities
+    return _predictions.probabilities(
+        model.predict_on_batch, preprocessor, texts, batch_size
+    )
 
 
 def _labels_as(split, names):

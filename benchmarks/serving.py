@@ -1,0 +1,125 @@
+"""Predicting after training: a run (TensorFlow) against its ONNX export
+(onnxruntime), measured in one process, same texts.
+
+    python benchmarks/serving.py --run runs/sentiment
+    python benchmarks/serving.py --run runs/sentiment --json serving.json
+
+For the run at `--run` (a classifier; `make run` trains the default one at
+runs/sentiment) this exports it to a temporary folder and measures:
+
+- cold start: `textgru predict RUN "one text"` and the same on the export,
+  each in a fresh process (median of `--runs`, after one warm-up);
+- latency in process, one text per call: p50 and p99 over `--texts` texts
+  of the run's test split;
+- batched throughput in process: texts/s over the same texts at each
+  `--batch` size.
+
+Ratios are export over run (above 1: the export is faster).
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+COMMAND = str(Path(sys.executable).with_name("textgru"))
+
+
+def cold_start(folder, runs):
+    argv = [COMMAND, "predict", str(folder), "a quiet, moving film"]
+    subprocess.run(argv, capture_output=True, check=True)  # warm-up: file caches
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, capture_output=True, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def latencies(model, texts):
+    model.predict_proba(texts[:3])  # warm-up: traces and first allocations
+    times = []
+    for text in texts:
+        start = time.perf_counter()
+        model.predict_proba([text])
+        times.append(time.perf_counter() - start)
+    return np.percentile(times, 50) * 1e3, np.percentile(times, 99) * 1e3
+
+
+def throughput(model, texts, batch_size):
+    model.predict_proba(texts[: 2 * batch_size], batch_size=batch_size)  # warm-up
+    start = time.perf_counter()
+    model.predict_proba(texts, batch_size=batch_size)
+    return len(texts) / (time.perf_counter() - start)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", required=True, help="a classifier run folder")
+    parser.add_argument(
+        "--runs", type=int, default=5, help="cold starts each (0: not measured)"
+    )
+    parser.add_argument("--texts", type=int, default=500)
+    parser.add_argument("--batch", type=int, nargs="+", default=[1, 8, 64, 256])
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args(argv)
+
+    import textgru
+    from textgru.deploy import exporter
+    from textgru.tasks import CLASSIFY
+
+    run = textgru.load(args.run)
+    texts = list(CLASSIFY.load_data(run.config)["test"]["text"])
+    texts = (texts * (1 + args.texts // max(1, len(texts))))[: args.texts]
+    with tempfile.TemporaryDirectory() as scratch:
+        export = exporter.export(run, Path(scratch) / "export")
+        models = {"run (TensorFlow)": run, "export (onnxruntime)": export}
+        result = {
+            "run": str(args.run),
+            "texts": len(texts),
+            "cold_start_s": {
+                "run (TensorFlow)": args.runs and cold_start(run.path, args.runs),
+                "export (onnxruntime)": args.runs
+                and cold_start(export.path, args.runs),
+            },
+            "latency_ms": {name: latencies(m, texts) for name, m in models.items()},
+            "texts_per_s": {
+                name: {b: throughput(m, texts, b) for b in args.batch}
+                for name, m in models.items()
+            },
+        }
+    _print(result, args.batch)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return result
+
+
+def _print(result, batches):
+    names = list(result["cold_start_s"])
+    print(f"{result['run']}: {result['texts']} test texts\n")
+    header = ["", *names, "export / run"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    cold = result["cold_start_s"]
+    run, export = (cold[n] for n in names)
+    if run and export:
+        print(
+            f"| cold `textgru predict`, s | {run:.2f} | {export:.2f} | "
+            f"{run / export:.1f}x |"
+        )
+    (r50, r99), (e50, e99) = (result["latency_ms"][n] for n in names)
+    print(f"| one text, p50 ms | {r50:.2f} | {e50:.2f} | {r50 / e50:.1f}x |")
+    print(f"| one text, p99 ms | {r99:.2f} | {e99:.2f} | {r99 / e99:.1f}x |")
+    for batch in batches:
+        r, e = (result["texts_per_s"][n][batch] for n in names)
+        print(f"| batch {batch}, texts/s | {r:,.0f} | {e:,.0f} | {e / r:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()

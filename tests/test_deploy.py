@@ -1,0 +1,347 @@
+"""Exports (`textgru.deploy`): the ONNX graph computes what the Keras model
+does over the configurations the recipes build, a run's export predicts as
+the run does (in a process where TensorFlow and Keras cannot be imported),
+a tampered export is refused, and what the graph cannot express is refused
+in one line."""
+
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+import textgru
+from tests.cli_output import one_line_error
+from tests.tiny import TINY
+from textgru.deploy import exporter, runtime
+from textgru.deploy.onnx_graph import classifier_graph
+from textgru.errors import ExportError, ExportIntegrityError, RunError
+from textgru.layers import MGUCell
+from textgru.models import build_classifier
+from textgru.tasks import ClassifierConfig, train_classifier
+
+ort = pytest.importorskip("onnxruntime")
+
+TEXTS = ["good fun film", "a dull boring plot", "the actor", "superb lovely scene", ""]
+
+
+def _onnx(model):
+    session = ort.InferenceSession(classifier_graph(model).SerializeToString())
+    return lambda ids: session.run(None, {"token_ids": ids})[0]
+
+
+def _randomized(model, seed):
+    """Random weights everywhere (biases too, so each one's place is checked)."""
+    rng = np.random.default_rng(seed)
+    for variable in model.weights:
+        variable.assign(rng.normal(0, 0.4, variable.shape).astype("float32"))
+    return model
+
+
+def _id_batch(rng, vocab_size, rows=6, width=9):
+    """Right-padded ids of every length from 0 (a text with no token) to `width`."""
+    lengths = [0, 1, width, *rng.integers(1, width + 1, size=rows - 3)]
+    ids = np.zeros((rows, width), np.int32)
+    for row, length in enumerate(lengths):
+        ids[row, :length] = rng.integers(1, vocab_size, size=length)
+    return ids
+
+
+CONFIGS = {
+    "default form, both ways, max": dict(),
+    "reset_after, both ways, concat": dict(reset_after=True, pooling="concat"),
+    "one way, last, 3 classes": dict(bidirectional=False, pooling="last", classes=3),
+    "stacked, reset_after, mean": dict(num_layers=2, reset_after=True, pooling="mean"),
+    "stacked both ways, concat, 4 classes": dict(
+        num_layers=2, pooling="concat", classes=4
+    ),
+    "one way stacked, max": dict(bidirectional=False, num_layers=3),
+    "no mask, both ways, concat": dict(mask_zero=False, pooling="concat"),
+    "no bias": dict(cell_kwargs={"use_bias": False}, pooling="concat"),
+    "keras.layers.GRU, reset_after": dict(gru_class="keras", reset_after=True),
+}
+
+
+@pytest.mark.parametrize("options", CONFIGS.values(), ids=CONFIGS.keys())
+def test_the_graph_computes_what_the_model_does(options):
+    options = dict(options)
+    classes = options.pop("classes", 2)
+    pooling = options.pop("pooling", "max")
+    model = build_classifier(
+        40, classes, embed_dim=6, units=5, pooling=pooling, **options
+    )
+    _randomized(model, seed=len(options))
+    run = _onnx(model)
+    rng = np.random.default_rng(0)
+    for width in (1, 4, 9):
+        ids = _id_batch(rng, 40, width=width)
+        if not model.backbone.mask_zero:
+            ids[:, 0] = np.maximum(ids[:, 0], 1)
+        expected = np.asarray(model.predict_on_batch(ids))
+        np.testing.assert_allclose(run(ids), expected, rtol=0, atol=1e-5)
+    assert run(ids).shape == (len(ids), 1 if classes == 2 else classes)
+
+
+def test_what_the_graph_cannot_compute_is_refused_in_one_line():
+    from textgru.models.backbone import GRUBackbone
+    from textgru.models.classifier import TextClassifier
+
+    mgu = build_classifier(30, 2, embed_dim=4, units=3, cell=MGUCell)
+    with pytest.raises(ExportError, match="MGUCell.*--format tf_saved_model"):
+        classifier_graph(mgu)
+    relu = TextClassifier(
+        GRUBackbone(30, embed_dim=4, units=3, cell_kwargs={"activation": "relu"}), 2
+    )
+    with pytest.raises(ExportError, match="activations.*tf_saved_model"):
+        classifier_graph(relu)
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    half = build_classifier(30, 2, embed_dim=4, units=3)
+    keras.config.set_dtype_policy("float32")
+    with pytest.raises(ExportError, match="computes in bfloat16"):
+        classifier_graph(half)
+
+
+@pytest.fixture(scope="module")
+def run(reviews, tmp_path_factory):
+    out = tmp_path_factory.mktemp("deploy") / "run"
+    config = ClassifierConfig(dataset=reviews, out=str(out), **TINY)
+    return train_classifier(config, verbose=0)
+
+
+@pytest.fixture(scope="module")
+def exported(run, tmp_path_factory):
+    out = tmp_path_factory.mktemp("deploy") / "export"
+    return exporter.export(run.path, out)
+
+
+def test_an_export_predicts_as_its_run(run, exported):
+    names = sorted(p.name for p in exported.path.iterdir())
+    assert names == ["export.json", "manifest.json", "model.onnx", "tokenizer.json"]
+    spec = json.loads((exported.path / "export.json").read_text())
+    assert spec["label_names"] == run.label_names == exported.label_names
+    assert spec["checked"]["largest_difference"] <= exporter.TOLERANCE
+    assert spec["preprocessing"]["max_length"] == run.config.max_length
+    # Reading it is textgru.load's job too; and texts of every length.
+    loaded = textgru.load(exported.path)
+    texts = exporter.probe_texts(run.tokenizer, run.config.max_length, 60, seed=5)
+    np.testing.assert_allclose(
+        loaded.predict_proba(texts + TEXTS),
+        run.predict_proba(texts + TEXTS),
+        rtol=0,
+        atol=1e-5,
+    )
+    ours, theirs = loaded.predict(TEXTS), run.predict(TEXTS)
+    assert [r["label"] for r in ours] == [r["label"] for r in theirs]
+    assert ours[0]["text"] == TEXTS[0] and set(ours[0]["probabilities"]) == {
+        "neg",
+        "pos",
+    }
+
+
+def test_predict_on_an_export_prints_what_the_run_prints(run, exported, capsys):
+    from textgru import cli
+
+    for folder in (run.path, exported.path):
+        assert cli.main(["predict", str(folder), "--json", *TEXTS[:4]]) == 0
+    out = capsys.readouterr().out.splitlines()
+    ours, theirs = (
+        [json.loads(line) for line in out[4:]],
+        [json.loads(line) for line in out[:4]],
+    )
+    assert [r["label"] for r in ours] == [r["label"] for r in theirs]
+    for mine, yours in zip(ours, theirs, strict=True):
+        assert abs(mine["probability"] - yours["probability"]) <= 1e-5
+
+
+# Run in a new process where importing any of these fails, as on a machine
+# with only onnxruntime, tokenizers and NumPy.
+_NO_STACK = """
+import importlib.abc, sys
+BLOCKED = ("tensorflow", "keras", "jax", "torch", "datasets", "matplotlib")
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError(f"{name} is not installed here")
+sys.meta_path.insert(0, Block())
+import json, textgru, textgru_cli
+run = textgru.load(sys.argv[1])
+print(json.dumps(run.predict_proba(json.loads(sys.argv[2])).tolist()))
+code = textgru_cli.main(["predict", sys.argv[1], "--json", "good fun film"])
+heavy = sorted(set(BLOCKED) & {name.split(".")[0] for name in sys.modules})
+print(json.dumps({"code": code, "heavy": heavy}))
+"""
+
+
+def test_an_export_predicts_where_tensorflow_and_keras_cannot_be_imported(
+    run, exported
+):
+    result = subprocess.run(
+        [sys.executable, "-c", _NO_STACK, str(exported.path), json.dumps(TEXTS)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    np.testing.assert_allclose(
+        json.loads(lines[0]), run.predict_proba(TEXTS), rtol=0, atol=1e-5
+    )
+    assert json.loads(lines[1])["label"] == run.predict(["good fun film"])[0]["label"]
+    assert json.loads(lines[2]) == {"code": 0, "heavy": []}
+
+
+def _copy(exported, tmp_path):
+    import shutil
+
+    target = tmp_path / "copy"
+    shutil.copytree(exported.path, target)
+    return target
+
+
+def test_a_tampered_export_is_refused(exported, tmp_path, capsys):
+    from textgru import cli
+
+    copy = _copy(exported, tmp_path)
+    graph = bytearray((copy / "model.onnx").read_bytes())
+    graph[-5] ^= 1
+    (copy / "model.onnx").write_bytes(bytes(graph))
+    with pytest.raises(ExportIntegrityError, match="model.onnx is not the file"):
+        runtime.load_export(copy)
+    assert cli.main(["predict", str(copy), "a text"]) == 2
+    assert "checksum differs" in one_line_error(capsys, 2)
+
+    copy = _copy(exported, tmp_path / "b")
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["files"]["../model.onnx"] = manifest["files"].pop("model.onnx")
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ExportIntegrityError, match="not a file in the export"):
+        runtime.load_export(copy)
+    del manifest["files"]["../model.onnx"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ExportIntegrityError, match="does not list model.onnx"):
+        runtime.load_export(copy)
+
+    copy = _copy(exported, tmp_path / "c")
+    (copy / "tokenizer.json").unlink()
+    (copy / "tokenizer.json").symlink_to(exported.path / "tokenizer.json")
+    with pytest.raises(ExportIntegrityError, match="is a link"):
+        runtime.load_export(copy)
+
+
+def test_export_refuses_what_it_cannot_write_and_leaves_nothing(
+    run, exported, reviews, tmp_path, capsys
+):
+    from textgru import cli
+
+    with pytest.raises(RunError, match="already exists; pass --overwrite"):
+        exporter.export(run, exported.path)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    with pytest.raises(RunError, match="replaces only an export"):
+        exporter.export(run, tmp_path / "mine", overwrite=True)
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "mine"
+
+    config = ClassifierConfig(
+        dataset=reviews, out=str(tmp_path / "mgu"), cell=MGUCell,
+        **{**TINY, "epochs": 1},
+    )  # fmt: skip
+    mgu = train_classifier(config, verbose=0)
+    out = tmp_path / "mgu-export"
+    assert cli.main(["export", str(mgu.path), "--out", str(out)]) == 2
+    line = one_line_error(capsys, 2)
+    assert "MGUCell" in line and "--format tf_saved_model" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mgu", "mine"]
+    # What ONNX cannot express, TensorFlow's SavedModel can.
+    saved = exporter.export(mgu, out, format="tf_saved_model")
+    np.testing.assert_allclose(
+        saved.predict_proba(TEXTS), mgu.predict_proba(TEXTS), rtol=0, atol=1e-5
+    )
+
+
+def test_a_saved_model_export_serves_token_ids(run, tmp_path):
+    import tensorflow as tf
+
+    saved = exporter.export(run, tmp_path / "saved", format="tf_saved_model")
+    assert isinstance(textgru.load(saved.path), runtime.ExportedClassifier)
+    loaded = tf.saved_model.load(str(saved.path / "saved_model"))
+    serve = loaded.signatures["serving_default"]
+    ids = run.preprocessor.pad(run.preprocessor.encode_batch(TEXTS))
+    (probabilities,) = serve(tf.constant(ids)).values()
+    np.testing.assert_allclose(
+        probabilities.numpy(), run.model.predict_on_batch(ids), rtol=0, atol=1e-6
+    )
+
+
+def test_serving_benchmark_runs(run, capsys):
+    """benchmarks/serving.py at a tiny size (its figures are measured by hand)."""
+    from .test_benchmarks import _load
+
+    result = _load("serving").main(
+        ["--run", str(run.path), "--runs", "0", "--texts", "12", "--batch", "1", "8"]
+    )
+    assert result["texts"] == 12
+    for name in ("run (TensorFlow)", "export (onnxruntime)"):
+        p50, p99 = result["latency_ms"][name]
+        assert 0 < p50 <= p99
+        assert all(rate > 0 for rate in result["texts_per_s"][name].values())
+    assert "| batch 8, texts/s |" in capsys.readouterr().out
+
+
+LM_CONFIGS = {
+    "two layers, own output": dict(num_layers=2),
+    "tied, with a projection, reset_after": dict(tie_embeddings=True, reset_after=True),
+    "tied, units = embed_dim": dict(tie_embeddings=True, units=6),
+    "stateful, keras.layers.GRU": dict(stateful=True, batch_size=3, gru_class="keras"),
+}
+
+
+@pytest.mark.parametrize("options", LM_CONFIGS.values(), ids=LM_CONFIGS.keys())
+def test_the_step_graph_computes_the_language_models_steps(options):
+    from textgru.deploy.onnx_graph import language_model_step_graph
+    from textgru.models import build_language_model
+    from textgru.models.generation import compiled_step, step_model
+
+    options = {"embed_dim": 6, "units": 5, **options}
+    model = _randomized(build_language_model(30, **options), seed=3)
+    session = ort.InferenceSession(language_model_step_graph(model).SerializeToString())
+    step = step_model(model)
+    call = compiled_step(step)
+    ours = [np.zeros((3, s.shape[-1]), np.float32) for s in step.inputs[1:]]
+    theirs = list(ours)
+    rng = np.random.default_rng(1)
+    for _ in range(6):
+        tokens = rng.integers(0, 30, 3).astype(np.int32)
+        expected, *ours = (np.asarray(x) for x in call(tokens, ours))
+        feed = {"token": tokens, **{f"state_{i}": s for i, s in enumerate(theirs)}}
+        got, *theirs = session.run(None, feed)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
+        for mine, yours in zip(theirs, ours, strict=True):
+            np.testing.assert_allclose(mine, yours, rtol=0, atol=1e-6)
+
+
+def test_a_language_model_export_generates_as_its_run(corpus, tmp_path, capsys):
+    from tests.tiny import TINY_LM
+    from textgru import cli
+    from textgru.tasks import LanguageModelConfig, train_language_model
+
+    config = LanguageModelConfig(dataset=corpus, out=str(tmp_path / "lm"), **TINY_LM)
+    lm = train_language_model(config, verbose=0)
+    with pytest.raises(ExportError, match="onnx only"):
+        exporter.export(lm, tmp_path / "saved", format="tf_saved_model")
+    exported = exporter.export(lm.path, tmp_path / "export")
+    assert isinstance(textgru.load(exported.path), runtime.ExportedLanguageModel)
+    for options in (
+        dict(seed=3, temperature=0.8),
+        dict(temperature=0),
+        dict(seed=1, top_k=5, num_samples=3),
+    ):
+        assert exported.generate("good film", max_new_tokens=15, **options) == (
+            lm.generate("good film", max_new_tokens=15, **options)
+        )
+    flags = ["--prompt", "the", "--seed", "2", "--max-new-tokens", "8"]
+    for folder in (lm.path, exported.path):
+        assert cli.main(["generate", str(folder), *flags]) == 0
+    run_text, export_text = capsys.readouterr().out.splitlines()
+    assert run_text == export_text
+    assert cli.main(["predict", str(exported.path), "a text"]) == 2
+    assert "is an export of a language model" in one_line_error(capsys, 2)

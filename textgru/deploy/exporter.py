@@ -1,0 +1,228 @@
+"""`textgru export`: a trained classifier (or language model) as a folder
+that predicts (or generates) without the training stack.
+
+- `onnx` (the default): the network as an ONNX graph (`onnx_graph`), with
+  the tokenizer and what preprocessing needs; it predicts strings with
+  onnxruntime, tokenizers and NumPy alone (`textgru.load(folder)`,
+  `textgru predict folder TEXT`, `textgru serve folder`). Before the folder
+  is finished, the graph is run on probe texts and must give the run's own
+  probabilities to `TOLERANCE`, or nothing is written.
+- a language model exports its step graph (one token and each layer's
+  state in, the next token's logits and the new states out), so `generate`
+  runs on the export (`textgru generate folder`), checked the same way.
+- `tf_saved_model`: Keras's own export (`model.export`), which takes any
+  cell: a TensorFlow SavedModel whose `serving_default` signature maps token
+  ids `(batch, length)` int32 to probabilities, for TF Serving or
+  `tf.saved_model.load`, beside the same tokenizer and export.json.
+
+The folder is written under a temporary name and renamed into place when
+complete, so an export that fails leaves nothing behind.
+"""
+
+import hashlib
+import importlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from textgru._atomic import atomic_path
+from textgru._status import say
+from textgru._version import __version__
+from textgru.deploy import runtime
+from textgru.errors import ExportError, InvalidArgumentError, RunError
+
+FORMATS = tuple(runtime.FORMATS)
+# The largest difference allowed between the export's probabilities and the
+# run's on the probe texts.
+TOLERANCE = 1e-5
+PROBES = 48
+
+
+def export(run, out, *, format="onnx", overwrite=False, trust_code=False):
+    """Export the classifier or language model `run` (a `ClassifierRun` or
+    `LanguageModelRun`, or the path of one) to the folder `out`; returns the
+    `ExportedClassifier` (`ExportedLanguageModel`) read back from it.
+
+    `format` is `"onnx"` or `"tf_saved_model"` (a classifier's only: a
+    language model exports its step graph, for `generate`). An existing
+    `out` is replaced only with `overwrite` and only if it is an export (or
+    an empty folder).
+    `trust_code` lets a run made with your own cell import its module (see
+    `textgru.load`); only `tf_saved_model` can export such a run."""
+    if format not in FORMATS:
+        raise InvalidArgumentError(
+            f"Expected `format` to be one of {', '.join(FORMATS)}. "
+            f"Received: format={format!r}"
+        )
+    out = Path(out)
+    _check_out(out, overwrite)
+    if isinstance(run, (str, Path)):
+        tasks = importlib.import_module("textgru.tasks")
+        run = tasks.load_run(run, trust_code=trust_code)
+    task = "classify" if hasattr(run, "label_names") else "lm"
+    if task == "lm" and format != "onnx":
+        raise ExportError(
+            f"{run.path} is a language model, which exports as onnx only (a step "
+            "graph for generation); leave out --format"
+        )
+    with atomic_path(out, directory=True) as folder:
+        if format == "onnx":
+            graph = importlib.import_module("textgru.deploy.onnx_graph")
+            build = (
+                graph.classifier_graph
+                if task == "classify"
+                else graph.language_model_step_graph
+            )
+            say(f"writing the ONNX graph of {run.path}")
+            (folder / "model.onnx").write_bytes(build(run.model).SerializeToString())
+        else:
+            say(f"writing the SavedModel of {run.path}")
+            run.model.export(
+                str(folder / "saved_model"), format="tf_saved_model", verbose=False
+            )
+        (folder / "tokenizer.json").write_text(run.tokenizer.to_json(), "utf-8")
+        spec = _spec(run, format, task)
+        (folder / runtime.SPEC).write_text(json.dumps(spec, indent=2), "utf-8")
+        _write_manifest(folder)
+        exported = runtime.load_export(folder)
+        check = check_same if task == "classify" else check_same_steps
+        difference = check(run, exported)
+        spec["checked"] = {"texts": PROBES, "largest_difference": difference}
+        (folder / runtime.SPEC).write_text(json.dumps(spec, indent=2), "utf-8")
+        _write_manifest(folder)
+    what = "predicts" if task == "classify" else "generates"
+    say(f"exported {run.path} to {out} ({format}); it {what} as the run does")
+    return runtime.load_export(out)
+
+
+def check_same(run, exported):
+    """The largest difference between the run's and the export's
+    probabilities on probe texts (every length up to past `max_length`, and
+    a word the tokenizer never saw); an `ExportError` above `TOLERANCE`."""
+    texts = probe_texts(run.tokenizer, run.preprocessor.max_length, PROBES)
+    expected = run.predict_proba(texts)
+    got = exported.predict_proba(texts)
+    return _compared(float(np.abs(expected - got).max()), "probabilities")
+
+
+def check_same_steps(run, exported, steps=12, streams=3, seed=0):
+    """The largest difference between the next-token logits of a language
+    model run's step model and its export's, over `steps` random tokens of
+    `streams` streams (the states carried); an `ExportError` above
+    `TOLERANCE` (relative to the largest logit)."""
+    from textgru.models.generation import compiled_step, step_model
+
+    step = step_model(run.model)
+    call = compiled_step(step)
+    ours = [np.zeros((streams, s.shape[-1]), np.float32) for s in step.inputs[1:]]
+    theirs = [np.array(s) for s in ours]
+    rng = np.random.default_rng(seed)
+    largest = 0.0
+    for _ in range(steps):
+        tokens = rng.integers(0, run.tokenizer.vocab_size, streams).astype(np.int32)
+        expected, *ours = (np.asarray(x) for x in call(tokens, ours))
+        got, theirs = exported.step(tokens, theirs)
+        scale = max(1.0, float(np.abs(expected).max()))
+        largest = max(largest, float(np.abs(expected - got).max()) / scale)
+    return _compared(largest, "next-token logits")
+
+
+def _compared(difference, what):
+    if not difference <= TOLERANCE:
+        raise ExportError(
+            f"The export's {what} differ from the run's by {difference:.2g} (more "
+            f"than {TOLERANCE:g}) on probe inputs; nothing was written. Please "
+            "report it, and export with --format tf_saved_model meanwhile"
+        )
+    return difference
+
+
+def probe_texts(tokenizer, max_length, count, seed=0):
+    """`count` texts of the tokenizer's own words (no special tokens), of every
+    length from 1 to past `max_length`, one with a word it never saw."""
+    rng = np.random.default_rng(seed)
+    vocabulary = [
+        token
+        for token in (tokenizer.id_to_token(i) for i in range(tokenizer.vocab_size))
+        if token and not token.startswith("[") and token.isprintable()
+    ]
+    longest = (max_length or 64) + 4
+    texts = ["zzqxv unseenword"]
+    while len(texts) < count:
+        length = 1 + len(texts) % longest
+        texts.append(" ".join(rng.choice(vocabulary, size=length)))
+    return texts
+
+
+def _spec(run, format, task):
+    if task == "classify":
+        pre = run.preprocessor
+        facts = {
+            "label_names": list(run.label_names),
+            "preprocessing": {
+                "max_length": pre.max_length,
+                "add_bos": pre.add_bos,
+                "add_eos": pre.add_eos,
+                "pad_id": pre.pad_id,
+                "batch_size": run.config.batch_size,
+            },
+            "graph": {"input": "token_ids", "output": "probabilities"},
+        }
+    else:
+        units = [layer.cell.units for layer in run.model.backbone.recurrent_layers]
+        facts = {
+            "graph": {
+                "input": ["token", *(f"state_{i}" for i in range(len(units)))],
+                "output": ["logits", *(f"new_state_{i}" for i in range(len(units)))],
+                "state_units": units,
+            }
+        }
+    return {
+        "export_format": runtime.EXPORT_FORMAT,
+        "format": format,
+        "task": task,
+        **facts,
+        "tokenizer_fingerprint": run.tokenizer.fingerprint,
+        "source": {
+            "run": str(Path(run.path).resolve()),
+            "model_sha256": _sha256(Path(run.path) / "model.keras"),
+        },
+        "textgru_version": __version__,
+    }
+
+
+def _write_manifest(folder):
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.name != runtime.MANIFEST:
+            data = path.read_bytes()
+            files[path.relative_to(folder).as_posix()] = {
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "bytes": len(data),
+            }
+    manifest = {"export_format": runtime.EXPORT_FORMAT, "files": files}
+    (folder / runtime.MANIFEST).write_text(json.dumps(manifest, indent=2), "utf-8")
+
+
+def _sha256(path):
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _check_out(out, overwrite):
+    if out.is_symlink():
+        raise RunError(f"--out {out} is a symbolic link; name a new folder")
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise RunError(f"--out {out} is a file; name a new folder")
+    if not overwrite:
+        raise RunError(f"{out} already exists; pass --overwrite to replace it")
+    if any(out.iterdir()) and not runtime.is_export(out):
+        raise RunError(
+            f"{out} is not an export; --overwrite replaces only an export or an "
+            "empty folder"
+        )

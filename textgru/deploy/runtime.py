@@ -1,0 +1,314 @@
+"""An exported classifier, read back and used: `onnxruntime`, `tokenizers` and
+NumPy, without TensorFlow or Keras (a `tf_saved_model` export loads with
+TensorFlow).
+
+An export folder (`textgru.deploy.exporter`) holds:
+
+- `model.onnx` (or `saved_model/`): the network, from token ids to
+  probabilities;
+- `tokenizer.json`: the run's tokenizer;
+- `export.json`: what the graph needs around it (the labels, how texts
+  become ids: `max_length`, `[BOS]`/`[EOS]`, the batch size), where it came
+  from and which textgru wrote it;
+- `manifest.json`: the sha256 and size of every file, checked on load: a
+  file changed since the export was written is refused.
+
+Nothing in the folder runs as code: the JSON files are data, the tokenizer
+is read by `tokenizers`, and the graph is handed to onnxruntime as bytes
+(the bytes that were checked), so it cannot reach files beside it.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from textgru import _predictions, _sampling
+from textgru.data.preprocessor import Preprocessor
+from textgru.data.tokenizer import Tokenizer
+from textgru.errors import ExportError, ExportIntegrityError, RunError
+
+# Bump when the files or their meaning change; others are refused.
+EXPORT_FORMAT = 1
+SPEC = "export.json"
+MANIFEST = "manifest.json"
+# What each format's export holds besides SPEC and MANIFEST (a folder's
+# files are listed one by one in the manifest).
+FORMATS = {
+    "onnx": ("model.onnx", "tokenizer.json"),
+    "tf_saved_model": ("saved_model", "tokenizer.json"),
+}
+# What an export can hold: a classifier, or a language model's step graph
+# (ONNX only).
+TASKS = ("classify", "lm")
+# The most bytes read of the small files: an export writes far less.
+_SMALL = 1 << 20
+
+
+def is_export(path):
+    """Whether `path` is a folder that textgru wrote as an export."""
+    return (Path(path) / SPEC).is_file()
+
+
+def load_export(path, task=None):
+    """The `ExportedClassifier` (or `ExportedLanguageModel`) in the export
+    folder `path`, after checking every file against the manifest; `task`
+    ("classify" or "lm"), if given, is the kind of model asked for."""
+    path = Path(path)
+    if not path.is_dir():
+        raise RunError(f"No export folder at {path}")
+    spec = _read_json(path / SPEC)
+    if not isinstance(spec, dict) or spec.get("export_format") != EXPORT_FORMAT:
+        made_by = spec.get("textgru_version", "?") if isinstance(spec, dict) else "?"
+        raise RunError(
+            f"{path} was exported by textgru {made_by} in a format this textgru "
+            "cannot read; export the run again"
+        )
+    kind = spec.get("format")
+    holds = spec.get("task")
+    if kind not in FORMATS or holds not in TASKS or (holds == "lm" and kind != "onnx"):
+        raise ExportIntegrityError(
+            f"{path}/{SPEC} names a format {kind!r} and task {spec.get('task')!r}; "
+            "it is not an export textgru wrote"
+        )
+    if task is not None and task != holds:
+        have, need = (
+            "a language model" if t == "lm" else "a classifier" for t in (holds, task)
+        )
+        raise RunError(f"{path} is an export of {have}; this needs {need}")
+    files = check_manifest(path, FORMATS[kind] + (SPEC,))
+    tokenizer_bytes = files["tokenizer.json"]
+    tokenizer = Tokenizer.from_json(tokenizer_bytes.decode("utf-8"))
+    if tokenizer.fingerprint != spec.get("tokenizer_fingerprint"):
+        raise ExportIntegrityError(
+            f"{path}/tokenizer.json is not the tokenizer this model was exported with"
+        )
+    if holds == "lm":
+        return ExportedLanguageModel(
+            path, spec, tokenizer, _session(files["model.onnx"])
+        )
+    if kind == "onnx":
+        engine = _onnx_engine(files["model.onnx"])
+    else:
+        engine = _saved_model_engine(path / "saved_model")
+    return ExportedClassifier(path, spec, tokenizer, engine)
+
+
+class ExportedClassifier:
+    """A classifier read from an export: `predict` and `predict_proba` as a
+    `ClassifierRun` has them, with the same answers (to 1e-5).
+
+    Attributes: `path`, `label_names`, `tokenizer`, `preprocessor`,
+    `batch_size` (texts per batch by default), `spec` (the export.json).
+    """
+
+    def __init__(self, path, spec, tokenizer, engine):
+        self.path = Path(path)
+        self.spec = spec
+        self.tokenizer = tokenizer
+        self.label_names = list(spec["label_names"])
+        pre = spec["preprocessing"]
+        self.preprocessor = Preprocessor(
+            tokenizer,
+            max_length=pre["max_length"],
+            add_bos=pre["add_bos"],
+            add_eos=pre["add_eos"],
+        )
+        self.batch_size = int(pre["batch_size"])
+        self._engine = engine
+
+    @property
+    def format(self):
+        return self.spec["format"]
+
+    def predict_ids(self, ids):
+        """The model's outputs for a padded int32 id batch `(batch, length)`."""
+        return self._engine(np.asarray(ids, np.int32))
+
+    def predict_proba(self, texts, batch_size=None):
+        """Class probabilities, `(len(texts), num_classes)`."""
+        return _predictions.probabilities(
+            self.predict_ids, self.preprocessor, texts, batch_size or self.batch_size
+        )
+
+    def predict(self, texts, batch_size=None):
+        """One dict per text: `label`, its `probability`, and all `probabilities`."""
+        texts = list(texts)
+        return _predictions.labelled(
+            texts, self.predict_proba(texts, batch_size), self.label_names
+        )
+
+    def __repr__(self):
+        return (
+            f"ExportedClassifier({str(self.path)!r}, format={self.format!r}, "
+            f"labels={self.label_names})"
+        )
+
+
+class ExportedLanguageModel:
+    """A language model read from an export: `generate` as a
+    `LanguageModelRun` has it (the same text for the same seed), one ONNX
+    step per new token.
+
+    Attributes: `path`, `tokenizer`, `spec` (the export.json).
+    """
+
+    def __init__(self, path, spec, tokenizer, session):
+        self.path = Path(path)
+        self.spec = spec
+        self.tokenizer = tokenizer
+        self._session = session
+        self._states = [i for i in session.get_inputs() if i.name.startswith("state_")]
+
+    @property
+    def format(self):
+        return self.spec["format"]
+
+    def step(self, tokens, states):
+        """`(logits, new_states)` for one token per stream `(batch,)` and each
+        layer's state `(batch, units)`."""
+        feed = {"token": np.asarray(tokens, np.int32)}
+        feed.update(
+            {
+                i.name: np.asarray(s, np.float32)
+                for i, s in zip(self._states, states, strict=True)
+            }
+        )
+        logits, *new = self._session.run(None, feed)
+        return logits, new
+
+    def start(self, batch):
+        """A function of one token per stream -> next-token logits (float64),
+        keeping `batch` streams' states from zero (what `generate` runs)."""
+        states = [np.zeros((batch, i.shape[-1]), np.float32) for i in self._states]
+
+        def step(tokens):
+            logits, states[:] = self.step(tokens, states)
+            return np.asarray(logits, np.float64)
+
+        return step
+
+    def generate(self, prompt="", **kwargs):
+        """`textgru.models.generate`'s arguments and result, on the export."""
+        return _sampling.continue_text(self.start, self.tokenizer, prompt, **kwargs)
+
+    def __repr__(self):
+        return f"ExportedLanguageModel({str(self.path)!r})"
+
+
+def check_manifest(path, needed):
+    """The bytes of every file the manifest of export `path` lists, after
+    checking each one's size and sha256 (a folder's files by their paths
+    inside it); `needed` must be listed (a file or a folder's files)."""
+    manifest = _read_json(path / MANIFEST)
+    entries = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(entries, dict):
+        raise ExportIntegrityError(
+            f"{path}/{MANIFEST} is damaged: it has no `files` table"
+        )
+    read = {}
+    root = path.resolve()
+    for name, entry in entries.items():
+        parts = Path(name).parts
+        if (
+            not parts
+            or Path(name).is_absolute()
+            or any(part in ("", ".", "..") for part in parts)
+            or not isinstance(entry, dict)
+            or not isinstance(entry.get("sha256"), str)
+            or type(entry.get("bytes")) is not int
+        ):
+            raise ExportIntegrityError(
+                f"{path}/{MANIFEST} is damaged: its entry {name!r} is not a file in "
+                "the export with sha256 and bytes"
+            )
+        file = path / name
+        if file.is_symlink() or not file.resolve().is_relative_to(root):
+            raise ExportIntegrityError(
+                f"{file} is a link, and an export holds only its own files"
+            )
+        try:
+            data = file.read_bytes()
+        except FileNotFoundError:
+            raise ExportIntegrityError(
+                f"{file} is missing; the export cannot be used (export the run again)"
+            ) from None
+        if (
+            len(data) != entry["bytes"]
+            or hashlib.sha256(data).hexdigest() != entry["sha256"]
+        ):
+            raise ExportIntegrityError(
+                f"{file} is not the file this export wrote (its checksum differs from "
+                f"{MANIFEST}); export the run again"
+            )
+        read[name] = data
+    for name in needed:
+        if name == SPEC:
+            continue  # read before the manifest, checked below
+        if name not in read and not any(other.startswith(f"{name}/") for other in read):
+            raise ExportIntegrityError(
+                f"{path}/{MANIFEST} does not list {name}, so the export cannot be "
+                "checked; export the run again"
+            )
+    if SPEC not in read:
+        raise ExportIntegrityError(f"{path}/{MANIFEST} does not list {SPEC}")
+    return read
+
+
+def _read_json(path):
+    try:
+        with open(path, "rb") as file:
+            data = file.read(_SMALL + 1)
+    except FileNotFoundError:
+        raise RunError(
+            f"{path.parent} is not a textgru export: no {path.name}"
+        ) from None
+    if len(data) > _SMALL:
+        raise ExportIntegrityError(
+            f"{path} is larger than an export writes: it is not its own"
+        )
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ExportIntegrityError(f"{path} is damaged: not JSON") from None
+
+
+def _session(model_bytes):
+    """An onnxruntime session over the graph's bytes (the checked ones: a
+    graph given as bytes cannot read files beside it)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ExportError(
+            "Predicting with an ONNX export needs onnxruntime: pip install "
+            "'textgru[serve]' (or onnxruntime)"
+        ) from None
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # errors only
+    return onnxruntime.InferenceSession(
+        model_bytes, options, providers=["CPUExecutionProvider"]
+    )
+
+
+def _onnx_engine(model_bytes):
+    session = _session(model_bytes)
+    name = session.get_inputs()[0].name
+
+    def run(ids):
+        return session.run(None, {name: ids})[0]
+
+    return run
+
+
+def _saved_model_engine(folder):
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(folder))
+    serve = loaded.signatures["serving_default"]
+
+    def run(ids):
+        outputs = serve(tf.constant(ids))
+        return next(iter(outputs.values())).numpy()
+
+    return run
