@@ -49,3 +49,37 @@ def test_old_names_documented_in_0_1_still_import():
     assert DiscriminativeAdamW is textgru.training.DiscriminativeAdamW
     assert SlantedTriangular is textgru.training.SlantedTriangular
     assert textgru.transfer.pretraining_config().tokenizer == "bpe"
+
+
+def test_import_textgru_is_light_and_keras_still_finds_its_classes(tmp_path):
+    """`import textgru` imports no backend; when the program then imports
+    Keras, textgru's classes are registered before any model loads."""
+    import json
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from textgru.models import build_classifier
+
+    model = build_classifier(30, 3, embed_dim=4, units=3)
+    ids = np.array([[4, 5, 6, 0]], np.int32)
+    expected = np.asarray(model.predict_on_batch(ids))
+    model.save(tmp_path / "model.keras")
+    code = (
+        "import json, sys\n"
+        "import textgru\n"
+        "light = not {'tensorflow', 'keras', 'jax'} & set(sys.modules)\n"
+        "import keras, numpy as np\n"
+        "model = keras.saving.load_model(sys.argv[1])\n"
+        "out = model.predict_on_batch(np.array([[4, 5, 6, 0]], 'int32'))\n"
+        "print(json.dumps([light, type(model).__name__, np.asarray(out).tolist()]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "model.keras")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    light, kind, output = json.loads(result.stdout.splitlines()[-1])
+    assert light and kind == "TextClassifier"
+    np.testing.assert_allclose(output, expected, rtol=0, atol=1e-6)

@@ -125,10 +125,18 @@ def test_an_export_predicts_as_its_run(run, exported):
     assert spec["preprocessing"]["max_length"] == run.config.max_length
     # Reading it is textgru.load's job too; and texts of every length.
     loaded = textgru.load(exported.path)
-    texts = exporter.probe_texts(run.tokenizer, run.config.max_length, 60, seed=5)
+    texts = exporter.probe_texts(run.tokenizer, run.config.max_length, 90, seed=5)
     np.testing.assert_allclose(
         loaded.predict_proba(texts + TEXTS),
         run.predict_proba(texts + TEXTS),
+        rtol=0,
+        atol=1e-5,
+    )
+    # In any batch size (onnxruntime gets at most ENGINE_BATCH texts at once).
+    assert len(texts) > runtime.ENGINE_BATCH == loaded.engine_batch
+    np.testing.assert_allclose(
+        loaded.predict_proba(texts, batch_size=len(texts)),
+        run.predict_proba(texts, batch_size=7),
         rtol=0,
         atol=1e-5,
     )

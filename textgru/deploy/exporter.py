@@ -166,6 +166,8 @@ def _spec(run, format, task):
                 "add_eos": pre.add_eos,
                 "pad_id": pre.pad_id,
                 "batch_size": run.config.batch_size,
+                # Padding is masked: a text's answer is the same in any batch.
+                "masked": bool(run.model.backbone.mask_zero),
             },
             "graph": {"input": "token_ids", "output": "probabilities"},
         }

@@ -20,6 +20,7 @@ is read by `tokenizers`, and the graph is handed to onnxruntime as bytes
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,8 @@ FORMATS = {
 # What an export can hold: a classifier, or a language model's step graph
 # (ONNX only).
 TASKS = ("classify", "lm")
+# The most texts onnxruntime runs at once for a masked classifier (above).
+ENGINE_BATCH = 64
 # The most bytes read of the small files: an export writes far less.
 _SMALL = 1 << 20
 
@@ -116,6 +119,12 @@ class ExportedClassifier:
             add_eos=pre["add_eos"],
         )
         self.batch_size = int(pre["batch_size"])
+        # A masked model's answers do not depend on which texts share a batch,
+        # so onnxruntime gets at most `engine_batch` of them at a time: its
+        # GRU runs fewer texts per second in larger batches (500 test texts
+        # of the default sentiment model: 140 ms in batches of 256, 62 ms in
+        # batches of 64, measured), where TensorFlow's loop runs more.
+        self.engine_batch = ENGINE_BATCH if pre.get("masked") else None
         self._engine = engine
 
     @property
@@ -128,8 +137,11 @@ class ExportedClassifier:
 
     def predict_proba(self, texts, batch_size=None):
         """Class probabilities, `(len(texts), num_classes)`."""
+        batch_size = batch_size or self.batch_size
+        if self.engine_batch and self.format == "onnx":
+            batch_size = min(batch_size, self.engine_batch)
         return _predictions.probabilities(
-            self.predict_ids, self.preprocessor, texts, batch_size or self.batch_size
+            self.predict_ids, self.preprocessor, texts, batch_size
         )
 
     def predict(self, texts, batch_size=None):
@@ -286,6 +298,9 @@ def _session(model_bytes):
         ) from None
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # errors only
+    # Every core (onnxruntime's default counts physical cores only: one of
+    # these machines' two; with both, 1.3x the texts/s at batch 64, measured).
+    options.intra_op_num_threads = os.cpu_count() or 1
     return onnxruntime.InferenceSession(
         model_bytes, options, providers=["CPUExecutionProvider"]
     )
