@@ -12,7 +12,10 @@ runs/sentiment) this exports it to a temporary folder and measures:
 - latency in process, one text per call: p50 and p99 over `--texts` texts
   of the run's test split;
 - batched throughput in process: texts/s over the same texts at each
-  `--batch` size.
+  `--batch` size;
+- over HTTP (`textgru serve` on the export, 127.0.0.1, one text per
+  request): p50 and p99 latency and texts/s at each `--clients` count of
+  concurrent clients (`--requests` requests each).
 
 In-process figures are warm: each is the second of two passes over the same
 texts, so TensorFlow has compiled its loop for every shape they need (the
@@ -28,6 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +72,45 @@ def throughput(model, texts, batch_size):
     return len(texts) / (time.perf_counter() - start)
 
 
+def over_http(folder, texts, clients, requests):
+    """{clients: (p50 ms, p99 ms, texts/s)} of one-text requests to
+    `textgru serve folder` (started here on a free port, stopped after)."""
+    server = subprocess.Popen(
+        [COMMAND, "serve", str(folder), "--port", "0"],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        line = next(line for line in server.stderr if " at http://" in line)
+        url = line.split(" at ")[1].split()[0] + "/predict"
+
+        def ask(text):
+            data = json.dumps({"texts": [text]}).encode()
+            request = urllib.request.Request(url, data=data, method="POST")
+            request.add_header("Content-Type", "application/json")
+            start = time.perf_counter()
+            with urllib.request.urlopen(request, timeout=60) as response:
+                response.read()
+            return time.perf_counter() - start
+
+        result = {}
+        for count in clients:
+            work = [texts[i % len(texts)] for i in range(count * requests)]
+            with ThreadPoolExecutor(count) as pool:
+                list(pool.map(ask, work[: 2 * count]))  # warm-up
+                start = time.perf_counter()
+                times = list(pool.map(ask, work))
+                wall = time.perf_counter() - start
+            result[count] = (
+                float(np.percentile(times, 50) * 1e3),
+                float(np.percentile(times, 99) * 1e3),
+                len(work) / wall,
+            )
+        return result
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", required=True, help="a classifier run folder")
@@ -75,6 +119,8 @@ def main(argv=None):
     )
     parser.add_argument("--texts", type=int, default=500)
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 8, 64, 256])
+    parser.add_argument("--clients", type=int, nargs="*", default=[1, 8, 32])
+    parser.add_argument("--requests", type=int, default=100, help="per client")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
 
@@ -101,6 +147,9 @@ def main(argv=None):
                 name: {b: throughput(m, texts, b) for b in args.batch}
                 for name, m in models.items()
             },
+            "http": over_http(export.path, texts, args.clients, args.requests)
+            if args.clients
+            else {},
         }
     _print(result, args.batch)
     if args.json:
@@ -127,6 +176,12 @@ def _print(result, batches):
     for batch in batches:
         r, e = (result["texts_per_s"][n][batch] for n in names)
         print(f"| batch {batch}, texts/s | {r:,.0f} | {e:,.0f} | {e / r:.2f}x |")
+    if result["http"]:
+        print("\n`textgru serve` on the export, one text per request:\n")
+        print("| clients | p50 ms | p99 ms | texts/s |")
+        print("|---|---|---|---|")
+        for count, (p50, p99, rate) in result["http"].items():
+            print(f"| {count} | {p50:.2f} | {p99:.2f} | {rate:,.0f} |")
 
 
 if __name__ == "__main__":

@@ -285,14 +285,18 @@ def test_serving_benchmark_runs(run, capsys):
     from .test_benchmarks import _load
 
     result = _load("serving").main(
-        ["--run", str(run.path), "--runs", "0", "--texts", "12", "--batch", "1", "8"]
-    )
+        ["--run", str(run.path), "--runs", "0", "--texts", "12", "--batch", "1", "8",
+         "--clients", "2", "--requests", "3"]
+    )  # fmt: skip
     assert result["texts"] == 12
     for name in ("run (TensorFlow)", "export (onnxruntime)"):
         p50, p99 = result["latency_ms"][name]
         assert 0 < p50 <= p99
         assert all(rate > 0 for rate in result["texts_per_s"][name].values())
-    assert "| batch 8, texts/s |" in capsys.readouterr().out
+    p50, p99, rate = result["http"][2]
+    assert 0 < p50 <= p99 and rate > 0
+    out = capsys.readouterr().out
+    assert "| batch 8, texts/s |" in out and "| clients |" in out
 
 
 LM_CONFIGS = {

@@ -4,6 +4,7 @@
     textgru evaluate runs/rt
     textgru predict runs/rt "A gem of a film." "A dull mess."
     textgru export runs/rt --out exports/rt
+    textgru serve exports/rt --port 8000
     textgru train lm --dataset shakespeare --out runs/lm
     textgru train classify --from-lm runs/rt-lm --out runs/rt-transfer
     textgru generate runs/lm --prompt "ROMEO:" --temperature 0.8 --seed 1
@@ -192,6 +193,7 @@ def _parser(argv=None):
     _add_evaluate(commands)
     _add_predict(commands)
     _add_export(commands)
+    _add_serve(commands)
     _add_generate(commands)
     _add_gates(commands)
     _add_datasets(commands)
@@ -302,6 +304,45 @@ def _add_export(commands):
     )
     export.add_argument(
         "--overwrite", action="store_true", help="replace an export already at --out"
+    )
+
+
+def _add_serve(commands):
+    """`textgru serve RUN_OR_EXPORT`."""
+    serve = commands.add_parser(
+        "serve",
+        help="serve a classifier (a run or its export) over HTTP",
+        description="Serve a classifier over HTTP (FastAPI on uvicorn): POST "
+        '/predict with {"texts": [...]} answers each text\'s label and '
+        "probabilities; GET /health; GET /openapi.json. An export is served "
+        "without TensorFlow. Listens on 127.0.0.1 unless --host says otherwise; "
+        "stops on Ctrl-C or SIGTERM once the requests in flight are answered.",
+    )
+    _add_trust_flag(serve)
+    serve.add_argument("run_dir", help="a classifier run, or its export")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (127.0.0.1)"
+    )
+    serve.add_argument(
+        "--port", type=int, default=8000, help="the port (8000; 0 picks a free one)"
+    )
+    serve.add_argument(
+        "--api-key",
+        help="answer /predict only with this key (Authorization: Bearer KEY or "
+        "X-API-Key: KEY); TEXTGRU_API_KEY sets it without showing it in the "
+        "process list",
+    )
+    serve.add_argument(
+        "--max-texts", type=int, default=256, help="texts per request (256)"
+    )
+    serve.add_argument(
+        "--max-chars", type=int, default=10_000, help="characters per text (10000)"
+    )
+    serve.add_argument(
+        "--max-bytes",
+        type=int,
+        default=1 << 20,
+        help="bytes per request body (1048576)",
     )
 
 
@@ -640,6 +681,21 @@ def _export(args):
     )
 
 
+def _serve(args):
+    from textgru.deploy.server import serve
+
+    serve(
+        args.run_dir,
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key,
+        trust_code=args.trust_code,
+        max_texts=args.max_texts,
+        max_chars=args.max_chars,
+        max_bytes=args.max_bytes,
+    )
+
+
 def _gates(args):
     from textgru.interpret import gate_activations, plots
     from textgru.tasks import ClassifierRun, load_run
@@ -795,6 +851,7 @@ COMMANDS = {
     "evaluate": _evaluate,
     "predict": _predict,
     "export": _export,
+    "serve": _serve,
     "generate": _generate,
     "gates": _gates,
     "datasets": _datasets,
@@ -827,7 +884,9 @@ def _reads_an_export(args):
     """Whether the command predicts with an export (onnxruntime: no backend)."""
     from textgru.deploy import runtime
 
-    return args.command in ("predict", "generate") and runtime.is_export(args.run_dir)
+    return args.command in ("predict", "generate", "serve") and runtime.is_export(
+        args.run_dir
+    )
 
 
 def _run(argv):

@@ -1,0 +1,257 @@
+"""`textgru serve`: a real server process (uvicorn) on 127.0.0.1, started and
+stopped here, hit by concurrent clients and by bad requests; every answer
+is checked against the model's own predictions. Bounded: a fixed number of
+requests, each with a timeout, to loopback only."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from tests.cli_output import ENTRY
+from tests.test_distribute import _listening, _loopback
+from tests.tiny import NEGATIVE, NEUTRAL, POSITIVE, TINY
+from textgru.deploy import exporter, runtime
+from textgru.tasks import ClassifierConfig, train_classifier
+
+pytest.importorskip("fastapi")
+pytest.importorskip("onnxruntime")
+
+KEY = "a-key-of-the-tests"
+CLIENTS, REQUESTS = 32, 160
+
+
+@pytest.fixture(scope="module")
+def exported(reviews, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("serve")
+    config = ClassifierConfig(dataset=reviews, out=str(folder / "run"), **TINY)
+    run = train_classifier(config, verbose=0)
+    return run, exporter.export(run, folder / "export")
+
+
+def _start(folder, *flags, env=None):
+    """`textgru serve FOLDER --port 0 FLAGS`: (process, base URL)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", ENTRY, "serve", str(folder), "--port", "0", *flags],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    for line in process.stderr:
+        if " at http://" in line:
+            return process, line.split(" at ")[1].split()[0]
+        assert time.monotonic() < deadline, "the server did not start in 60 s"
+    pytest.fail(f"the server ended: {process.wait()} {process.stderr.read()}")
+
+
+def _stop(process):
+    """SIGTERM; uvicorn shuts down, then ends by the signal it was sent (as
+    a process stopped by SIGTERM does)."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def server(exported):
+    process, url = _start(exported[1].path, env={"TEXTGRU_API_KEY": KEY})
+    yield process, url
+    assert _stop(process) == -signal.SIGTERM
+
+
+def _post(url, body, key=KEY, headers=None, timeout=30):
+    """(status, parsed JSON) of a POST to `url` (`body`: bytes or JSON)."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method="POST")
+    request.add_header("Content-Type", "application/json")
+    if key:
+        request.add_header("X-API-Key", key)
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _health(url):
+    with urllib.request.urlopen(url + "/health", timeout=10) as response:
+        return response.status, json.loads(response.read())
+
+
+def _texts(rng, count):
+    words = NEUTRAL + POSITIVE + NEGATIVE
+    return [" ".join(rng.choice(words, size=rng.integers(1, 15))) for _ in range(count)]
+
+
+def test_it_listens_on_loopback_only_and_says_what_it_serves(server, exported):
+    process, url = server
+    assert url.startswith("http://127.0.0.1:")
+    sockets = _listening(process.pid)
+    assert sockets and all(_loopback(address) for address, _ in sockets), sockets
+    assert _health(url) == (
+        200,
+        {"status": "ok", "labels": exported[0].label_names, "format": "onnx"},
+    )
+    with urllib.request.urlopen(url + "/openapi.json", timeout=10) as response:
+        schema = json.loads(response.read())
+    assert {"/predict", "/health"} <= set(schema["paths"])
+
+
+def test_concurrent_clients_each_get_their_own_answers(server, exported):
+    """32 clients, 160 requests of 1 to 6 texts each: every request answered
+    200, each answer the model's own prediction for that request's texts."""
+    _, url = server
+    model = exported[1]
+    rng = np.random.default_rng(0)
+    requests = [_texts(rng, int(rng.integers(1, 7))) for _ in range(REQUESTS)]
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        answers = list(
+            pool.map(lambda t: _post(url + "/predict", {"texts": t}), requests)
+        )
+    for texts, (status, body) in zip(requests, answers, strict=True):
+        assert status == 200, body
+        expected = model.predict(texts)
+        got = body["predictions"]
+        assert [p["text"] for p in got] == texts
+        assert [p["label"] for p in got] == [p["label"] for p in expected]
+        np.testing.assert_allclose(
+            [p["probability"] for p in got],
+            [p["probability"] for p in expected],
+            rtol=0,
+            atol=1e-6,
+        )
+
+
+@pytest.mark.parametrize(
+    "body, status, says",
+    [
+        (b'{"texts": ["a good film"', 422, "JSON decode error"),
+        ({"texts": [1, 2]}, 422, "string"),
+        ({"texts": "a good film"}, 422, "list"),
+        ({"texts": []}, 422, "at least 1"),
+        ({"text": ["a good film"]}, 422, "Field required"),
+        ({"texts": ["good"] * 10_000}, 422, "at most 256"),
+        ({"texts": ["x" * 10_001]}, 422, "at most 10000 characters"),
+        (b'{"texts": ["\xff\xfe"]}', 400, "parsing the body"),
+        (b'{"texts": ["' + b"a" * (10 << 20) + b'"]}', 413, "larger than 1048576"),
+    ],
+    ids=[
+        "malformed JSON", "wrong types", "not a list", "empty list", "no texts",
+        "10,000 texts", "a text too long", "invalid UTF-8", "a 10 MB body",
+    ],
+)  # fmt: skip
+def test_a_bad_request_is_a_json_error_and_the_server_serves_on(
+    server, body, status, says
+):
+    _, url = server
+    got, answer = _post(url + "/predict", body)
+    assert got == status, answer
+    assert says in json.dumps(answer), answer
+    assert _health(url)[0] == 200
+    assert _post(url + "/predict", {"texts": ["a good film"]})[0] == 200
+
+
+def test_predict_needs_the_key(server):
+    _, url = server
+    texts = {"texts": ["a good film"]}
+    assert _post(url + "/predict", texts, key=None) == (
+        401,
+        {"detail": "A missing or wrong API key"},
+    )
+    assert _post(url + "/predict", texts, key="a-wrong-key")[0] == 401
+    bearer = {"Authorization": f"Bearer {KEY}"}
+    assert _post(url + "/predict", texts, key=None, headers=bearer)[0] == 200
+    assert _health(url)[0] == 200  # the health check needs no key
+
+
+def test_sigterm_answers_the_request_in_flight_then_exits(exported):
+    process, url = _start(exported[1].path)
+    host, port = url[len("http://") :].split(":")
+    body = json.dumps({"texts": ["a good film", "a dull plot"]}).encode()
+    with socket.create_connection((host, int(port)), timeout=30) as client:
+        head = (
+            f"POST /predict HTTP/1.1\r\nHost: {host}\r\nContent-Type: "
+            f"application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        client.sendall(head.encode() + body[:10])  # the request has begun
+        time.sleep(0.3)
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        client.sendall(body[10:])
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = client.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["predictions"][1]["text"] == (
+        "a dull plot"
+    )
+    assert process.wait(timeout=30) == -signal.SIGTERM
+    with pytest.raises(OSError):
+        socket.create_connection((host, int(port)), timeout=5).close()
+
+
+def test_a_run_is_served_as_its_export_is(exported):
+    """The run folder itself (TensorFlow), in this process, on a real uvicorn."""
+    import threading
+
+    import uvicorn
+
+    from textgru.deploy.server import bind, make_app
+
+    run, export = exported
+    sock = bind("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(make_app(run), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        texts = _texts(np.random.default_rng(1), 9)
+        status, body = _post(url + "/predict", {"texts": texts}, key=None)
+        assert status == 200 and _health(url)[1]["format"] == "run"
+        served = [p["probability"] for p in body["predictions"]]
+        exported_ = [p["probability"] for p in export.predict(texts)]
+        np.testing.assert_allclose(served, exported_, rtol=0, atol=1e-5)
+    finally:
+        server.should_exit = True
+        thread.join(30)
+    assert not thread.is_alive()
+
+
+def test_serve_errors_are_one_line(exported, capsys, tmp_path):
+    from tests.cli_output import one_line_error
+    from textgru import cli
+
+    run, export = exported
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    with taken:
+        port = str(taken.getsockname()[1])
+        assert cli.main(["serve", str(export.path), "--port", port]) == 2
+        assert "Cannot listen on 127.0.0.1:" in one_line_error(capsys, 2)
+    assert cli.main(["serve", str(export.path), "--max-texts", "0"]) == 2
+    assert "Expected --max-texts to be a positive" in one_line_error(capsys, 2)
+    assert cli.main(["serve", str(tmp_path / "nothing")]) == 2
+    assert "No run directory" in one_line_error(capsys, 2)
+    assert runtime.is_export(export.path)
