@@ -357,3 +357,124 @@ def test_a_language_model_export_generates_as_its_run(corpus, tmp_path, capsys):
     assert run_text == export_text
     assert cli.main(["predict", str(exported.path), "a text"]) == 2
     assert "is an export of a language model" in one_line_error(capsys, 2)
+
+
+def _write_texts(path, texts, column="review"):
+    """`texts` in the file `path`, in the format its extension names."""
+    if path.suffix == ".csv":
+        import csv
+
+        with open(path, "w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file)
+            writer.writerow(["id", column])
+            writer.writerows(enumerate(texts))
+    elif path.suffix == ".jsonl":
+        lines = [json.dumps({"id": i, column: t}) for i, t in enumerate(texts)]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as parquet
+
+        parquet.write_table(pa.table({"id": range(len(texts)), column: texts}), path)
+    return path
+
+
+def _read_labels(path):
+    """(texts, labels, probability rows) of a labelled file."""
+    if path.suffix == ".csv":
+        import csv
+
+        with open(path, newline="", encoding="utf-8") as file:
+            rows = list(csv.DictReader(file))
+        columns = [c for c in rows[0] if c.startswith("p_")]
+        return (
+            [r["text"] for r in rows],
+            [r["label"] for r in rows],
+            np.array([[float(r[c]) for c in columns] for r in rows]),
+        )
+    if path.suffix == ".jsonl":
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        return (
+            [r["text"] for r in rows],
+            [r["label"] for r in rows],
+            np.array([list(r["probabilities"].values()) for r in rows]),
+        )
+    import pyarrow.parquet as parquet
+
+    table = parquet.read_table(path).to_pydict()
+    columns = [c for c in table if c.startswith("p_")]
+    return table["text"], table["label"], np.array([table[c] for c in columns]).T
+
+
+@pytest.mark.parametrize(
+    "source, target", [(".csv", ".parquet"), (".jsonl", ".csv"), (".parquet", ".jsonl")]
+)
+def test_a_file_is_labelled_row_by_row_in_chunks(
+    run, exported, tmp_path, source, target
+):
+    from textgru.deploy.labelling import label_file
+
+    texts = exporter.probe_texts(run.tokenizer, run.config.max_length, 45, seed=2)
+    texts[3] = 'a "quoted", text\nover two lines, café'
+    path = _write_texts(tmp_path / f"in{source}", texts)
+    for model in (exported, run):
+        out = tmp_path / f"{type(model).__name__}{target}"
+        stats = label_file(model, path, out, text_column="review", chunk=7)
+        assert stats["texts"] == len(texts) and stats["texts_per_s"] > 0
+        got_texts, labels, probabilities = _read_labels(out)
+        assert got_texts == texts
+        expected = run.predict_proba(texts)
+        np.testing.assert_allclose(probabilities, expected, rtol=0, atol=1e-5)
+        assert labels == [run.label_names[i] for i in expected.argmax(1)]
+
+
+def test_labelling_errors_are_one_line_and_leave_no_output(exported, tmp_path, capsys):
+    from textgru import cli
+
+    texts = ["good film"] * 30 + [None] + ["dull plot"] * 5
+    path = tmp_path / "in.jsonl"
+    lines = [json.dumps({"text": t}) for t in texts]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    base = ["predict", str(exported.path), "--input", str(path), "--output", str(out)]
+    assert cli.main(base) == 2  # chunks of 4096: fails before the first write
+    assert "Row 31 has no text" in one_line_error(capsys, 2)
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == [
+        "in.jsonl"
+    ]
+    path.write_text("\n".join(lines[:30]) + "\n", encoding="utf-8")
+    assert cli.main(base) == 0
+    assert len(_read_labels(out)[0]) == 30
+    assert cli.main(base) == 2
+    assert "already exists; pass --overwrite" in one_line_error(capsys, 2)
+    assert cli.main([*base, "--overwrite", "--text-column", "review"]) == 2
+    assert "no 'review' field" in one_line_error(capsys, 2)
+    assert len(_read_labels(out)[0]) == 30  # the old output is untouched
+    assert cli.main([*base[:-2], "--output", str(tmp_path / "out.txt")]) == 2
+    assert "end in .csv, .jsonl or .parquet" in one_line_error(capsys, 2)
+    assert cli.main([*base, "--overwrite", "a text"]) == 2
+    assert "go together" in one_line_error(capsys, 2)
+
+
+def test_a_failure_after_some_chunks_leaves_no_output(exported, tmp_path):
+    from textgru.deploy.labelling import label_file
+    from textgru.errors import DatasetError
+
+    path = _write_texts(tmp_path / "in.csv", ["good film"] * 20 + [""] * 3, "text")
+    path.write_text(path.read_text() + "99\n", encoding="utf-8")  # a row short a text
+    with pytest.raises(DatasetError, match="Row 25 has no text"):
+        label_file(exported, path, tmp_path / "out.parquet", chunk=4)
+    assert not (tmp_path / "out.parquet").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_label_file_benchmark_runs(exported, capsys):
+    """benchmarks/label_file.py at a tiny size (its figures are measured by hand)."""
+    from .test_benchmarks import _load
+
+    result = _load("label_file").main(
+        ["--export", str(exported.path), "--texts", "300"]
+    )
+    assert result["all"]["texts"] == 300 and result["small"]["texts"] == 30
+    assert result["all"]["peak_rss_mib"] > 0 and result["in_process_texts_per_s"] > 0
+    assert "| 300 |" in capsys.readouterr().out

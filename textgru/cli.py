@@ -269,6 +269,22 @@ def _add_predict(commands):
     )
     predict.add_argument("--file", help="a UTF-8 file with one text per line")
     predict.add_argument(
+        "--input",
+        help="label a file of any size instead: CSV, JSON lines or Parquet (by its "
+        "extension), the texts in --text-column; needs --output",
+    )
+    predict.add_argument(
+        "--output",
+        help="where --input's labels go: .csv, .jsonl or .parquet (text, label, "
+        "probability, p_<label> for each label), written whole or not at all",
+    )
+    predict.add_argument(
+        "--text-column", help="--input's text column (default: the run's, or text)"
+    )
+    predict.add_argument(
+        "--overwrite", action="store_true", help="replace an --output file"
+    )
+    predict.add_argument(
         "--json", action="store_true", help="print one JSON object per text"
     )
     predict.add_argument(
@@ -660,6 +676,8 @@ def _predict(args):
         from textgru.tasks import ClassifierRun
 
         run = ClassifierRun.load(args.run_dir, allow_partial=args.allow_partial)
+    if args.input or args.output:
+        return _label_file(run, args)
     texts = _read_texts(args, keep_blank=True)
     _status.say(f"labelling {len(texts):,} text(s)")
     for result in run.predict(texts):
@@ -667,6 +685,23 @@ def _predict(args):
             print(json.dumps(result, ensure_ascii=False, allow_nan=False))
         else:
             print(f"{result['label']}\t{result['probability']:.4f}\t{result['text']}")
+
+
+def _label_file(run, args):
+    from textgru.deploy.labelling import label_file
+    from textgru.errors import InvalidArgumentError
+
+    if not (args.input and args.output) or args.texts or args.file:
+        raise InvalidArgumentError(
+            "--input and --output go together, without texts or --file"
+        )
+    column = args.text_column or getattr(
+        getattr(run, "config", None), "text_column", None
+    )
+    column = column or getattr(run, "spec", {}).get("text_column")
+    label_file(
+        run, args.input, args.output, text_column=column, overwrite=args.overwrite
+    )
 
 
 def _export(args):

@@ -170,6 +170,8 @@ def _spec(run, format, task):
                 "masked": bool(run.model.backbone.mask_zero),
             },
             "graph": {"input": "token_ids", "output": "probabilities"},
+            # The column the run read its texts from (None: "text").
+            "text_column": run.config.text_column,
         }
     else:
         units = [layer.cell.units for layer in run.model.backbone.recurrent_layers]

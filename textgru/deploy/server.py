@@ -19,9 +19,11 @@ gets a JSON error (413 or 422) and the server serves on. uvicorn stops on
 SIGTERM or Ctrl-C after the requests in flight are answered.
 """
 
+import contextlib
 import hmac
 import os
 import socket
+import threading
 
 from textgru._status import say
 from textgru._version import __version__
@@ -60,6 +62,13 @@ def make_app(
                 f"Expected `{name}` to be a positive integer. Received: {value!r}"
             )
     key = (api_key or "").encode("utf-8")
+    # onnxruntime runs requests side by side (its sessions are thread-safe);
+    # a run's Keras model answers one request at a time.
+    one_at_a_time = (
+        contextlib.nullcontext()
+        if getattr(model, "format", None) == "onnx"
+        else threading.Lock()
+    )
     Text = Annotated[str, StringConstraints(max_length=max_chars)]
 
     class PredictRequest(BaseModel):
@@ -113,7 +122,8 @@ def make_app(
     )
     def predict(request: PredictRequest):
         try:
-            return {"predictions": model.predict(request.texts)}
+            with one_at_a_time:
+                return {"predictions": model.predict(request.texts)}
         except TextgruError as error:
             return JSONResponse({"detail": str(error)}, status_code=422)
 

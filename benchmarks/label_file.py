@@ -1,0 +1,123 @@
+"""Labelling a large file with an export: memory stays flat, and the rate is
+that of predicting in process.
+
+    python benchmarks/label_file.py --export exports/sentiment
+    python benchmarks/label_file.py --export exports/sentiment --texts 1000000
+
+Generates a CSV of `--texts` texts (the export's own vocabulary, 4 to 40
+words each, seeded), then in a fresh process each: `textgru predict EXPORT
+--input texts.csv --output labels.csv` on the first tenth of the rows and
+on all of them (wall time, texts/s, peak resident memory of the process),
+and the in-process rate of `predict_proba` on a list of 20,000 of the same
+texts (batch 1024, warm).
+"""
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+COMMAND = str(Path(sys.executable).with_name("textgru"))
+
+
+def write_texts(path, count, words, seed=0):
+    rng = np.random.default_rng(seed)
+    with open(path, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["text"])
+        for start in range(0, count, 10_000):
+            rows = min(10_000, count - start)
+            lengths = rng.integers(4, 41, rows)
+            picks = rng.integers(0, len(words), lengths.sum())
+            offsets = np.concatenate([[0], np.cumsum(lengths)])
+            writer.writerows(
+                [" ".join(words[j] for j in picks[offsets[i] : offsets[i + 1]])]
+                for i in range(rows)
+            )
+
+
+# Runs a command and prints its peak resident memory (KiB), so that each
+# measurement has a process of its own.
+_PEAK = (
+    "import resource, subprocess, sys\n"
+    "subprocess.run(sys.argv[1:], check=True)\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
+
+def label(export, source, target):
+    """(seconds, peak RSS MiB) of `textgru predict --input` in a new process."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK, COMMAND, "--quiet", "predict", str(export),
+         "--input", str(source), "--output", str(target), "--overwrite"],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    return seconds, int(done.stdout.split()[-1]) / 1024
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--export", required=True, help="an export folder")
+    parser.add_argument("--texts", type=int, default=1_000_000)
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args(argv)
+
+    import textgru
+
+    model = textgru.load(args.export)
+    tokenizer = model.tokenizer
+    words = [
+        t
+        for t in (tokenizer.id_to_token(i) for i in range(tokenizer.vocab_size))
+        if t and t.isalpha()
+    ]
+    result = {"texts": args.texts}
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        write_texts(scratch / "small.csv", args.texts // 10, words)
+        write_texts(scratch / "all.csv", args.texts, words)
+        for name in ("small", "all"):
+            seconds, peak = label(
+                args.export, scratch / f"{name}.csv", scratch / "out.csv"
+            )
+            rows = args.texts // 10 if name == "small" else args.texts
+            result[name] = {
+                "texts": rows,
+                "seconds": seconds,
+                "texts_per_s": rows / seconds,
+                "peak_rss_mib": peak,
+            }
+        with open(scratch / "small.csv", encoding="utf-8") as file:
+            rows = zip(csv.DictReader(file), range(20_000), strict=False)
+            sample = [row["text"] for row, _ in rows]
+    model.predict_proba(sample, batch_size=1024)  # warm-up
+    start = time.perf_counter()
+    model.predict_proba(sample, batch_size=1024)
+    result["in_process_texts_per_s"] = len(sample) / (time.perf_counter() - start)
+
+    print(f"{args.export}: labelling a CSV with `textgru predict --input`\n")
+    print("| texts | wall time | texts/s | peak memory of the process |")
+    print("|---|---|---|---|")
+    for name in ("small", "all"):
+        r = result[name]
+        print(
+            f"| {r['texts']:,} | {r['seconds']:.1f} s | {r['texts_per_s']:,.0f} | "
+            f"{r['peak_rss_mib']:.0f} MiB |"
+        )
+    rate = result["in_process_texts_per_s"]
+    print(f"\nin process, predict_proba on a list: {rate:,.0f} texts/s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()
