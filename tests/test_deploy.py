@@ -229,6 +229,30 @@ def test_a_tampered_export_is_refused(exported, tmp_path, capsys):
     with pytest.raises(ExportIntegrityError, match="does not list model.onnx"):
         runtime.load_export(copy)
 
+    # An export.json edited and its manifest made to fit: damaged, or not
+    # this graph's, each in one line.
+    import hashlib
+
+    changes = [
+        (lambda spec: spec.pop("label_names"), "export.json is damaged"),
+        (lambda spec: spec.update(label_names=["a", "b", "c"]), "does not fit"),
+        (lambda spec: spec["preprocessing"].update(max_length=0), "is damaged"),
+    ]
+    for index, (change, says) in enumerate(changes):
+        copy = _copy(exported, tmp_path / f"spec-{index}")
+        spec = json.loads((copy / "export.json").read_text())
+        change(spec)
+        data = json.dumps(spec).encode()
+        (copy / "export.json").write_bytes(data)
+        manifest = json.loads((copy / "manifest.json").read_text())
+        manifest["files"]["export.json"] = {
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "bytes": len(data),
+        }
+        (copy / "manifest.json").write_text(json.dumps(manifest))
+        assert cli.main(["predict", str(copy), "a text"]) == 2
+        assert says in one_line_error(capsys, 2)
+
     copy = _copy(exported, tmp_path / "c")
     (copy / "tokenizer.json").unlink()
     (copy / "tokenizer.json").symlink_to(exported.path / "tokenizer.json")

@@ -81,8 +81,10 @@ def load_export(path, task=None):
         )
         raise RunError(f"{path} is an export of {have}; this needs {need}")
     files = check_manifest(path, FORMATS[kind] + (SPEC,))
-    tokenizer_bytes = files["tokenizer.json"]
-    tokenizer = Tokenizer.from_json(tokenizer_bytes.decode("utf-8"))
+    try:
+        tokenizer = Tokenizer.from_json(files["tokenizer.json"].decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ExportIntegrityError(f"{path}/tokenizer.json is not UTF-8") from None
     if tokenizer.fingerprint != spec.get("tokenizer_fingerprint"):
         raise ExportIntegrityError(
             f"{path}/tokenizer.json is not the tokenizer this model was exported with"
@@ -92,10 +94,23 @@ def load_export(path, task=None):
             path, spec, tokenizer, _session(files["model.onnx"])
         )
     if kind == "onnx":
-        engine = _onnx_engine(files["model.onnx"])
+        engine, outputs = _onnx_engine(files["model.onnx"])
     else:
-        engine = _saved_model_engine(path / "saved_model")
-    return ExportedClassifier(path, spec, tokenizer, engine)
+        engine, outputs = _saved_model_engine(path / "saved_model"), None
+    try:
+        model = ExportedClassifier(path, spec, tokenizer, engine)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ExportIntegrityError(
+            f"{path}/{SPEC} is damaged ({type(error).__name__}: {error}); export the "
+            "run again"
+        ) from None
+    labels = len(model.label_names)
+    if outputs is not None and outputs != (1 if labels == 2 else labels):
+        raise ExportIntegrityError(
+            f"{path}/{SPEC} names {labels} labels, which does not fit the graph's "
+            f"{outputs} output(s); it is not this export's {SPEC}"
+        )
+    return model
 
 
 class ExportedClassifier:
@@ -111,6 +126,8 @@ class ExportedClassifier:
         self.spec = spec
         self.tokenizer = tokenizer
         self.label_names = list(spec["label_names"])
+        if len(self.label_names) < 2:
+            raise ValueError("fewer than 2 labels")
         pre = spec["preprocessing"]
         self.preprocessor = Preprocessor(
             tokenizer,
@@ -307,13 +324,16 @@ def _session(model_bytes):
 
 
 def _onnx_engine(model_bytes):
+    """`(run, outputs)`: the graph as a function of an id batch, and how many
+    outputs per text it gives."""
     session = _session(model_bytes)
     name = session.get_inputs()[0].name
+    outputs = session.get_outputs()[0].shape[-1]
 
     def run(ids):
         return session.run(None, {name: ids})[0]
 
-    return run
+    return run, outputs if isinstance(outputs, int) else None
 
 
 def _saved_model_engine(folder):
