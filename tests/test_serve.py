@@ -39,29 +39,51 @@ def exported(reviews, tmp_path_factory):
 
 
 def _start(folder, *flags, env=None):
-    """`textgru serve FOLDER --port 0 FLAGS`: (process, base URL)."""
+    """`textgru serve FOLDER --port 0 FLAGS`: (process, base URL). A server
+    that does not say where it listens within 60 s is killed; after that its
+    stderr is read on (so a full pipe never blocks it)."""
+    import select
+    import threading
+
     process = subprocess.Popen(
         [sys.executable, "-c", ENTRY, "serve", str(folder), "--port", "0", *flags],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         env={**os.environ, **(env or {})},
     )  # fmt: skip
-    deadline = time.monotonic() + 60
-    for line in process.stderr:
-        if " at http://" in line:
-            return process, line.split(" at ")[1].split()[0]
-        assert time.monotonic() < deadline, "the server did not start in 60 s"
-    pytest.fail(f"the server ended: {process.wait()} {process.stderr.read()}")
+    deadline, seen = time.monotonic() + 60, []
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([process.stderr], [], [], 1.0)
+            if not ready:
+                continue
+            line = process.stderr.readline()
+            if not line:
+                break  # the server ended
+            seen.append(line)
+            if " at http://" in line:
+                threading.Thread(target=process.stderr.read, daemon=True).start()
+                return process, line.split(" at ")[1].split()[0]
+    except BaseException:
+        _kill(process)
+        raise
+    _kill(process)
+    pytest.fail(f"the server did not start in 60 s: {''.join(seen)[-2000:]}")
+
+
+def _kill(process):
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=30)
 
 
 def _stop(process):
     """SIGTERM; uvicorn shuts down, then ends by the signal it was sent (as
-    a process stopped by SIGTERM does)."""
+    a process stopped by SIGTERM does). Killed if it has not within 30 s."""
     process.send_signal(signal.SIGTERM)
     try:
         return process.wait(timeout=30)
     finally:
-        if process.poll() is None:
-            process.kill()
+        _kill(process)
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +202,13 @@ def test_predict_needs_the_key(server):
 
 def test_sigterm_answers_the_request_in_flight_then_exits(exported):
     process, url = _start(exported[1].path)
+    try:
+        _answered_through_sigterm(process, url)
+    finally:
+        _kill(process)
+
+
+def _answered_through_sigterm(process, url):
     host, port = url[len("http://") :].split(":")
     body = json.dumps({"texts": ["a good film", "a dull plot"]}).encode()
     with socket.create_connection((host, int(port)), timeout=30) as client:

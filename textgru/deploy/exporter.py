@@ -29,6 +29,7 @@ import numpy as np
 from textgru._atomic import atomic_path
 from textgru._status import say
 from textgru._version import __version__
+from textgru.data.fetch import sha256_of
 from textgru.deploy import runtime
 from textgru.errors import ExportError, InvalidArgumentError, RunError
 
@@ -211,7 +212,7 @@ def _write_manifest(folder):
 
 def _sha256(path):
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return sha256_of(path)
     except OSError:
         return None
 
