@@ -84,6 +84,34 @@ def test_the_graph_computes_what_the_model_does(options):
     assert run(ids).shape == (len(ids), 1 if classes == 2 else classes)
 
 
+@pytest.mark.parametrize("options", CONFIGS.values(), ids=CONFIGS.keys())
+def test_the_gate_graph_gives_what_gate_activations_gives(options):
+    """Every layer and direction's update gate after each token, from ONNX's
+    GRU states, equals textgru.interpret's step-by-step values."""
+    from textgru.data import train_tokenizer
+    from textgru.deploy.onnx_graph import classifier_gates_graph, gate_outputs
+    from textgru.interpret import gate_activations
+
+    options = {k: v for k, v in options.items() if k != "classes"}
+    tokenizer = train_tokenizer(TEXTS * 3, vocab_size=40)
+    model = build_classifier(tokenizer.vocab_size, 2, embed_dim=6, units=5, **options)
+    _randomized(model, seed=7)
+    session = ort.InferenceSession(classifier_gates_graph(model).SerializeToString())
+    outputs = gate_outputs(model)
+    layers = model.backbone.recurrent_layers
+    assert len(outputs) == len(layers) * (2 if model.backbone.bidirectional else 1)
+    for text in ("good fun film a dull boring plot", "the"):
+        ids = np.asarray([tokenizer.encode(text)], np.int32)
+        got = session.run([o["output"] for o in outputs], {"token_ids": ids})
+        for entry, value in zip(outputs, got, strict=True):
+            expected = gate_activations(
+                model, text, tokenizer=tokenizer, layer=entry["layer"],
+                direction=entry["direction"],
+            )  # fmt: skip
+            assert value.shape == (1, *expected.update.shape)
+            np.testing.assert_allclose(value[0], expected.update, rtol=0, atol=1e-5)
+
+
 def test_what_the_graph_cannot_compute_is_refused_in_one_line():
     from textgru.models.backbone import GRUBackbone
     from textgru.models.classifier import TextClassifier
@@ -118,10 +146,13 @@ def exported(run, tmp_path_factory):
 
 def test_an_export_predicts_as_its_run(run, exported):
     names = sorted(p.name for p in exported.path.iterdir())
-    assert names == ["export.json", "manifest.json", "model.onnx", "tokenizer.json"]
+    assert names == [
+        "export.json", "gates.onnx", "manifest.json", "model.onnx", "tokenizer.json"
+    ]  # fmt: skip
     spec = json.loads((exported.path / "export.json").read_text())
     assert spec["label_names"] == run.label_names == exported.label_names
     assert spec["checked"]["largest_difference"] <= exporter.TOLERANCE
+    assert spec["checked"]["gates"] <= exporter.TOLERANCE
     assert spec["preprocessing"]["max_length"] == run.config.max_length
     # Reading it is textgru.load's job too; and texts of every length.
     loaded = textgru.load(exported.path)
@@ -146,6 +177,27 @@ def test_an_export_predicts_as_its_run(run, exported):
         "neg",
         "pos",
     }
+
+
+def test_an_exports_update_gates_are_the_runs(run, exported):
+    from textgru.errors import InvalidArgumentError
+    from textgru.interpret import gate_activations
+
+    text = "good fun film, a dull boring plot and " + " ".join(["the actor"] * 20)
+    got = exported.update_gates(text)
+    assert [(e["layer"], e["direction"]) for e in got["layers"]] == [
+        ("forward_gru_0", "forward"), ("backward_gru_0", "backward")
+    ]  # fmt: skip
+    for entry in got["layers"]:
+        expected = gate_activations(
+            run, text, layer=entry["layer"], direction=entry["direction"]
+        )
+        assert got["tokens"] == expected.tokens
+        assert len(got["tokens"]) == run.config.max_length  # cut as the run cuts
+        np.testing.assert_allclose(entry["update"], expected.update, atol=1e-5)
+    for bad in ("", ["a list"]):
+        with pytest.raises(InvalidArgumentError, match="Expected"):
+            exported.update_gates(bad)
 
 
 def test_predict_on_an_export_prints_what_the_run_prints(run, exported, capsys):

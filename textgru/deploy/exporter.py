@@ -38,6 +38,9 @@ FORMATS = tuple(runtime.FORMATS)
 # run's on the probe texts.
 TOLERANCE = 1e-5
 PROBES = 48
+# Probe texts for the update gates (`gate_activations` steps through each
+# text in Python, a few ms per token).
+GATE_PROBES = 4
 
 
 def export(run, out, *, format="onnx", overwrite=False, trust_code=False):
@@ -77,6 +80,9 @@ def export(run, out, *, format="onnx", overwrite=False, trust_code=False):
             )
             say(f"writing the ONNX graph of {run.path}")
             (folder / "model.onnx").write_bytes(build(run.model).SerializeToString())
+            if task == "classify":
+                gates = graph.classifier_gates_graph(run.model)
+                (folder / runtime.GATES).write_bytes(gates.SerializeToString())
         else:
             say(f"writing the SavedModel of {run.path}")
             run.model.export(
@@ -90,6 +96,8 @@ def export(run, out, *, format="onnx", overwrite=False, trust_code=False):
         check = check_same if task == "classify" else check_same_steps
         difference = check(run, exported)
         spec["checked"] = {"texts": PROBES, "largest_difference": difference}
+        if exported.spec.get("gates"):
+            spec["checked"]["gates"] = check_same_gates(run, exported)
         (folder / runtime.SPEC).write_text(json.dumps(spec, indent=2), "utf-8")
         _write_manifest(folder)
     what = "predicts" if task == "classify" else "generates"
@@ -127,6 +135,31 @@ def check_same_steps(run, exported, steps=12, streams=3, seed=0):
         scale = max(1.0, float(np.abs(expected).max()))
         largest = max(largest, float(np.abs(expected - got).max()) / scale)
     return _compared(largest, "next-token logits")
+
+
+def check_same_gates(run, exported, count=GATE_PROBES):
+    """The largest difference between the export's update gates
+    (`update_gates`) and `textgru.interpret.gate_activations` of the run,
+    over `count` probe texts and every GRU layer and direction; an
+    `ExportError` above `TOLERANCE`."""
+    from textgru.interpret import gate_activations
+
+    texts = probe_texts(run.tokenizer, run.preprocessor.max_length, count, seed=1)
+    largest = 0.0
+    for text in texts:
+        got = exported.update_gates(text)
+        for entry in got["layers"]:
+            expected = gate_activations(
+                run, text, layer=entry["layer"], direction=entry["direction"]
+            )
+            if expected.tokens != got["tokens"]:
+                raise ExportError(
+                    f"The export reads {text!r} as other tokens than the run; "
+                    "nothing was written. Please report it"
+                )
+            difference = float(np.abs(expected.update - entry["update"]).max())
+            largest = max(largest, difference)
+    return _compared(largest, "update gates")
 
 
 def _compared(difference, what):
@@ -171,6 +204,14 @@ def _spec(run, format, task):
                 "masked": bool(run.model.backbone.mask_zero),
             },
             "graph": {"input": "token_ids", "output": "probabilities"},
+            # gates.onnx's outputs: the update gate of each layer and direction.
+            "gates": (
+                importlib.import_module("textgru.deploy.onnx_graph").gate_outputs(
+                    run.model
+                )
+                if format == "onnx"
+                else None
+            ),
             # The column the run read its texts from (None: "text").
             "text_column": run.config.text_column,
         }

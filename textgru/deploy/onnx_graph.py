@@ -81,6 +81,62 @@ def classifier_graph(model):
     )
 
 
+def classifier_gates_graph(model):
+    """The ONNX model of a `TextClassifier`'s update gates, for one text:
+    token ids `(1, length)` int32 in; for each GRU layer and direction, the
+    update gate z_t after each token out, `(1, length, units)`, named as
+    `gate_outputs(model)` lists them. These are the values
+    `textgru.interpret.gate_activations` gives (the same weights, the
+    states of ONNX's `GRU`): z_t = sigmoid(W_z x_t + U_z h_(t-1) + b_z),
+    where h_(t-1) is the state before token t in the direction read (the
+    state after token t + 1 for a backward direction, zeros at its start)."""
+    classifier_graph(model)  # refuses what the export cannot compute
+    graph = _Graph()
+    graph.backbone(model.backbone)
+    outputs = []
+    names = iter(gate_outputs(model))
+    for parts, x, y in graph.recurrent:
+        for index, part in enumerate(parts):
+            # (length, 1, units): this direction's state after each token
+            states = graph.node("Gather", [y, graph.constant(np.int64(index))], axis=1)
+            update = graph.update_gate(x, states, part.cell, backward=index == 1)
+            name = next(names)["output"]
+            graph.node("Transpose", [update], perm=[1, 0, 2], name=name)
+            outputs.append(
+                helper.make_tensor_value_info(
+                    name, TensorProto.FLOAT, [1, "length", part.cell.units]
+                )
+            )
+    return graph.model(
+        inputs=[helper.make_tensor_value_info(INPUT, TensorProto.INT32, [1, "length"])],
+        outputs=outputs,
+        name=f"{model.name}_update_gates",
+    )
+
+
+def gate_outputs(model):
+    """What `classifier_gates_graph` outputs, in order: one dict per GRU
+    layer and direction, with its `layer` name (as
+    `textgru.interpret.gate_activations` names it), `direction` and the
+    graph's `output`."""
+    found = []
+    for number, layer in enumerate(model.backbone.recurrent_layers):
+        parts = (
+            [layer.forward_layer, layer.backward_layer]
+            if hasattr(layer, "forward_layer")
+            else [layer]
+        )
+        for part, direction in zip(parts, ("forward", "backward"), strict=False):
+            found.append(
+                {
+                    "layer": part.name,
+                    "direction": direction,
+                    "output": f"update_{number}_{direction}",
+                }
+            )
+    return found
+
+
 def language_model_step_graph(model):
     """The ONNX model of one step of a `GRULanguageModel` (what
     `textgru.models.generation` runs per new token): `token` `(batch,)`
@@ -226,6 +282,10 @@ class _Graph:
 
     def __init__(self):
         self.nodes, self.initializers, self._count = [], [], 0
+        # Each GRU layer of the backbone as built: `(parts, x, y)`, its
+        # directions' layers, its input (length, batch, features) and its
+        # states (length, directions, batch, units).
+        self.recurrent = []
 
     def name(self, hint):
         self._count += 1
@@ -242,6 +302,38 @@ class _Graph:
         ]
         self.nodes.append(helper.make_node(op, inputs, names, **attributes))
         return names[0] if outputs == 1 else names
+
+    def update_gate(self, x, states, cell, backward):
+        """z_t `(length, 1, units)` of `cell` from its input `x` `(length,
+        1, features)` and its `states` after each token: the state it read
+        token t with is the one after the token before (after, reading
+        backward), zeros at the start."""
+        units = cell.units
+        kernel, recurrent, bias = gru_weights(cell)
+        axis, zero, one, last, end = (
+            self.constant(np.array([n], np.int64))
+            for n in (0, 0, 1, -1, np.iinfo(np.int64).max)
+        )
+        zeros = self.node(
+            "Mul",
+            [
+                self.node("Slice", [states, zero, one, axis]),
+                self.constant(np.float32(0)),
+            ],
+        )  # (1, 1, units)
+        if backward:
+            before = [self.node("Slice", [states, one, end, axis]), zeros]
+        else:
+            before = [zeros, self.node("Slice", [states, zero, last, axis])]
+        before = self.node("Concat", before, axis=0)
+        # The z block of each weight: rows [0, units) in ONNX's layout.
+        w_z = self.constant(kernel[:units].T.copy())
+        u_z = self.constant(recurrent[:units].T.copy())
+        b_z = self.constant(bias.reshape(2, 3 * units)[:, :units].sum(axis=0))
+        inputs = self.node("MatMul", [x, w_z])
+        state = self.node("MatMul", [before, u_z])
+        total = self.node("Add", [self.node("Add", [inputs, state]), b_z])
+        return self.node("Sigmoid", [total])
 
     def dense(self, x, layer, name=None):
         """`x @ kernel + bias` of a `Dense` layer without an activation of
@@ -308,6 +400,7 @@ class _Graph:
                 direction="bidirectional" if backbone.bidirectional else "forward",
                 linear_before_reset=int(cell.reset_after),
             )
+            self.recurrent.append((parts, x, y))
             # (length, directions, batch, units) -> (length, batch, directions * units)
             x = self.node(
                 "Reshape", [self.node("Transpose", [y], perm=[0, 2, 1, 3]), flat]
@@ -359,8 +452,9 @@ class _Graph:
         return self.node("Where", [self.node("Greater", [count, zero]), highest, zero])
 
     def model(self, *, inputs, outputs, name):
+        nodes, initializers = self._needed([output.name for output in outputs])
         graph = helper.make_graph(
-            self.nodes, name, inputs, outputs, initializer=self.initializers
+            nodes, name, inputs, outputs, initializer=initializers
         )
         model = helper.make_model(
             graph,
@@ -370,3 +464,14 @@ class _Graph:
         model.ir_version = min(model.ir_version, 8)  # what opset 17 runtimes read
         onnx.checker.check_model(model, full_check=True)
         return model
+
+    def _needed(self, outputs):
+        """The nodes and constants that `outputs` are computed from (a graph
+        built for some outputs of the backbone leaves others unused)."""
+        wanted, nodes = set(outputs), []
+        for node in reversed(self.nodes):
+            if wanted.intersection(node.output):
+                nodes.append(node)
+                wanted.update(node.input)
+        constants = [c for c in self.initializers if c.name in wanted]
+        return nodes[::-1], constants

@@ -6,6 +6,9 @@ An export folder (`textgru.deploy.exporter`) holds:
 
 - `model.onnx` (or `saved_model/`): the network, from token ids to
   probabilities;
+- `gates.onnx` (a classifier's ONNX export): the update gates of its GRU
+  layers after each token of one text, for `update_gates` (the page of
+  `textgru serve`);
 - `tokenizer.json`: the run's tokenizer;
 - `export.json`: what the graph needs around it (the labels, how texts
   become ids: `max_length`, `[BOS]`/`[EOS]`, the batch size), where it came
@@ -18,6 +21,7 @@ is read by `tokenizers`, and the graph is handed to onnxruntime as bytes
 (the bytes that were checked), so it cannot reach files beside it.
 """
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -28,8 +32,14 @@ import numpy as np
 from textgru import _predictions, _sampling
 from textgru.data.preprocessor import Preprocessor
 from textgru.data.tokenizer import Tokenizer
-from textgru.errors import ExportError, ExportIntegrityError, RunError
+from textgru.errors import (
+    ExportError,
+    ExportIntegrityError,
+    InvalidArgumentError,
+    RunError,
+)
 
+INPUT = "token_ids"
 # Bump when the files or their meaning change; others are refused.
 EXPORT_FORMAT = 1
 SPEC = "export.json"
@@ -40,6 +50,8 @@ FORMATS = {
     "onnx": ("model.onnx", "tokenizer.json"),
     "tf_saved_model": ("saved_model", "tokenizer.json"),
 }
+# The update gates of an ONNX classifier (listed in export.json's "gates").
+GATES = "gates.onnx"
 # What an export can hold: a classifier, or a language model's step graph
 # (ONNX only).
 TASKS = ("classify", "lm")
@@ -80,7 +92,8 @@ def load_export(path, task=None):
             "a language model" if t == "lm" else "a classifier" for t in (holds, task)
         )
         raise RunError(f"{path} is an export of {have}; this needs {need}")
-    files = check_manifest(path, FORMATS[kind] + (SPEC,))
+    gates = spec.get("gates") if holds == "classify" and kind == "onnx" else None
+    files = check_manifest(path, FORMATS[kind] + (SPEC,) + ((GATES,) if gates else ()))
     try:
         tokenizer = Tokenizer.from_json(files["tokenizer.json"].decode("utf-8"))
     except UnicodeDecodeError:
@@ -98,7 +111,9 @@ def load_export(path, task=None):
     else:
         engine, outputs = _saved_model_engine(path / "saved_model"), None
     try:
-        model = ExportedClassifier(path, spec, tokenizer, engine)
+        model = ExportedClassifier(
+            path, spec, tokenizer, engine, gates=gates and files[GATES]
+        )
     except (KeyError, TypeError, ValueError) as error:
         raise ExportIntegrityError(
             f"{path}/{SPEC} is damaged ({type(error).__name__}: {error}); export the "
@@ -121,7 +136,7 @@ class ExportedClassifier:
     `batch_size` (texts per batch by default), `spec` (the export.json).
     """
 
-    def __init__(self, path, spec, tokenizer, engine):
+    def __init__(self, path, spec, tokenizer, engine, gates=None):
         self.path = Path(path)
         self.spec = spec
         self.tokenizer = tokenizer
@@ -143,6 +158,12 @@ class ExportedClassifier:
         # batches of 64, measured), where TensorFlow's loop runs more.
         self.engine_batch = ENGINE_BATCH if pre.get("masked") else None
         self._engine = engine
+        # The gate graph's bytes (checked), made a session on first use.
+        self._gates, self._gate_session = gates, None
+        self.gate_outputs = [
+            {key: str(entry[key]) for key in ("layer", "direction", "output")}
+            for entry in (spec.get("gates") or [])
+        ]
 
     @property
     def format(self):
@@ -167,6 +188,48 @@ class ExportedClassifier:
         return _predictions.labelled(
             texts, self.predict_proba(texts, batch_size), self.label_names
         )
+
+    def update_gates(self, text):
+        """The update gate of each GRU layer and direction after each token of
+        one text: `{"text", "tokens", "layers": [{"layer", "direction",
+        "update"}]}`, `update` `(tokens, units)`, as
+        `textgru.interpret.gate_activations` gives them (`[EOS]` left out,
+        as there)."""
+        if self._gates is None:
+            raise ExportError(
+                f"{self.path} has no gate graph ({self.format} exports of textgru "
+                "classifiers have it as onnx only); export the run with --format "
+                "onnx, or serve the run itself"
+            )
+        if not isinstance(text, str):
+            raise InvalidArgumentError(
+                f"Expected one text (a str). Received: {type(text).__name__}"
+            )
+        preprocessor = dataclasses.replace(self.preprocessor, add_eos=False)
+        ids, tokens = preprocessor.encode_pieces(text)
+        if not ids:
+            raise InvalidArgumentError(
+                f"Expected a text with at least one token. Received: {text!r}"
+            )
+        if self._gate_session is None:
+            self._gate_session = _session(self._gates)
+            have = {output.name for output in self._gate_session.get_outputs()}
+            if not self.gate_outputs or have != {
+                entry["output"] for entry in self.gate_outputs
+            }:
+                raise ExportIntegrityError(
+                    f"{self.path}/{SPEC} names other gate outputs than {GATES} has"
+                )
+        names = [entry["output"] for entry in self.gate_outputs]
+        values = self._gate_session.run(names, {INPUT: np.asarray([ids], np.int32)})
+        return {
+            "text": text,
+            "tokens": list(tokens),
+            "layers": [
+                {"layer": e["layer"], "direction": e["direction"], "update": v[0]}
+                for e, v in zip(self.gate_outputs, values, strict=True)
+            ],
+        }
 
     def __repr__(self):
         return (
