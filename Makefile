@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run transfer test lint bench clean
+.PHONY: run transfer test lint browser bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,18 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[cpu,dev,torch]"
 	touch $(VENV)/.installed $@
+
+# Debian's Chromium and ChromeDriver, for the test of `textgru serve`'s page
+# (tests/test_page.py); as root, or through sudo. Skipped where both exist.
+CHROMIUM_PACKAGES := chromium chromium-driver
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		echo "installing Debian's $(CHROMIUM_PACKAGES) for the page test"; \
+		$(SUDO) apt-get install -y -q --no-install-recommends $(CHROMIUM_PACKAGES) >/dev/null \
+		|| { $(SUDO) apt-get update -q >/dev/null && \
+		     $(SUDO) apt-get install -y -q --no-install-recommends $(CHROMIUM_PACKAGES) >/dev/null; }; \
+	fi
 
 run: $(VENV)/.installed
 	$(BIN)/python recipes/sentiment.py --overwrite
@@ -46,7 +58,7 @@ PYTEST_WORKERS ?= 3
 # tests fill the rest. Their output follows the TensorFlow suite's.
 JAX_PYTEST_WORKERS ?= 1
 JAX_LOG := .pytest_cache/jax-tests.log
-test: lint
+test: lint browser
 	@mkdir -p .pytest_cache; \
 	KERAS_BACKEND=jax $(BIN)/pytest -n $(JAX_PYTEST_WORKERS) --dist loadfile \
 		-m "layers and not slow" > $(JAX_LOG) 2>&1 & jax=$$!; \

@@ -180,21 +180,13 @@ def test_an_export_predicts_as_its_run(run, exported):
 
 
 def test_an_exports_update_gates_are_the_runs(run, exported):
+    from tests.expected_gates import assert_update_gates
     from textgru.errors import InvalidArgumentError
-    from textgru.interpret import gate_activations
 
     text = "good fun film, a dull boring plot and " + " ".join(["the actor"] * 20)
-    got = exported.update_gates(text)
-    assert [(e["layer"], e["direction"]) for e in got["layers"]] == [
-        ("forward_gru_0", "forward"), ("backward_gru_0", "backward")
-    ]  # fmt: skip
-    for entry in got["layers"]:
-        expected = gate_activations(
-            run, text, layer=entry["layer"], direction=entry["direction"]
-        )
-        assert got["tokens"] == expected.tokens
-        assert len(got["tokens"]) == run.config.max_length  # cut as the run cuts
-        np.testing.assert_allclose(entry["update"], expected.update, atol=1e-5)
+    found = exported.update_gates(text)
+    assert len(found["tokens"]) == run.config.max_length  # cut as the run cuts
+    assert_update_gates(found, run, text)
     for bad in ("", ["a list"]):
         with pytest.raises(InvalidArgumentError, match="Expected"):
             exported.update_gates(bad)

@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,12 +22,14 @@ from tests.cli_output import ENTRY
 from tests.test_distribute import _listening, _loopback
 from tests.tiny import NEGATIVE, NEUTRAL, POSITIVE, TINY
 from textgru.deploy import exporter, runtime
+from textgru.deploy.server import PAGE
 from textgru.tasks import ClassifierConfig, train_classifier
 
 pytest.importorskip("fastapi")
 pytest.importorskip("onnxruntime")
 
 KEY = "a-key-of-the-tests"
+PAGE_FOLDER = Path(runtime.__file__).with_name("page")
 CLIENTS, REQUESTS = 32, 160
 
 
@@ -284,3 +287,41 @@ def test_serve_errors_are_one_line(exported, capsys, tmp_path):
     assert cli.main(["serve", str(tmp_path / "nothing")]) == 2
     assert "No run directory" in one_line_error(capsys, 2)
     assert runtime.is_export(export.path)
+
+
+def test_gates_of_a_run_and_of_its_export(exported, server):
+    """POST /gates: on the export (the server process) and on the run itself
+    (served here, in this process: TensorFlow is loaded already)."""
+    from tests.expected_gates import assert_update_gates
+    from tests.local_server import serving
+    from textgru.deploy.server import make_app
+
+    run, _ = exported
+    _, url = server
+    text = "a dull boring plot but a superb lovely scene"
+    status, answer = _post(url + "/gates", {"text": text})
+    assert status == 200, answer
+    assert_update_gates(answer, run, text)
+    with serving(make_app(run)) as local:
+        status, answer = _post(local + "/gates", {"text": text}, key=None)
+        assert status == 200, answer
+        assert_update_gates(answer, run, text)
+    for body, code in (
+        ({"text": ""}, 422), ({"texts": [text]}, 422), ({"text": "x" * 20_000}, 422)
+    ):  # fmt: skip
+        status, answer = _post(url + "/gates", body)
+        assert status == code and "detail" in answer, (body, answer)
+    assert _post(url + "/gates", {"text": text}, key="wrong")[0] == 401
+
+
+def test_the_page_is_the_packages_own_files_with_a_strict_policy(server):
+    _, url = server
+    for route, (name, media_type) in PAGE.items():
+        with urllib.request.urlopen(url + route, timeout=30) as response:
+            body = response.read()
+            assert response.headers["Content-Type"] == media_type
+            policy = response.headers["Content-Security-Policy"]
+            assert "default-src 'none'" in policy and "script-src 'self'" in policy
+        assert body == (PAGE_FOLDER / name).read_bytes()
+    page = (PAGE_FOLDER / "index.html").read_text()
+    assert "http://" not in page and "https://" not in page  # nothing from elsewhere

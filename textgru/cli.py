@@ -330,7 +330,9 @@ def _add_serve(commands):
         help="serve a classifier (a run or its export) over HTTP",
         description="Serve a classifier over HTTP (FastAPI on uvicorn): POST "
         '/predict with {"texts": [...]} answers each text\'s label and '
-        "probabilities; GET /health; GET /openapi.json. An export is served "
+        'probabilities; POST /gates with {"text": ...} each token\'s update '
+        "gate; GET / a page that shows both; GET /health; GET /openapi.json. "
+        "An export is served "
         "without TensorFlow. Listens on 127.0.0.1 unless --host says otherwise; "
         "stops on Ctrl-C or SIGTERM once the requests in flight are answered.",
     )

@@ -5,6 +5,9 @@ exporter   `export(run, out, format=...)`: a run as an ONNX graph (predicts
 runtime    `load_export`, `ExportedClassifier`: an export read back, checked
            against its manifest
 loading    `load`: a run or an export (`textgru.load`)
+server     `make_app`, `serve`: a classifier over HTTP, with its page
+           (`page/`: static files) and each token's update gate
+labelling  `label_file`: a CSV, JSON lines or Parquet file, labelled
 
 Its names load on first use, so reading an export imports neither
 TensorFlow nor Keras.

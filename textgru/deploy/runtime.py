@@ -25,6 +25,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -160,6 +161,7 @@ class ExportedClassifier:
         self._engine = engine
         # The gate graph's bytes (checked), made a session on first use.
         self._gates, self._gate_session = gates, None
+        self._gate_lock = threading.Lock()
         self.gate_outputs = [
             {key: str(entry[key]) for key in ("layer", "direction", "output")}
             for entry in (spec.get("gates") or [])
@@ -211,16 +213,17 @@ class ExportedClassifier:
             raise InvalidArgumentError(
                 f"Expected a text with at least one token. Received: {text!r}"
             )
-        if self._gate_session is None:
-            self._gate_session = _session(self._gates)
-            have = {output.name for output in self._gate_session.get_outputs()}
-            if not self.gate_outputs or have != {
-                entry["output"] for entry in self.gate_outputs
-            }:
-                raise ExportIntegrityError(
-                    f"{self.path}/{SPEC} names other gate outputs than {GATES} has"
-                )
         names = [entry["output"] for entry in self.gate_outputs]
+        with self._gate_lock:  # a server's threads share one session
+            if self._gate_session is None:
+                session = _session(self._gates)
+                have = {output.name for output in session.get_outputs()}
+                if not names or have != set(names):
+                    raise ExportIntegrityError(
+                        f"{self.path}/{SPEC} names other gate outputs than {GATES} "
+                        "has; export the run again"
+                    )
+                self._gate_session = session
         values = self._gate_session.run(names, {INPUT: np.asarray([ids], np.int32)})
         return {
             "text": text,

@@ -1,9 +1,17 @@
 """`textgru serve`: a classifier (a run, or its export) behind HTTP, on
 FastAPI and uvicorn.
 
+    GET  /          a page: type texts, see their labels, probabilities
+                    and the update gate of each token (static files of
+                    this package, nothing from elsewhere)
     POST /predict   {"texts": ["A gem.", "A mess."]}
                     -> {"predictions": [{"text", "label", "probability",
                         "probabilities"}, ...]}  (as `predict` returns them)
+    POST /gates     {"text": "A gem."} -> {"text", "tokens", "layers":
+                        [{"layer", "direction", "update"}]}: each GRU layer
+                        and direction's update gate after each token,
+                        `(tokens, units)`, as
+                        `textgru.interpret.gate_activations` gives it
     GET  /health    {"status": "ok", "labels": [...], "format": ...}
     GET  /openapi.json  the schema (FastAPI's own; its /docs pages load
                     scripts from a CDN, so they are off)
@@ -21,6 +29,7 @@ SIGTERM or Ctrl-C after the requests in flight are answered.
 
 import contextlib
 import hmac
+import importlib.resources
 import os
 import socket
 import threading
@@ -34,6 +43,23 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 # The most bytes of an over-long body read (and dropped) before the 413.
 DRAIN = 64 << 20
+# The page's files (textgru/deploy/page/) by route, with their media types.
+PAGE = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/page.js": ("page.js", "text/javascript; charset=utf-8"),
+    "/page.css": ("page.css", "text/css; charset=utf-8"),
+    "/favicon.svg": ("favicon.svg", "image/svg+xml"),
+}
+# The page loads nothing but its own files, and no other site may frame it.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; "
+        "connect-src 'self'; img-src 'self'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def make_app(
@@ -44,7 +70,7 @@ def make_app(
     from typing import Annotated
 
     from fastapi import Depends, FastAPI, HTTPException, Request
-    from fastapi.responses import JSONResponse
+    from fastapi.responses import JSONResponse, Response
     from pydantic import BaseModel, Field, StringConstraints
 
     if not hasattr(model, "label_names"):
@@ -88,6 +114,24 @@ def make_app(
     class PredictResponse(BaseModel):
         predictions: list[Prediction]
 
+    class GatesRequest(BaseModel):
+        text: Text = Field(
+            description=f"One text, at most {max_chars} characters",
+            examples=["A gem of a film."],
+        )
+
+    class LayerGates(BaseModel):
+        layer: str
+        direction: str
+        update: list[list[float]] = Field(
+            description="The update gate after each token, (tokens, units)"
+        )
+
+    class GatesResponse(BaseModel):
+        text: str
+        tokens: list[str]
+        layers: list[LayerGates]
+
     app = FastAPI(
         title="textgru",
         version=__version__,
@@ -127,7 +171,55 @@ def make_app(
         except TextgruError as error:
             return JSONResponse({"detail": str(error)}, status_code=422)
 
+    @app.post(
+        "/gates", response_model=GatesResponse, dependencies=[Depends(authorized)]
+    )
+    def gates(request: GatesRequest):
+        try:
+            with one_at_a_time:
+                found = update_gates(model, request.text)
+        except TextgruError as error:
+            return JSONResponse({"detail": str(error)}, status_code=422)
+        for entry in found["layers"]:
+            entry["update"] = entry["update"].tolist()
+        return found
+
+    page = importlib.resources.files("textgru.deploy") / "page"
+    for route, (name, media_type) in PAGE.items():
+        content = (page / name).read_bytes()
+
+        def send(content=content, media_type=media_type):
+            return Response(content, media_type=media_type, headers=PAGE_HEADERS)
+
+        app.get(route, include_in_schema=False)(send)
     return app
+
+
+def update_gates(model, text):
+    """What `POST /gates` answers: `model.update_gates(text)` of an export,
+    or, for a run, `textgru.interpret.gate_activations` of each GRU layer
+    and direction in the same form (a cell without an update gate left
+    out; none at all is an error)."""
+    if hasattr(model, "update_gates"):
+        return model.update_gates(text)
+    from textgru.interpret import gate_activations, gru_directions
+
+    layers, tokens = [], None
+    for index, (_, directions) in enumerate(gru_directions(model.model)):
+        for direction in directions:
+            found = gate_activations(model, text, layer=index, direction=direction)
+            tokens = found.tokens
+            if found.update is not None:
+                layers.append(
+                    {
+                        "layer": found.layer,
+                        "direction": direction,
+                        "update": found.update,
+                    }
+                )
+    if not layers:
+        raise RunError(f"The cells of {model.path} have no update gate to show")
+    return {"text": text, "tokens": tokens, "layers": layers}
 
 
 class _TooLarge(Exception):
@@ -201,7 +293,7 @@ def serve(
     sock = bind(host, port)
     where = sock.getsockname()
     url = f"http://{_host(where[0])}:{where[1]}"
-    say(f"serving {path} at {url} (POST /predict, GET /health)")
+    say(f"serving {path} at {url} (the page at /, POST /predict, GET /health)")
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=30)
     uvicorn.Server(config).run(sockets=[sock])
 

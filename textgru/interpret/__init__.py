@@ -9,7 +9,15 @@ from textgru.interpret.gates import (
     GATES,
     GateActivations,
     gate_activations,
+    gru_directions,
     gru_layer_names,
 )
 
-__all__ = ["GATES", "GateActivations", "gate_activations", "gru_layer_names", "plots"]
+__all__ = [
+    "GATES",
+    "GateActivations",
+    "gate_activations",
+    "gru_directions",
+    "gru_layer_names",
+    "plots",
+]

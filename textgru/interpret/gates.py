@@ -172,6 +172,17 @@ def gru_layer_names(model):
     return [layer.name for layer in _layers(model) if _is_gru(layer)]
 
 
+def gru_directions(model):
+    """`(name, directions)` of each GRU layer `gate_activations` can
+    inspect, in order: `("forward", "backward")` for a `Bidirectional` one,
+    `("forward",)` otherwise."""
+    return [
+        (layer.name, DIRECTIONS if hasattr(layer, "forward_layer") else DIRECTIONS[:1])
+        for layer in _layers(model)
+        if _is_gru(layer)
+    ]
+
+
 def _layers(model):
     """The model's layers from its input, in order: a `textgru.models` model
     by its backbone's parts (the dropout between them is off in inference)."""

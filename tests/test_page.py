@@ -1,0 +1,150 @@
+"""The page of `textgru serve` (`GET /`) in a real headless Chromium: Debian's
+`chromium` and `chromedriver` (installed by `make test`), driven by
+Selenium, against a real server on 127.0.0.1 serving an export. The test
+types texts as a user would and reads back the labels, the probabilities
+and the heatmap's values, each checked against the run itself
+(`ClassifierRun.predict`, `textgru.interpret.gate_activations`)."""
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.select import Select
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests import test_serve
+from tests.local_server import serving
+from textgru.deploy.server import make_app
+from textgru.interpret import gate_activations
+
+pytestmark = pytest.mark.browser
+
+exported = test_serve.exported  # the fixture: a tiny run and its export
+
+KEY = "a-key-of-the-page"
+TEXTS = ["a dull boring plot but a superb lovely scene", "<b>good</b> fun film"]
+# As this machine's Chromium must start: no sandbox as root, and no
+# connections of its own (it reaches nothing but loopback).
+FLAGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+    "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--window-size=1280,1400",
+]  # fmt: skip
+WAIT = 30  # seconds for the page to answer
+
+
+def _binary(name):
+    found = shutil.which(name)
+    if found is None:
+        pytest.fail(
+            f"{name} is not installed: `make test` installs Debian's chromium and "
+            "chromium-driver (or run `pytest -m 'not browser'`)"
+        )
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    options = webdriver.ChromeOptions()
+    options.binary_location = _binary("chromium")
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium')}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(_binary("chromedriver")))
+    driver.set_page_load_timeout(WAIT)
+    yield driver
+    driver.quit()
+
+
+def _heatmap(browser):
+    """`(layer, direction, tokens, values (tokens, units))` as drawn."""
+    table = browser.find_element(By.ID, "heatmap")
+    tokens = [th.text for th in table.find_elements(By.CSS_SELECTOR, "thead th.token")]
+    cells = browser.execute_script(
+        "return [...document.querySelectorAll('#heatmap td')].map(c => "
+        "[c.dataset.token, c.dataset.unit, c.dataset.value].map(Number))"
+    )
+    values = np.full((len(tokens), 1 + max(unit for _, unit, _ in cells)), np.nan)
+    for token, unit, value in cells:
+        values[token, unit] = value
+    layer = table.get_attribute("data-layer")
+    return layer, table.get_attribute("data-direction"), tokens, values
+
+
+def _check_heatmap(browser, run, text, direction):
+    layer, drawn_direction, tokens, values = _heatmap(browser)
+    expected = gate_activations(run, text, layer=layer, direction=direction)
+    assert drawn_direction == direction and layer == expected.layer
+    assert tokens == expected.tokens
+    np.testing.assert_allclose(values, expected.update, rtol=0, atol=1e-5)
+
+
+def test_the_page_labels_texts_and_draws_their_update_gates(
+    exported, browser, tmp_path
+):
+    run, export = exported
+    with serving(make_app(export, api_key=KEY)) as url:
+        browser.get(url + "/")
+        wait = WebDriverWait(browser, WAIT)
+        wait.until(
+            lambda b: "a classifier of neg, pos" in b.find_element(By.ID, "model").text
+        )
+        browser.find_element(By.ID, "texts").send_keys("\n".join(TEXTS))
+
+        # Without the key the server refuses, and the page says so.
+        browser.find_element(By.ID, "label").click()
+        error = wait.until(lambda b: b.find_element(By.ID, "error").text)
+        assert error.startswith("401") and "API key" in error
+
+        browser.find_element(By.ID, "api-key").send_keys(KEY)
+        browser.find_element(By.ID, "label").click()
+        wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#heatmap td"))
+        assert not browser.find_element(By.ID, "error").is_displayed()
+
+        rows = browser.find_elements(By.CSS_SELECTOR, "#results tbody tr")
+        expected = run.predict(TEXTS)
+        assert len(rows) == len(TEXTS)
+        for row, prediction in zip(rows, expected, strict=True):
+            text, label, _ = row.find_elements(By.TAG_NAME, "td")
+            assert text.text == prediction["text"]  # as text: no <b> element
+            assert label.text == prediction["label"]
+            bars = row.find_elements(By.CSS_SELECTOR, ".bar")
+            shown = {
+                b.get_attribute("data-label"): float(
+                    b.get_attribute("data-probability")
+                )
+                for b in bars
+            }
+            assert shown.keys() == prediction["probabilities"].keys()
+            for name, p in prediction["probabilities"].items():
+                assert abs(shown[name] - p) <= 1e-5
+        assert not browser.find_elements(By.CSS_SELECTOR, "#results b")
+
+        # The first text's gates, forward; then its backward direction.
+        _check_heatmap(browser, run, TEXTS[0], "forward")
+        layers = Select(browser.find_element(By.ID, "gate-layer"))
+        assert [o.text for o in layers.options] == [
+            "forward_gru_0 (forward)", "backward_gru_0 (backward)"
+        ]  # fmt: skip
+        layers.select_by_index(1)
+        _check_heatmap(browser, run, TEXTS[0], "backward")
+
+        # Clicking the second text draws its gates (the chosen layer kept).
+        rows[1].click()
+        wait.until(lambda b: "fun film" in b.find_element(By.ID, "gate-text").text)
+        _check_heatmap(browser, run, TEXTS[1], "backward")
+        if os.environ.get("TEXTGRU_PAGE_SCREENSHOT"):
+            rows[0].click()
+            wait.until(lambda b: "scene" in b.find_element(By.ID, "gate-text").text)
+            Select(browser.find_element(By.ID, "gate-layer")).select_by_index(0)
+            browser.save_screenshot(os.environ["TEXTGRU_PAGE_SCREENSHOT"])
+    # The page broke no rule of its policy and loaded nothing that failed.
+    problems = [
+        e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"
+    ]
+    assert all("401" in message for message in problems), problems

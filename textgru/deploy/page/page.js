@@ -1,0 +1,160 @@
+// The page of `textgru serve`: labels texts with POST /predict and draws the
+// update gate of each token with POST /gates. Text from the user or the
+// server is only ever set as textContent, never parsed as HTML.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+let gates = null; // the last POST /gates answer
+
+function headers() {
+  const key = $("api-key").value;
+  const sent = { "Content-Type": "application/json" };
+  if (key) sent["X-API-Key"] = key;
+  return sent;
+}
+
+async function post(path, body) {
+  const response = await fetch(path, {
+    method: "POST", headers: headers(), body: JSON.stringify(body),
+  });
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(describe(response.status, answer));
+  return answer;
+}
+
+function describe(status, answer) {
+  const detail = answer.detail;
+  if (Array.isArray(detail)) {  // FastAPI's validation errors
+    return detail.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ");
+  }
+  return `${status}: ${detail || "the server refused the request"}`;
+}
+
+function element(tag, className, text) {
+  const made = document.createElement(tag);
+  if (className) made.className = className;
+  if (text !== undefined) made.textContent = text;
+  return made;
+}
+
+function showError(message) {
+  $("error").textContent = message;
+  $("error").hidden = !message;
+}
+
+async function label() {
+  const texts = $("texts").value.split("\n").map((t) => t.trim()).filter(Boolean);
+  if (!texts.length) {
+    showError("Type a text first (one per line).");
+    return;
+  }
+  showError("");
+  $("label").disabled = true;
+  try {
+    const answer = await post("/predict", { texts });
+    showResults(answer.predictions);
+    $("output").hidden = false;
+    await showGates(0);
+  } catch (error) {
+    showError(error.message);
+  } finally {
+    $("label").disabled = false;
+  }
+}
+
+function showResults(predictions) {
+  const body = $("results").tBodies[0];
+  body.replaceChildren();
+  predictions.forEach((prediction, index) => {
+    const row = element("tr");
+    row.dataset.index = index;
+    row.append(element("td", "text", prediction.text));
+    const cell = element("td", "label", prediction.label);
+    cell.dataset.probability = prediction.probability;
+    row.append(cell);
+    const bars = element("td", "probabilities");
+    for (const [name, p] of Object.entries(prediction.probabilities)) {
+      const bar = element("div", "bar");
+      bar.dataset.label = name;
+      bar.dataset.probability = p;
+      const track = element("span", "track");
+      const fill = element("span", "fill");
+      fill.style.width = `${(100 * p).toFixed(1)}%`;
+      fill.style.display = "block";
+      track.append(fill);
+      bar.append(element("span", "name", name), track, element("span", "value", p.toFixed(3)));
+      bars.append(bar);
+    }
+    row.append(bars);
+    row.addEventListener("click", () => showGates(index).catch((e) => showError(e.message)));
+    body.append(row);
+  });
+}
+
+async function showGates(index) {
+  const rows = $("results").tBodies[0].rows;
+  for (const row of rows) row.classList.toggle("selected", Number(row.dataset.index) === index);
+  const text = rows[index].cells[0].textContent;
+  gates = await post("/gates", { text });
+  const select = $("gate-layer");
+  const chosen = select.value;
+  select.replaceChildren();
+  gates.layers.forEach((entry, i) => {
+    const option = element("option", "", `${entry.layer} (${entry.direction})`);
+    option.value = String(i);
+    select.append(option);
+  });
+  if (chosen && Number(chosen) < gates.layers.length) select.value = chosen;
+  $("gate-text").textContent = `“${gates.text}”: ${gates.tokens.length} tokens`;
+  drawHeatmap();
+}
+
+// Rows are units, columns tokens; darker is nearer 1 (keeps the state).
+function drawHeatmap() {
+  const entry = gates.layers[Number($("gate-layer").value || 0)];
+  const table = $("heatmap");
+  table.replaceChildren();
+  table.dataset.layer = entry.layer;
+  table.dataset.direction = entry.direction;
+  const head = element("thead");
+  const top = element("tr");
+  top.append(element("th", "", "unit"));
+  for (const token of gates.tokens) top.append(element("th", "token", token));
+  head.append(top);
+  const body = element("tbody");
+  const units = entry.update.length ? entry.update[0].length : 0;
+  for (let unit = 0; unit < units; unit++) {
+    const row = element("tr");
+    row.append(element("th", "", String(unit)));
+    entry.update.forEach((values, t) => {
+      const z = values[unit];
+      const cell = element("td");
+      cell.dataset.value = String(z);
+      cell.dataset.token = String(t);
+      cell.dataset.unit = String(unit);
+      cell.title = `unit ${unit}, “${gates.tokens[t]}”: z = ${z.toFixed(4)}`;
+      cell.style.backgroundColor = `hsl(218, 70%, ${(97 - 75 * z).toFixed(1)}%)`;
+      row.append(cell);
+    });
+    body.append(row);
+  }
+  table.append(head, body);
+}
+
+async function describeModel() {
+  try {
+    const response = await fetch("/health");
+    const health = await response.json();
+    const what = health.format === "run" ? "A run" : `An export (${health.format})`;
+    $("model").textContent = `${what} of a classifier of ${health.labels.join(", ")}.`;
+  } catch (error) {
+    $("model").textContent = "The server did not answer /health.";
+  }
+}
+
+$("label").addEventListener("click", label);
+$("gate-layer").addEventListener("change", drawHeatmap);
+$("texts").addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) label();
+});
+describeModel();
