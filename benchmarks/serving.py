@@ -8,14 +8,20 @@ For the run at `--run` (a classifier; `make run` trains the default one at
 runs/sentiment) this exports it to a temporary folder and measures:
 
 - cold start: `textgru predict RUN "one text"` and the same on the export,
-  each in a fresh process (median of `--runs`, after one warm-up);
+  each in a fresh process (median of `--runs`, after one warm-up); and
+  `textgru serve` on the export, from its start to its first answer of
+  `GET /health`;
 - latency in process, one text per call: p50 and p99 over `--texts` texts
   of the run's test split;
 - batched throughput in process: texts/s over the same texts at each
   `--batch` size;
 - over HTTP (`textgru serve` on the export, 127.0.0.1, one text per
   request): p50 and p99 latency and texts/s at each `--clients` count of
-  concurrent clients (`--requests` requests each).
+  concurrent clients (`--requests` requests each), each client a thread of
+  this process that keeps its connection open (as browsers and HTTP client
+  libraries do). The clients share the machine with the server: for the
+  server's own rate, load it from a program in C, such as `wrk` (the
+  command is in docs/deploy.md).
 
 In-process figures are warm: each is the second of two passes over the same
 texts, so TensorFlow has compiled its loop for every shape they need (the
@@ -25,13 +31,15 @@ Ratios are export over run (above 1: the export is faster).
 """
 
 import argparse
+import http.client
 import json
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-import urllib.request
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -49,6 +57,44 @@ def cold_start(folder, runs):
         subprocess.run(argv, capture_output=True, check=True)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def cold_serve(folder, runs):
+    """Median seconds from starting `textgru serve folder` to its first
+    answer of `GET /health` (the server is stopped after each)."""
+    times = []
+    for _ in range(runs + 1):  # the first: a warm-up of the file caches
+        start = time.perf_counter()
+        server = _serve(folder)
+        try:
+            where = _where(server)
+            while True:
+                try:
+                    connection = http.client.HTTPConnection(*where, timeout=30)
+                    connection.request("GET", "/health")
+                    if connection.getresponse().status == 200:
+                        break
+                except OSError:
+                    time.sleep(0.005)
+            times.append(time.perf_counter() - start)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    return statistics.median(times[1:])
+
+
+def _serve(folder):
+    return subprocess.Popen(
+        [COMMAND, "serve", str(folder), "--port", "0"],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+
+
+def _where(server):
+    """`(host, port)` from the server's status line."""
+    line = next(line for line in server.stderr if " at http://" in line)
+    where = urllib.parse.urlsplit(line.split(" at ")[1].split()[0])
+    return where.hostname, where.port
 
 
 def latencies(model, texts):
@@ -75,21 +121,22 @@ def throughput(model, texts, batch_size):
 def over_http(folder, texts, clients, requests):
     """{clients: (p50 ms, p99 ms, texts/s)} of one-text requests to
     `textgru serve folder` (started here on a free port, stopped after)."""
-    server = subprocess.Popen(
-        [COMMAND, "serve", str(folder), "--port", "0"],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+    server = _serve(folder)
     try:
-        line = next(line for line in server.stderr if " at http://" in line)
-        url = line.split(" at ")[1].split()[0] + "/predict"
+        where = _where(server)
+        connections = threading.local()  # each client keeps its connection
 
         def ask(text):
-            data = json.dumps({"texts": [text]}).encode()
-            request = urllib.request.Request(url, data=data, method="POST")
-            request.add_header("Content-Type", "application/json")
+            if not hasattr(connections, "http"):
+                connections.http = http.client.HTTPConnection(*where, timeout=60)
+            body = json.dumps({"texts": [text]})
             start = time.perf_counter()
-            with urllib.request.urlopen(request, timeout=60) as response:
-                response.read()
+            connections.http.request(
+                "POST", "/predict", body, {"Content-Type": "application/json"}
+            )
+            response = connections.http.getresponse()
+            response.read()
+            assert response.status == 200, response.status
             return time.perf_counter() - start
 
         result = {}
@@ -117,6 +164,12 @@ def main(argv=None):
     parser.add_argument(
         "--runs", type=int, default=5, help="cold starts each (0: not measured)"
     )
+    parser.add_argument(
+        "--serve-runs",
+        type=int,
+        default=5,
+        help="starts of `textgru serve` on the export (0: not measured)",
+    )
     parser.add_argument("--texts", type=int, default=500)
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 8, 64, 256])
     parser.add_argument("--clients", type=int, nargs="*", default=[1, 8, 32])
@@ -142,6 +195,8 @@ def main(argv=None):
                 "export (onnxruntime)": args.runs
                 and cold_start(export.path, args.runs),
             },
+            "serve_cold_start_s": args.serve_runs
+            and cold_serve(export.path, args.serve_runs),
             "latency_ms": {name: latencies(m, texts) for name, m in models.items()},
             "texts_per_s": {
                 name: {b: throughput(m, texts, b) for b in args.batch}
@@ -176,6 +231,11 @@ def _print(result, batches):
     for batch in batches:
         r, e = (result["texts_per_s"][n][batch] for n in names)
         print(f"| batch {batch}, texts/s | {r:,.0f} | {e:,.0f} | {e / r:.2f}x |")
+    if result["serve_cold_start_s"]:
+        print(
+            "\n`textgru serve` on the export: its first answer "
+            f"{result['serve_cold_start_s']:.2f} s after it starts (median)"
+        )
     if result["http"]:
         print("\n`textgru serve` on the export, one text per request:\n")
         print("| clients | p50 ms | p99 ms | texts/s |")

@@ -11,10 +11,12 @@ from textgru.deploy.server import bind
 
 
 @contextlib.contextmanager
-def serving(app, timeout=30):
-    """`with serving(app) as url:` the base URL, `http://127.0.0.1:PORT`."""
+def serving(app, timeout=30, **config):
+    """`with serving(app) as (url, server):` the base URL,
+    `http://127.0.0.1:PORT`, and the `uvicorn.Server` (`config`: more of
+    `uvicorn.Config`'s arguments)."""
     sock = bind("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", **config))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
     thread.start()
     try:
@@ -23,7 +25,7 @@ def serving(app, timeout=30):
                 break
             threading.Event().wait(0.01)
         assert server.started, "the server did not start"
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}", server
     finally:
         server.should_exit = True
         thread.join(timeout)

@@ -353,10 +353,11 @@ def test_serving_benchmark_runs(run, capsys):
     from .test_benchmarks import _load
 
     result = _load("serving").main(
-        ["--run", str(run.path), "--runs", "0", "--texts", "12", "--batch", "1", "8",
-         "--clients", "2", "--requests", "3"]
+        ["--run", str(run.path), "--runs", "0", "--serve-runs", "1", "--texts", "12",
+         "--batch", "1", "8", "--clients", "2", "--requests", "3"]
     )  # fmt: skip
     assert result["texts"] == 12
+    assert 0 < result["serve_cold_start_s"] < 60
     for name in ("run (TensorFlow)", "export (onnxruntime)"):
         p50, p99 = result["latency_ms"][name]
         assert 0 < p50 <= p99
@@ -365,6 +366,7 @@ def test_serving_benchmark_runs(run, capsys):
     assert 0 < p50 <= p99 and rate > 0
     out = capsys.readouterr().out
     assert "| batch 8, texts/s |" in out and "| clients |" in out
+    assert "its first answer" in out
 
 
 LM_CONFIGS = {

@@ -88,7 +88,7 @@ def test_the_page_labels_texts_and_draws_their_update_gates(
     exported, browser, tmp_path
 ):
     run, export = exported
-    with serving(make_app(export, api_key=KEY)) as url:
+    with serving(make_app(export, api_key=KEY)) as (url, _):
         browser.get(url + "/")
         wait = WebDriverWait(browser, WAIT)
         wait.until(

@@ -302,7 +302,7 @@ def test_gates_of_a_run_and_of_its_export(exported, server):
     status, answer = _post(url + "/gates", {"text": text})
     assert status == 200, answer
     assert_update_gates(answer, run, text)
-    with serving(make_app(run)) as local:
+    with serving(make_app(run)) as (local, _):
         status, answer = _post(local + "/gates", {"text": text}, key=None)
         assert status == 200, answer
         assert_update_gates(answer, run, text)
@@ -325,3 +325,33 @@ def test_the_page_is_the_packages_own_files_with_a_strict_policy(server):
         assert body == (PAGE_FOLDER / name).read_bytes()
     page = (PAGE_FOLDER / "index.html").read_text()
     assert "http://" not in page and "https://" not in page  # nothing from elsewhere
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_answers_on_a_kept_connection_are_sent_at_once(exported, loop):
+    """Nagle's algorithm is off on the server's connections (TCP_NODELAY),
+    on either event loop uvicorn may run (uvloop where installed): with it
+    on, each answer to a client that keeps its connection open waited about
+    40 ms for the client's delayed ACK."""
+    import http.client
+    import socket
+
+    from tests.local_server import serving
+    from textgru.deploy.server import make_app
+
+    with serving(make_app(exported[1]), loop=loop) as (url, server):
+        port = int(url.rsplit(":", 1)[1])
+        client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            for _ in range(3):  # one connection, three requests
+                body = json.dumps({"texts": ["good fun film"]})
+                client.request(
+                    "POST", "/predict", body, {"Content-Type": "application/json"}
+                )
+                response = client.getresponse()
+                assert response.status == 200 and json.loads(response.read())
+            (connection,) = server.server_state.connections
+            sock = connection.transport.get_extra_info("socket")
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        finally:
+            client.close()

@@ -302,7 +302,12 @@ def bind(host, port):
     """A listening socket on `host`:`port` (port 0: a free one), or a
     one-line error."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, not left 0: asyncio turns Nagle's algorithm off
+    # (TCP_NODELAY) only on sockets that say so, and with it on, each answer
+    # to a client that keeps its connection open waited about 40 ms for the
+    # client's delayed ACK (44 ms p50 against 1.1 ms on a new connection,
+    # measured).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
