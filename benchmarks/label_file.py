@@ -9,7 +9,9 @@ words each, seeded), then in a fresh process each: `textgru predict EXPORT
 --input texts.csv --output labels.csv` on the first tenth of the rows and
 on all of them (wall time, texts/s, peak resident memory of the process),
 and the in-process rate of `predict_proba` on a list of 20,000 of the same
-texts (batch 1024, warm).
+texts (batch 1024, warm). With `--ray-workers 1 2`, all the texts are also
+labelled by `recipes/label_with_ray.py` (Ray Data on this machine, its
+start included) with 1 and with 2 workers.
 """
 
 import argparse
@@ -67,6 +69,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--export", required=True, help="an export folder")
     parser.add_argument("--texts", type=int, default=1_000_000)
+    parser.add_argument(
+        "--ray-workers",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also label all the texts with recipes/label_with_ray.py, with each "
+        "of these numbers of workers (needs textgru[ray])",
+    )
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
 
@@ -95,6 +105,13 @@ def main(argv=None):
                 "texts_per_s": rows / seconds,
                 "peak_rss_mib": peak,
             }
+        for workers in args.ray_workers:
+            recipe = _recipe("label_with_ray")
+            done = recipe.label(
+                args.export, [str(scratch / "all.csv")], scratch / f"ray{workers}",
+                workers=workers,
+            )  # fmt: skip
+            result[f"ray_{workers}"] = {**done, "workers": workers}
         with open(scratch / "small.csv", encoding="utf-8") as file:
             rows = zip(csv.DictReader(file), range(20_000), strict=False)
             sample = [row["text"] for row, _ in rows]
@@ -112,11 +129,27 @@ def main(argv=None):
             f"| {r['texts']:,} | {r['seconds']:.1f} s | {r['texts_per_s']:,.0f} | "
             f"{r['peak_rss_mib']:.0f} MiB |"
         )
+    for workers in args.ray_workers:
+        r = result[f"ray_{workers}"]
+        print(
+            f"| {r['texts']:,}, Ray Data with {workers} worker(s) | "
+            f"{r['seconds']:.1f} s | {r['texts_per_s']:,.0f} | |"
+        )
     rate = result["in_process_texts_per_s"]
     print(f"\nin process, predict_proba on a list: {rate:,.0f} texts/s")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
     return result
+
+
+def _recipe(name):
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "recipes" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 if __name__ == "__main__":

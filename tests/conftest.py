@@ -106,6 +106,20 @@ def corpus(tmp_path_factory):
     return str(path)
 
 
+@pytest.fixture(scope="module")
+def tiny_export(reviews, tmp_path_factory):
+    """`(run, export)`: a TINY classifier trained on `reviews`, and its ONNX
+    export (once per test file)."""
+    from tests.tiny import TINY
+    from textgru.deploy import exporter
+    from textgru.tasks import ClassifierConfig, train_classifier
+
+    folder = tmp_path_factory.mktemp("exported")
+    config = ClassifierConfig(dataset=reviews, out=str(folder / "run"), **TINY)
+    run = train_classifier(config, verbose=0)
+    return run, exporter.export(run, folder / "export")
+
+
 # Test files that take the longest (minutes of CPU each: several training
 # processes, notebooks, the benchmarks at a tiny size), run first so that no
 # worker is left with one of them at the end (`make test` runs the suite with

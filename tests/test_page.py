@@ -16,14 +16,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests import test_serve
 from tests.local_server import serving
 from textgru.deploy.server import make_app
 from textgru.interpret import gate_activations
 
 pytestmark = pytest.mark.browser
-
-exported = test_serve.exported  # the fixture: a tiny run and its export
 
 KEY = "a-key-of-the-page"
 TEXTS = ["a dull boring plot but a superb lovely scene", "<b>good</b> fun film"]
@@ -85,9 +82,9 @@ def _check_heatmap(browser, run, text, direction):
 
 
 def test_the_page_labels_texts_and_draws_their_update_gates(
-    exported, browser, tmp_path
+    tiny_export, browser, tmp_path
 ):
-    run, export = exported
+    run, export = tiny_export
     with serving(make_app(export, api_key=KEY)) as (url, _):
         browser.get(url + "/")
         wait = WebDriverWait(browser, WAIT)

@@ -20,10 +20,9 @@ import pytest
 
 from tests.cli_output import ENTRY
 from tests.test_distribute import _listening, _loopback
-from tests.tiny import NEGATIVE, NEUTRAL, POSITIVE, TINY
-from textgru.deploy import exporter, runtime
+from tests.tiny import NEGATIVE, NEUTRAL, POSITIVE
+from textgru.deploy import runtime
 from textgru.deploy.server import PAGE
-from textgru.tasks import ClassifierConfig, train_classifier
 
 pytest.importorskip("fastapi")
 pytest.importorskip("onnxruntime")
@@ -31,14 +30,6 @@ pytest.importorskip("onnxruntime")
 KEY = "a-key-of-the-tests"
 PAGE_FOLDER = Path(runtime.__file__).with_name("page")
 CLIENTS, REQUESTS = 32, 160
-
-
-@pytest.fixture(scope="module")
-def exported(reviews, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("serve")
-    config = ClassifierConfig(dataset=reviews, out=str(folder / "run"), **TINY)
-    run = train_classifier(config, verbose=0)
-    return run, exporter.export(run, folder / "export")
 
 
 def _start(folder, *flags, env=None):
@@ -90,8 +81,8 @@ def _stop(process):
 
 
 @pytest.fixture(scope="module")
-def server(exported):
-    process, url = _start(exported[1].path, env={"TEXTGRU_API_KEY": KEY})
+def server(tiny_export):
+    process, url = _start(tiny_export[1].path, env={"TEXTGRU_API_KEY": KEY})
     yield process, url
     assert _stop(process) == -signal.SIGTERM
 
@@ -122,25 +113,25 @@ def _texts(rng, count):
     return [" ".join(rng.choice(words, size=rng.integers(1, 15))) for _ in range(count)]
 
 
-def test_it_listens_on_loopback_only_and_says_what_it_serves(server, exported):
+def test_it_listens_on_loopback_only_and_says_what_it_serves(server, tiny_export):
     process, url = server
     assert url.startswith("http://127.0.0.1:")
     sockets = _listening(process.pid)
     assert sockets and all(_loopback(address) for address, _ in sockets), sockets
     assert _health(url) == (
         200,
-        {"status": "ok", "labels": exported[0].label_names, "format": "onnx"},
+        {"status": "ok", "labels": tiny_export[0].label_names, "format": "onnx"},
     )
     with urllib.request.urlopen(url + "/openapi.json", timeout=10) as response:
         schema = json.loads(response.read())
     assert {"/predict", "/health"} <= set(schema["paths"])
 
 
-def test_concurrent_clients_each_get_their_own_answers(server, exported):
+def test_concurrent_clients_each_get_their_own_answers(server, tiny_export):
     """32 clients, 160 requests of 1 to 6 texts each: every request answered
     200, each answer the model's own prediction for that request's texts."""
     _, url = server
-    model = exported[1]
+    model = tiny_export[1]
     rng = np.random.default_rng(0)
     requests = [_texts(rng, int(rng.integers(1, 7))) for _ in range(REQUESTS)]
     with ThreadPoolExecutor(CLIENTS) as pool:
@@ -203,8 +194,8 @@ def test_predict_needs_the_key(server):
     assert _health(url)[0] == 200  # the health check needs no key
 
 
-def test_sigterm_answers_the_request_in_flight_then_exits(exported):
-    process, url = _start(exported[1].path)
+def test_sigterm_answers_the_request_in_flight_then_exits(tiny_export):
+    process, url = _start(tiny_export[1].path)
     try:
         _answered_through_sigterm(process, url)
     finally:
@@ -239,42 +230,26 @@ def _answered_through_sigterm(process, url):
         socket.create_connection((host, int(port)), timeout=5).close()
 
 
-def test_a_run_is_served_as_its_export_is(exported):
+def test_a_run_is_served_as_its_export_is(tiny_export):
     """The run folder itself (TensorFlow), in this process, on a real uvicorn."""
-    import threading
+    from tests.local_server import serving
+    from textgru.deploy.server import make_app
 
-    import uvicorn
-
-    from textgru.deploy.server import bind, make_app
-
-    run, export = exported
-    sock = bind("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(make_app(run), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    run, export = tiny_export
+    with serving(make_app(run)) as (url, _):
         texts = _texts(np.random.default_rng(1), 9)
         status, body = _post(url + "/predict", {"texts": texts}, key=None)
         assert status == 200 and _health(url)[1]["format"] == "run"
         served = [p["probability"] for p in body["predictions"]]
-        exported_ = [p["probability"] for p in export.predict(texts)]
-        np.testing.assert_allclose(served, exported_, rtol=0, atol=1e-5)
-    finally:
-        server.should_exit = True
-        thread.join(30)
-    assert not thread.is_alive()
+        exported = [p["probability"] for p in export.predict(texts)]
+        np.testing.assert_allclose(served, exported, rtol=0, atol=1e-5)
 
 
-def test_serve_errors_are_one_line(exported, capsys, tmp_path):
+def test_serve_errors_are_one_line(tiny_export, capsys, tmp_path):
     from tests.cli_output import one_line_error
     from textgru import cli
 
-    run, export = exported
+    run, export = tiny_export
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
     taken.listen(1)
@@ -289,14 +264,14 @@ def test_serve_errors_are_one_line(exported, capsys, tmp_path):
     assert runtime.is_export(export.path)
 
 
-def test_gates_of_a_run_and_of_its_export(exported, server):
+def test_gates_of_a_run_and_of_its_export(tiny_export, server):
     """POST /gates: on the export (the server process) and on the run itself
     (served here, in this process: TensorFlow is loaded already)."""
     from tests.expected_gates import assert_update_gates
     from tests.local_server import serving
     from textgru.deploy.server import make_app
 
-    run, _ = exported
+    run, _ = tiny_export
     _, url = server
     text = "a dull boring plot but a superb lovely scene"
     status, answer = _post(url + "/gates", {"text": text})
@@ -328,7 +303,7 @@ def test_the_page_is_the_packages_own_files_with_a_strict_policy(server):
 
 
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
-def test_answers_on_a_kept_connection_are_sent_at_once(exported, loop):
+def test_answers_on_a_kept_connection_are_sent_at_once(tiny_export, loop):
     """Nagle's algorithm is off on the server's connections (TCP_NODELAY),
     on either event loop uvicorn may run (uvloop where installed): with it
     on, each answer to a client that keeps its connection open waited about
@@ -339,7 +314,7 @@ def test_answers_on_a_kept_connection_are_sent_at_once(exported, loop):
     from tests.local_server import serving
     from textgru.deploy.server import make_app
 
-    with serving(make_app(exported[1]), loop=loop) as (url, server):
+    with serving(make_app(tiny_export[1]), loop=loop) as (url, server):
         port = int(url.rsplit(":", 1)[1])
         client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         try:

@@ -8,6 +8,8 @@ loading    `load`: a run or an export (`textgru.load`)
 server     `make_app`, `serve`: a classifier over HTTP, with its page
            (`page/`: static files) and each token's update gate
 labelling  `label_file`: a CSV, JSON lines or Parquet file, labelled
+batch_predictor  `BatchPredictor`: an export labelling batches inside Ray
+           Data, Spark or Dask
 
 Its names load on first use, so reading an export imports neither
 TensorFlow nor Keras.
@@ -22,6 +24,7 @@ _NAMES = {
     "is_export": "runtime",
     "ExportedClassifier": "runtime",
     "load": "loading",
+    "BatchPredictor": "batch_predictor",
 }
 
 

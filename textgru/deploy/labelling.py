@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from textgru._atomic import atomic_path
 from textgru._status import say
 from textgru.errors import DatasetError, InvalidArgumentError
@@ -62,6 +64,27 @@ def label_file(
         f"labelled {count:,} texts in {seconds:.1f} s ({rate:,.0f} texts/s) to {target}"
     )
     return {"texts": count, "seconds": seconds, "texts_per_s": rate}
+
+
+def label_columns(probabilities, names):
+    """The columns a labelled file (or batch) gains, from the probabilities
+    `(texts, labels)`: `label`, its `probability`, and `p_<label>` for each
+    label (NumPy arrays, one row per text)."""
+    probabilities = np.asarray(probabilities, np.float64)
+    best = probabilities.argmax(axis=1)
+    columns = {
+        "label": np.asarray([str(name) for name in names], dtype=object)[best],
+        "probability": probabilities[np.arange(len(best)), best],
+    }
+    for i, name in enumerate(names):
+        columns[f"p_{name}"] = probabilities[:, i]
+    return columns
+
+
+def checked_texts(texts, column, first_row=1):
+    """`texts` as a list, each checked to be a string (a row without text is
+    a `DatasetError` naming it: rows count from `first_row`)."""
+    return [_checked(text, first_row + i, column) for i, text in enumerate(texts)]
 
 
 def _format(path, flag):
@@ -161,7 +184,7 @@ def _read_parquet(path, column, chunk):
     row = 0
     for batch in file.iter_batches(batch_size=chunk, columns=[column]):
         texts = batch.column(0).to_pylist()
-        yield [_checked(t, row + i + 1, column) for i, t in enumerate(texts)]
+        yield checked_texts(texts, column, first_row=row + 1)
         row += len(texts)
 
 
@@ -232,13 +255,7 @@ class _ParquetWriter(_Writer):
         return self
 
     def write(self, texts, probabilities):
-        columns = {"text": texts, "label": [], "probability": []}
-        columns.update({f"p_{n}": [] for n in self.names})
-        for _, label, p, each in self.records(texts, probabilities):
-            columns["label"].append(label)
-            columns["probability"].append(p)
-            for name, q in zip(self.names, each, strict=True):
-                columns[f"p_{name}"].append(q)
+        columns = {"text": texts, **label_columns(probabilities, self.names)}
         self.writer.write_table(self.pa.table(columns, schema=self.schema))
 
     def close(self):

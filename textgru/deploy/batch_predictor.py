@@ -1,0 +1,76 @@
+"""An export inside an engine that spreads batches of rows over processes or
+machines (Ray Data, Spark, Dask): a callable, made once per worker, that
+labels a batch of rows.
+
+    import ray
+    from textgru.deploy import BatchPredictor
+
+    labelled = ray.data.read_parquet("reviews/").map_batches(
+        BatchPredictor,
+        fn_constructor_args=("exports/sentiment",),
+        batch_format="pandas",
+        batch_size=4096,
+        concurrency=2,  # workers, each with the export loaded once
+    )
+    labelled.write_parquet("labelled/")
+
+(`recipes/label_with_ray.py` is this as a command.) Each batch comes back as
+its rows with the columns `textgru predict --input` writes: `label`,
+`probability` and `p_<label>` per label. A worker loads the export as
+`textgru.load` does (onnxruntime, no TensorFlow), checked against its
+manifest; a run folder is refused, since every worker would load
+TensorFlow: export it first.
+"""
+
+import numpy as np
+
+from textgru.deploy.labelling import checked_texts, label_columns
+from textgru.deploy.runtime import is_export, load_export
+from textgru.errors import DatasetError, RunError
+
+
+class BatchPredictor:
+    """`BatchPredictor(export)(batch)`: the rows of `batch` (a pandas
+    `DataFrame`, or a dict of columns such as Ray's `"numpy"` batches) with
+    the label columns added, in a batch of the same kind.
+
+    Args:
+        export: the folder of a classifier's export (`textgru export`).
+        text_column: the column of the texts (default: the one the run
+            trained on, `text` unless it was told another).
+    """
+
+    def __init__(self, export, text_column=None):
+        if not is_export(export):
+            raise RunError(
+                f"{export} is not an export: BatchPredictor loads one per worker "
+                "without TensorFlow; make one with `textgru export RUN --out DIR`"
+            )
+        self.model = load_export(export, task="classify")
+        self.text_column = text_column or self.model.spec.get("text_column") or "text"
+
+    @property
+    def label_names(self):
+        return self.model.label_names
+
+    def __call__(self, batch):
+        column = self.text_column
+        if column not in batch:
+            raise DatasetError(
+                f"The batch has no {column!r} column (its columns: "
+                f"{', '.join(map(str, batch.keys()))}); pass text_column="
+            )
+        texts = checked_texts(list(batch[column]), column)
+        probabilities = (
+            self.model.predict_proba(texts)
+            if texts
+            else np.zeros((0, len(self.label_names)))  # an engine's empty block
+        )
+        return _with(batch, label_columns(probabilities, self.label_names))
+
+
+def _with(batch, columns):
+    """`batch` with `columns` added: a new DataFrame, or a new dict."""
+    if hasattr(batch, "assign"):  # pandas
+        return batch.assign(**columns)
+    return {**batch, **columns}
