@@ -17,7 +17,7 @@ the export's path (a shared disk).
 
 import argparse
 import glob
-import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -37,6 +37,9 @@ def label(export, inputs, output, *, workers=2, batch_size=4096, address=None,
           text_column=None):  # fmt: skip
     """Label the files `inputs` with the export into Parquet files under
     `output` (a new folder); returns `{"texts", "seconds", "texts_per_s"}`."""
+    # Ray Data's own INFO lines off unless asked for (it reads this when it
+    # configures its logging, at import).
+    os.environ.setdefault("RAY_DATA_LOG_LEVEL", "WARNING")
     import ray
 
     files = _files(inputs)
@@ -54,8 +57,6 @@ def label(export, inputs, output, *, workers=2, batch_size=4096, address=None,
             address=address, num_cpus=None if address else workers + 1,
             include_dashboard=False, log_to_driver=False, configure_logging=False,
         )  # fmt: skip
-    for name in ("ray", "ray.data"):  # Ray's own INFO lines
-        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
