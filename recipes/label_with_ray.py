@@ -13,6 +13,12 @@ writes Parquet files to `--output`, each input row with `label`,
 this machine (local mode, `--workers` + 1 CPUs); with one (`auto`, or
 `ray://HEAD:10001`) it runs on that cluster, whose workers need textgru and
 the export's path (a shared disk).
+
+Ray's own processes listen on every interface, not only 127.0.0.1 (its
+servers have no setting for the address they bind), guarded by Ray's token
+authentication: run it where the network is trusted, as any Ray cluster.
+An input with a column named `label`, `probability` or `p_<label>` is
+refused (rename it first): it would be overwritten.
 """
 
 import argparse

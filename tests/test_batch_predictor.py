@@ -57,6 +57,8 @@ def test_bad_batches_and_a_run_folder_are_one_line(tiny_export):
         predictor(pd.DataFrame({"id": [1], "review": ["a film"]}))
     with pytest.raises(DatasetError, match="Row 2 has no text"):
         predictor(pd.DataFrame({"text": ["a film", None]}))
+    with pytest.raises(DatasetError, match="already has a column named label"):
+        predictor(pd.DataFrame({"text": ["a film"], "label": ["pos"]}))
     with pytest.raises(RunError, match="not an export.*textgru export"):
         BatchPredictor(run.path)
 

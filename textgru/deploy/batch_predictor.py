@@ -19,7 +19,8 @@ its rows with the columns `textgru predict --input` writes: `label`,
 `probability` and `p_<label>` per label. A worker loads the export as
 `textgru.load` does (onnxruntime, no TensorFlow), checked against its
 manifest; a run folder is refused, since every worker would load
-TensorFlow: export it first.
+TensorFlow: export it first. A batch that already has one of those columns
+(a gold `label`, say) is refused rather than overwritten.
 """
 
 import numpy as np
@@ -59,6 +60,13 @@ class BatchPredictor:
             raise DatasetError(
                 f"The batch has no {column!r} column (its columns: "
                 f"{', '.join(map(str, batch.keys()))}); pass text_column="
+            )
+        columns = ["label", "probability", *(f"p_{n}" for n in self.label_names)]
+        taken = [name for name in columns if name in batch]
+        if taken:
+            raise DatasetError(
+                f"The batch already has a column named {', '.join(taken)}, which "
+                "the predictions would overwrite; rename or drop it first"
             )
         texts = checked_texts(list(batch[column]), column)
         probabilities = (
