@@ -63,7 +63,7 @@ test: lint browser
 	KERAS_BACKEND=jax $(BIN)/pytest -n $(JAX_PYTEST_WORKERS) --dist loadfile \
 		-m "layers and not slow" > $(JAX_LOG) 2>&1 & jax=$$!; \
 	trap 'kill $$jax 2>/dev/null' INT TERM; \
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile; tf=$$?; \
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder; tf=$$?; \
 	wait $$jax; jx=$$?; \
 	echo "=== the layer tests on the JAX backend ($(JAX_LOG)) ==="; cat $(JAX_LOG); \
 	test $$tf -eq 0 -a $$jx -eq 0

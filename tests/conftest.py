@@ -3,6 +3,12 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# One thread per TensorFlow op pool in the test processes and the processes
+# they start: `make test` runs four test processes on two cores, and pools
+# sized to the cores in each only wait on each other (the tiny models here
+# gain nothing from a second thread).
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 # No network in tests: hub lookups fail at once instead of retrying for ~23 s.
 # (Read when huggingface_hub is imported, so it is set before any import.)
 os.environ["HF_HUB_OFFLINE"] = "1"
