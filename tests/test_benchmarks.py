@@ -179,3 +179,23 @@ def test_ablation_runs(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| adversarial, ensemble of the 2 seeds |" in out
     assert "weights averaged over epochs 2 to last" in out
+
+
+def test_imbalance_runs(tmp_path, capsys):
+    data, settings = _tiny_recipe(tmp_path, 160)
+    out_file = tmp_path / "imbalance.json"
+    _load("imbalance").main(
+        ["--dataset", data, "--label", "pos", "--seeds", "0", "--json",
+         str(out_file), "--variants", "weighted:class_weight=balanced",
+         "--set", *settings]
+    )  # fmt: skip
+    results = json.loads(out_file.read_text())
+    assert [r["variant"] for r in results] == [
+        "weighted, threshold 0.5",
+        "weighted, threshold tuned (f1)",
+    ]
+    assert results[0]["runs"][0]["threshold"] == 0.5
+    assert 0 < results[1]["runs"][0]["threshold"] < 1
+    for result in results:
+        assert 0.0 <= result["runs"][0]["recall"] <= 1.0
+    assert "| weighted, threshold tuned (f1) |" in capsys.readouterr().out

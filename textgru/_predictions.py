@@ -2,6 +2,8 @@
 engine: a run's Keras model and an export's ONNX graph (`textgru.deploy`),
 which must answer alike. Only NumPy: an export predicts without Keras."""
 
+import numbers
+
 import numpy as np
 
 from textgru.errors import InvalidArgumentError, RunIntegrityError
@@ -36,12 +38,70 @@ def probabilities(engine, preprocessor, texts, batch_size):
     return result
 
 
-def labelled(texts, probabilities, label_names):
-    """One dict per text: the `text`, its `label`, that label's
-    `probability`, and all `probabilities` by label name."""
+def calibrated(probabilities, temperature=None):
+    """`probabilities` `(texts, classes)` with the model's logits divided by
+    `temperature` (temperature scaling, Guo et al. 2017; None or 1: as they
+    are). A binary model's logit is that of its second column; a softmax
+    model's, the log of each column (softmax is unchanged by a shift)."""
+    if temperature is None or temperature == 1.0:
+        return probabilities
+    p = np.asarray(probabilities, np.float64)
+    with np.errstate(divide="ignore", over="ignore"):
+        if p.shape[1] == 2:
+            p = np.maximum(p, np.finfo(np.float64).tiny)
+            logit = np.log(p[:, 1]) - np.log(p[:, 0])
+            positive = 1.0 / (1.0 + np.exp(-logit / temperature))
+            return np.stack([1.0 - positive, positive], axis=1)
+        logits = np.log(p) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    exp = np.exp(logits)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def check_temperature(value, where="temperature"):
+    """A calibration temperature: a finite number > 0."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not 0.0 < value < float("inf")
+    ):
+        raise InvalidArgumentError(
+            f"Expected `{where}` to be a finite number > 0. Received: {where}={value!r}"
+        )
+    return float(value)
+
+
+def check_threshold(value, where="threshold"):
+    """A binary classifier's decision threshold: a number strictly between
+    0 and 1 (on the second label's probability)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not 0.0 < value < 1.0
+    ):
+        raise InvalidArgumentError(
+            f"Expected `{where}` to be a number between 0 and 1 (exclusive). "
+            f"Received: {where}={value!r}"
+        )
+    return float(value)
+
+
+def decide(probabilities, threshold=None):
+    """The class id of each row of `probabilities` `(texts, classes)`: the
+    most probable class, or of a binary model with a decision `threshold`,
+    class 1 where its probability is at least `threshold`."""
+    probabilities = np.asarray(probabilities)
+    if threshold is None:
+        return probabilities.argmax(axis=1)
+    return (probabilities[:, 1] >= threshold).astype(np.int64)
+
+
+def labelled(texts, probabilities, label_names, threshold=None):
+    """One dict per text: the `text`, its `label` (by `decide`), that
+    label's `probability`, and all `probabilities` by label name."""
     results = []
-    for text, row in zip(texts, probabilities, strict=True):
-        best = int(np.argmax(row))
+    chosen = decide(probabilities, threshold)
+    for text, row, best in zip(texts, probabilities, chosen, strict=True):
         results.append(
             {
                 "text": text,

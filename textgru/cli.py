@@ -217,9 +217,11 @@ def _add_evaluate(commands):
         help="metrics of a trained run on labelled texts",
         description="Score a trained classifier on its own test split, or on every "
         "row of another labelled file. Prints a short table: the number of texts, "
-        "accuracy, macro-F1, precision, recall and F1 per class, and the confusion "
+        "accuracy, macro-F1, ROC-AUC and PR-AUC (two labels), the expected "
+        "calibration error, precision, recall and F1 per class, and the confusion "
         "matrix (rows: true label, columns: predicted); --json prints the full "
-        "report as one JSON object instead.",
+        "report as one JSON object instead; --errors FILE writes the texts it "
+        "gets wrong.",
     )
     _add_trust_flag(evaluate)
     evaluate.add_argument("run_dir", help="a run directory from `textgru train`")
@@ -244,6 +246,13 @@ def _add_evaluate(commands):
     )
     evaluate.add_argument(
         "--json", action="store_true", help="print the full report as JSON"
+    )
+    evaluate.add_argument(
+        "--errors",
+        metavar="FILE",
+        help="also write the texts the run gets wrong to FILE (.csv or .jsonl, a "
+        "new file), the most confidently wrong first: text, label, predicted, "
+        "probability, p_true and each label's probability",
     )
 
 
@@ -588,6 +597,7 @@ def _evaluate(args):
         args.split,
         text_column=args.text_column,
         label_column=args.label_column,
+        errors=args.errors,
     )
     if args.json:
         print(json.dumps(report, indent=2))
@@ -599,9 +609,16 @@ def _report_table(report):
     """A classification report as a few lines of text."""
     names = report["label_names"]
     width = max(10, *map(len, map(str, names)))
+    threshold = report.get("threshold")
+    decided = (
+        f" ({names[1]} where its probability >= {threshold:.3f})"
+        if threshold is not None
+        else ""
+    )
     lines = [
         f"{report['num_examples']} texts: accuracy {report['accuracy']:.4f}, "
-        f"macro-F1 {report['macro_f1']:.4f}",
+        f"macro-F1 {report['macro_f1']:.4f}{decided}",
+        _probability_line(report),
         "",
         f"{'label':<{width}}  precision  recall      f1  support",
     ]
@@ -618,6 +635,19 @@ def _report_table(report):
             f"{name!s:<{width}}  " + "  ".join(f"{count:>8}" for count in counts)
         )
     return "\n".join(lines)
+
+
+def _probability_line(report):
+    """The probabilities' measures of a report, in one line."""
+    parts = []
+    if report.get("roc_auc") is not None:
+        parts.append(f"ROC-AUC {report['roc_auc']:.4f}")
+    if report.get("pr_auc") is not None:
+        parts.append(f"PR-AUC {report['pr_auc']:.4f} ({report['positive_label']})")
+    parts.append(f"expected calibration error {report['ece']:.4f}")
+    if report.get("temperature") is not None:
+        parts.append(f"temperature {report['temperature']:.3f}")
+    return ", ".join(parts)
 
 
 def _read_texts(args, keep_blank=False):

@@ -40,6 +40,7 @@ def classification_dataset(
     bucket_window=32,
     pad_to_max_length=False,
     drop_remainder=False,
+    class_weights=None,
 ):
     """Batches of `(ids, labels)` for text classification, as a `tf.data.Dataset`.
 
@@ -57,10 +58,14 @@ def classification_dataset(
         pad_to_max_length: pad every batch to `max_length` (fixed shapes, for
             XLA or the JAX backend); otherwise to the longest in the batch.
         drop_remainder: drop the last, smaller batch.
+        class_weights: optional weight of each class (by class id) in the
+            loss; each batch then also holds each text's weight, which Keras
+            takes as `sample_weight` (as `fit(class_weight=...)` does).
 
     Returns:
         A `tf.data.Dataset` of `ids` (int32, `(batch, length)`, padded with 0)
-        and `labels` (int32, `(batch,)`), in the split's order unless shuffled
+        and `labels` (int32, `(batch,)`), and with `class_weights` the
+        `weights` (float32, `(batch,)`), in the split's order unless shuffled
         or bucketed.
     """
     import tensorflow as tf
@@ -80,6 +85,7 @@ def classification_dataset(
     ids = tf.RaggedTensor.from_row_splits(values, offsets, validate=False)
     labels = tf.constant(np.asarray(dataset["label"], dtype=np.int32))
     lengths = tf.constant(np.diff(offsets).astype(np.int32))
+    weights = _class_weight_table(class_weights, dataset["label"])
     # The pipeline works on row indices and gathers whole batches at once, so
     # its cost is per batch, not per text.
     rows = tf.data.Dataset.range(count)
@@ -108,10 +114,34 @@ def classification_dataset(
         dense = tf.gather(ids, batch).to_tensor(default_value=0, shape=[None, width])
         # A batch of only empty texts would have no time step: keep one.
         missing = tf.maximum(0, 1 - tf.shape(dense)[1])
-        return tf.pad(dense, [[0, 0], [0, missing]]), tf.gather(labels, batch)
+        batch_labels = tf.gather(labels, batch)
+        dense = tf.pad(dense, [[0, 0], [0, missing]])
+        if weights is None:
+            return dense, batch_labels
+        return dense, batch_labels, tf.gather(weights, batch_labels)
 
     data = rows.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return data.prefetch(tf.data.AUTOTUNE)
+
+
+def _class_weight_table(class_weights, labels):
+    """`class_weights` as a float32 tensor with one weight per class."""
+    if class_weights is None:
+        return None
+    import tensorflow as tf
+
+    table = np.asarray(class_weights, np.float32)
+    highest = int(np.max(labels, initial=0))
+    if (
+        table.ndim != 1
+        or len(table) <= highest
+        or not (np.isfinite(table) & (table > 0)).all()
+    ):
+        raise InvalidArgumentError(
+            "Expected `class_weights` to be finite weights > 0, one per class "
+            f"(at least {highest + 1}). Received: {class_weights!r}"
+        )
+    return tf.constant(table)
 
 
 def language_model_dataset(

@@ -74,7 +74,10 @@ class BatchPredictor:
             if texts
             else np.zeros((0, len(self.label_names)))  # an engine's empty block
         )
-        return _with(batch, label_columns(probabilities, self.label_names))
+        return _with(
+            batch,
+            label_columns(probabilities, self.label_names, self.model.threshold),
+        )
 
 
 def _with(batch, columns):

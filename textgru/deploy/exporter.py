@@ -214,6 +214,12 @@ def _spec(run, format, task):
             ),
             # The column the run read its texts from (None: "text").
             "text_column": run.config.text_column,
+            # A binary run's decision threshold on the second label (None:
+            # the likelier label).
+            "threshold": run.threshold,
+            # The calibration temperature the run's probabilities are
+            # divided by (None: none).
+            "temperature": run.temperature,
         }
     else:
         units = [layer.cell.units for layer in run.model.backbone.recurrent_layers]

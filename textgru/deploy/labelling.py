@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from textgru import _predictions
 from textgru._atomic import atomic_path
 from textgru._status import say
 from textgru.errors import DatasetError, InvalidArgumentError
@@ -51,7 +52,7 @@ def label_file(
     names = list(model.label_names)
     start, count = time.perf_counter(), 0
     with atomic_path(target, suffix=target.suffix) as tmp:
-        with _WRITERS[write](tmp, names) as writer:
+        with _WRITERS[write](tmp, names, model.threshold) as writer:
             for texts in _READERS[read](source, column, chunk):
                 probabilities = model.predict_proba(texts)
                 writer.write(texts, probabilities)
@@ -66,12 +67,13 @@ def label_file(
     return {"texts": count, "seconds": seconds, "texts_per_s": rate}
 
 
-def label_columns(probabilities, names):
+def label_columns(probabilities, names, threshold=None):
     """The columns a labelled file (or batch) gains, from the probabilities
-    `(texts, labels)`: `label`, its `probability`, and `p_<label>` for each
-    label (NumPy arrays, one row per text)."""
+    `(texts, labels)`: `label` (the likelier one, or by a binary model's
+    decision `threshold`), its `probability`, and `p_<label>` for each label
+    (NumPy arrays, one row per text)."""
     probabilities = np.asarray(probabilities, np.float64)
-    best = probabilities.argmax(axis=1)
+    best = _predictions.decide(probabilities, threshold)
     columns = {
         "label": np.asarray([str(name) for name in names], dtype=object)[best],
         "probability": probabilities[np.arange(len(best)), best],
@@ -189,8 +191,8 @@ def _read_parquet(path, column, chunk):
 
 
 class _Writer:
-    def __init__(self, path, names):
-        self.path, self.names = path, names
+    def __init__(self, path, names, threshold):
+        self.path, self.names, self.threshold = path, names, threshold
 
     def __enter__(self):
         return self
@@ -199,8 +201,8 @@ class _Writer:
         self.close()
 
     def records(self, texts, probabilities):
-        for text, row in zip(texts, probabilities, strict=True):
-            best = int(row.argmax())
+        chosen = _predictions.decide(probabilities, self.threshold)
+        for text, row, best in zip(texts, probabilities, chosen, strict=True):
             yield text, self.names[best], float(row[best]), [float(p) for p in row]
 
 
@@ -255,7 +257,10 @@ class _ParquetWriter(_Writer):
         return self
 
     def write(self, texts, probabilities):
-        columns = {"text": texts, **label_columns(probabilities, self.names)}
+        columns = {
+            "text": texts,
+            **label_columns(probabilities, self.names, self.threshold),
+        }
         self.writer.write_table(self.pa.table(columns, schema=self.schema))
 
     def close(self):

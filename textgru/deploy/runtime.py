@@ -144,6 +144,15 @@ class ExportedClassifier:
         self.label_names = list(spec["label_names"])
         if len(self.label_names) < 2:
             raise ValueError("fewer than 2 labels")
+        # Exports made before thresholds existed have none: the likelier label.
+        self.threshold = spec.get("threshold")
+        if self.threshold is not None:
+            if len(self.label_names) != 2:
+                raise ValueError("a threshold for more than 2 labels")
+            self.threshold = _predictions.check_threshold(self.threshold)
+        self.temperature = spec.get("temperature")
+        if self.temperature is not None:
+            self.temperature = _predictions.check_temperature(self.temperature)
         pre = spec["preprocessing"]
         self.preprocessor = Preprocessor(
             tokenizer,
@@ -176,20 +185,23 @@ class ExportedClassifier:
         return self._engine(np.asarray(ids, np.int32))
 
     def predict_proba(self, texts, batch_size=None):
-        """Class probabilities, `(len(texts), num_classes)`."""
+        """Class probabilities, `(len(texts), num_classes)` (with the run's
+        calibration temperature applied, if it had one)."""
         batch_size = batch_size or self.batch_size
         if self.engine_batch and self.format == "onnx":
             batch_size = min(batch_size, self.engine_batch)
-        return _predictions.probabilities(
+        raw = _predictions.probabilities(
             self.predict_ids, self.preprocessor, texts, batch_size
         )
+        return _predictions.calibrated(raw, self.temperature)
 
     def predict(self, texts, batch_size=None):
         """One dict per text: `label`, its `probability`, and all `probabilities`."""
         texts = list(texts)
         return _predictions.labelled(
-            texts, self.predict_proba(texts, batch_size), self.label_names
-        )
+            texts, self.predict_proba(texts, batch_size), self.label_names,
+            self.threshold,
+        )  # fmt: skip
 
     def update_gates(self, text):
         """The update gate of each GRU layer and direction after each token of

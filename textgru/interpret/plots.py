@@ -1,4 +1,5 @@
-"""Figures: training curves, confusion matrices and gate heatmaps.
+"""Figures: training curves, confusion matrices, reliability diagrams and
+gate heatmaps.
 
 Each function returns a `matplotlib.figure.Figure` built with Matplotlib's
 object API, so no global backend is switched and nothing pops up; a notebook
@@ -104,6 +105,61 @@ def confusion_matrix(matrix, label_names, *, title=None, annotate=None):
         total = counts.sum()
         title = f"accuracy {np.trace(counts) / total:.1%} of {total}" if total else ""
     axes.set_title(title)
+    return figure
+
+
+def reliability_diagram(bins, *, title=None):
+    """A reliability diagram: in each bin of the most probable label's
+    probability, how often that label is right, against the diagonal of a
+    calibrated model; the bars below count the texts per bin.
+
+    Args:
+        bins: the `reliability` list of a run's metrics
+            (`textgru.tasks.metrics.calibration_error`): per bin `low`,
+            `high`, `count`, `confidence` and `accuracy`.
+        title: a title (default: the expected calibration error).
+
+    Returns:
+        A `matplotlib.figure.Figure`.
+    """
+    bins = list(bins)
+    filled = [b for b in bins if b["count"]]
+    figure = Figure(figsize=(4.6, 5.2), layout="constrained")
+    top, bottom = figure.subplots(
+        2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
+    lows = [b["low"] for b in bins]
+    widths = [b["high"] - b["low"] for b in bins]
+    top.bar(
+        [b["low"] for b in filled],
+        [b["accuracy"] for b in filled],
+        width=[b["high"] - b["low"] for b in filled],
+        align="edge",
+        edgecolor="black",
+        linewidth=0.5,
+        label="accuracy in the bin",
+    )
+    top.plot(
+        [b["confidence"] for b in filled],
+        [b["accuracy"] for b in filled],
+        "o",
+        color="black",
+        markersize=3,
+        label="at the bin's mean probability",
+    )
+    top.plot([0, 1], [0, 1], "--", color="grey", linewidth=1, label="calibrated")
+    top.set(xlim=(0, 1), ylim=(0, 1), ylabel="accuracy")
+    top.legend(loc="upper left", fontsize="small")
+    top.grid(alpha=0.3)
+    if title is None:
+        total = sum(b["count"] for b in bins) or 1
+        ece = sum(
+            b["count"] / total * abs(b["accuracy"] - b["confidence"]) for b in filled
+        )
+        title = f"expected calibration error {ece:.3f}"
+    top.set_title(title)
+    bottom.bar(lows, [b["count"] for b in bins], width=widths, align="edge")
+    bottom.set(xlabel="probability of the predicted label", ylabel="texts")
     return figure
 
 

@@ -20,7 +20,8 @@ from textgru.errors import DatasetError, InvalidArgumentError, RunIntegrityError
 from textgru.interpret import gate_activations, plots
 from textgru.models import POOLINGS, build_classifier, classifier_from_lm
 from textgru.models.adversarial import check_backend
-from textgru.tasks.metrics import classification_report
+from textgru.tasks import calibration, imbalance, misclassified
+from textgru.tasks.metrics import classification_report, probability_report
 from textgru.tasks.runs import TaskRun
 from textgru.tasks.task import Task
 from textgru.training import TrainConfig
@@ -67,6 +68,34 @@ class ClassifierConfig(TrainConfig):
         before=0.0,
     )
     label_smoothing: float = field(0.0, "label smoothing of the loss")
+    class_weight: str | dict = field(
+        "none",
+        "weight of each class in the training loss: none, balanced (n / (classes "
+        "x count), as scikit-learn), or a JSON object of label -> weight such as "
+        "'{\"spam\": 4}' (labels left out weigh 1)",
+    )
+    threshold: float | None = field(
+        None,
+        "two classes: predict the second label when its probability is at least "
+        "this, in (0, 1) (recorded; used by predict, evaluate and exports)",
+        shown="0.5",
+        resume_free=True,
+    )
+    threshold_metric: str | None = field(
+        None,
+        "two classes: tune the threshold on the validation split for f1 (of the "
+        "second label), macro_f1, balanced_accuracy or accuracy (recorded; used "
+        "by predict, evaluate and exports)",
+        shown="none",
+        resume_free=True,
+    )
+    calibrate: bool = field(
+        False,
+        "fit a temperature that divides the logits on the validation split "
+        "(temperature scaling), so the probabilities say how often the model is "
+        "right; recorded and applied by predict, evaluate and exports",
+        resume_free=True,
+    )
     bucket_by_length: bool = field(True, "batch texts of similar length together")
 
     def backbone_options(self):
@@ -87,6 +116,19 @@ class ClassifierConfig(TrainConfig):
         _validation.rate("label_smoothing", self.label_smoothing)
         _validation.non_negative("adversarial", self.adversarial)
         _validation.one_of("pooling", self.pooling, POOLINGS)
+        self.class_weight = imbalance.check_class_weight(self.class_weight)
+        if self.threshold is not None:
+            _predictions.check_threshold(self.threshold)
+        if self.threshold_metric is not None:
+            _validation.one_of(
+                "threshold_metric", self.threshold_metric, imbalance.THRESHOLD_METRICS
+            )
+            if self.threshold is not None:
+                raise InvalidArgumentError(
+                    "Give a fixed `threshold` or a `threshold_metric` to tune it on "
+                    f"validation, not both. Received: threshold={self.threshold}, "
+                    f"threshold_metric={self.threshold_metric!r}"
+                )
 
 
 @dataclasses.dataclass
@@ -95,6 +137,11 @@ class ClassifierRun(TaskRun):
 
     config: ClassifierConfig
     label_names: list = dataclasses.field(default_factory=list)
+    # Of a binary run, the decision threshold on the second label's
+    # probability (`threshold` or `threshold_metric`); None: the likelier label.
+    threshold: float | None = None
+    # The temperature fitted on validation (`calibrate`); None: none.
+    temperature: float | None = None
 
     @classmethod
     def made(cls, path, model, tokenizer, config, metrics, info):
@@ -114,35 +161,64 @@ class ClassifierRun(TaskRun):
             config=config,
             metrics=metrics,
             label_names=list(labels),
+            threshold=_recorded(
+                path, info, "threshold", _binary_threshold(len(labels))
+            ),
+            temperature=_recorded(
+                path, info, "temperature", _predictions.check_temperature
+            ),
         )
 
     def predict_proba(self, texts, batch_size=None):
-        """Class probabilities, `(len(texts), num_classes)`."""
-        return predict_proba(
+        """Class probabilities, `(len(texts), num_classes)` (with the run's
+        calibration `temperature` applied, if it has one)."""
+        raw = predict_proba(
             self.model,
             self.preprocessor,
             texts,
             batch_size=batch_size or self.config.batch_size,
         )
+        return _predictions.calibrated(raw, self.temperature)
 
     def predict(self, texts, batch_size=None):
-        """One dict per text: `label`, its `probability`, and all `probabilities`."""
+        """One dict per text: `label`, its `probability`, and all
+        `probabilities` (the label is the likelier one, or of a binary run
+        with a `threshold`, the second where its probability reaches it)."""
         texts = list(texts)
         return _predictions.labelled(
-            texts, self.predict_proba(texts, batch_size), self.label_names
-        )
+            texts, self.predict_proba(texts, batch_size), self.label_names,
+            self.threshold,
+        )  # fmt: skip
+
+    def decide(self, probabilities):
+        """The label id of each row of `probabilities` (the run's threshold
+        applied)."""
+        return _predictions.decide(probabilities, self.threshold)
 
     def evaluate(
-        self, dataset=None, split=None, *, text_column=None, label_column=None
+        self,
+        dataset=None,
+        split=None,
+        *,
+        text_column=None,
+        label_column=None,
+        errors=None,
     ):
-        """A `classification_report` on a split of the run's dataset (default
-        `"test"`), or on another labelled `dataset` (a source for
-        `load_dataset`; all of its rows by default). The columns are the
-        run's own (`config.text_column`, `config.label_column`) unless
+        """A report on a split of the run's dataset (default `"test"`), or on
+        another labelled `dataset` (a source for `load_dataset`; all of its
+        rows by default): `classification_report` of the run's decisions,
+        with the `probability_report` of its probabilities (calibration
+        error; ROC-AUC and PR-AUC of two labels). The columns are the run's
+        own (`config.text_column`, `config.label_column`) unless
         `text_column` / `label_column` name others; label names are mapped
         to the run's (one it never saw is a `DatasetError`). `split` is
-        `"train"`, `"validation"`, `"test"` or `"all"`."""
+        `"train"`, `"validation"`, `"test"` or `"all"`. With `errors` (a
+        `.csv` or `.jsonl` path that does not exist yet), the texts the run
+        gets wrong are written there, the most confidently wrong first
+        (`textgru.tasks.misclassified`)."""
         config = self.config
+        if errors is not None:
+            errors = misclassified.check_target(errors)
         if dataset is None:
             data = CLASSIFY.load_data(config)
         else:
@@ -165,7 +241,29 @@ class ClassifierRun(TaskRun):
         labels = _labels_as(rows, self.label_names)
         say(f"scoring {len(rows):,} texts")
         probabilities = self.predict_proba(rows["text"])
-        return classification_report(labels, probabilities.argmax(1), self.label_names)
+        decided = self.decide(probabilities)
+        if errors is not None:
+            wrong = misclassified.rows(
+                rows["text"], labels, decided, probabilities, self.label_names
+            )
+            misclassified.write(errors, wrong, self.label_names)
+            say(f"wrote the {len(wrong):,} texts the run gets wrong to {errors}")
+        return self.report(labels, probabilities, decided)
+
+    def report(self, labels, probabilities, decided=None):
+        """The report of `evaluate` from true label ids and the run's
+        probabilities (and decisions, if already made)."""
+        if decided is None:
+            decided = self.decide(probabilities)
+        report = {
+            **classification_report(labels, decided, self.label_names),
+            **probability_report(labels, probabilities, self.label_names),
+        }
+        if self.threshold is not None:
+            report["threshold"] = self.threshold
+        if self.temperature is not None:
+            report["temperature"] = self.temperature
+        return report
 
 
 def predict_proba(model, preprocessor, texts, *, batch_size=64, max_length=None):
@@ -182,6 +280,32 @@ def predict_proba(model, preprocessor, texts, *, batch_size=64, max_length=None)
     return _predictions.probabilities(
         model.predict_on_batch, preprocessor, texts, batch_size
     )
+
+
+def _recorded(path, info, key, check):
+    """The value a run's config.json records under `key` (`{"value": ...}`,
+    checked by `check`), or None if it records none."""
+    recorded = info.get(key)
+    if recorded is None:
+        return None
+    try:
+        return check(recorded["value"])
+    except (TypeError, KeyError, ValueError) as error:
+        raise RunIntegrityError(
+            f"{path}/config.json records a damaged {key} ({recorded!r}: {error}); "
+            "it is not this run's config.json"
+        ) from None
+
+
+def _binary_threshold(labels):
+    """A check of a recorded threshold for a run of `labels` labels."""
+
+    def check(value):
+        if labels != 2:
+            raise ValueError(f"a threshold for {labels} labels")
+        return _predictions.check_threshold(value)
+
+    return check
 
 
 def _labels_as(split, names):
@@ -209,7 +333,7 @@ class ClassificationTask(Task):
     )
     config_class = ClassifierConfig
     run_class = ClassifierRun
-    report_files = ("confusion_matrix.png", "gates.png")
+    report_files = ("confusion_matrix.png", "calibration.png", "gates.png")
 
     def load_data(self, config):
         # The label column is required: a file without it is refused with
@@ -240,7 +364,28 @@ class ClassificationTask(Task):
                 f"({', '.join(map(str, label_names))}); a classifier needs texts of "
                 "at least 2 classes"
             )
-        return {"label_names": label_names}
+        if len(label_names) != 2 and (
+            config.threshold is not None or config.threshold_metric
+        ):
+            raise DatasetError(
+                f"{source}: a decision threshold (--threshold, --threshold-metric) "
+                f"is for two classes; this dataset has {len(label_names)} "
+                f"({', '.join(map(str, label_names))})"
+            )
+        info = {"label_names": label_names}
+        weights = self.class_weights(config, data["train"])
+        if weights is not None:
+            info["class_weights"] = {
+                str(name): round(float(w), 6)
+                for name, w in zip(label_names, weights, strict=True)
+            }
+        return info
+
+    def class_weights(self, config, train):
+        """The loss weight of each class (by id), or None (`class_weight`)."""
+        return imbalance.class_weights(
+            config.class_weight, train.features["label"].names, train["label"]
+        )
 
     def preprocessor(self, config, tokenizer):
         return Preprocessor(tokenizer, max_length=config.max_length)
@@ -255,6 +400,7 @@ class ClassificationTask(Task):
             seed=config.seed,
             bucket_by_length=config.bucket_by_length and training,
             drop_remainder=drop_remainder,
+            class_weights=self.class_weights(config, split) if training else None,
         )
 
     def build_model(self, config, tokenizer, info, parent=None):
@@ -282,17 +428,47 @@ class ClassificationTask(Task):
         )
         return model
 
+    def tune(self, run, data):
+        config = run.config
+        tuned = {}
+        split = data["validation"]
+        if config.calibrate:
+            raw = predict_proba(
+                run.model, run.preprocessor, split["text"], batch_size=config.batch_size
+            )
+            value, before, after = calibration.fit_temperature(split["label"], raw)
+            say(
+                f"temperature {value:.3f} (validation negative log-likelihood "
+                f"{before:.4f} -> {after:.4f})"
+            )
+            tuned["temperature"] = {
+                "value": value,
+                "validation_nll": [before, after],
+            }
+            run = dataclasses.replace(run, temperature=value)
+        if config.threshold is not None:
+            tuned["threshold"] = {"value": config.threshold}
+        elif config.threshold_metric is not None:
+            # On the probabilities predict gives: calibrated, if the run is.
+            positive = run.predict_proba(split["text"])[:, 1]
+            value, score = imbalance.tune_threshold(
+                split["label"], positive, config.threshold_metric
+            )
+            say(
+                f"decision threshold {value:.3f} (validation "
+                f"{config.threshold_metric} {score:.4f})"
+            )
+            tuned["threshold"] = {
+                "value": value,
+                "metric": config.threshold_metric,
+                "validation_score": score,
+            }
+        return tuned
+
     def metrics(self, run, data):
         def report(split):
-            probabilities = predict_proba(
-                run.model,
-                run.preprocessor,
-                data[split]["text"],
-                batch_size=run.config.batch_size,
-            )
-            return classification_report(
-                data[split]["label"], probabilities.argmax(1), run.label_names
-            )
+            probabilities = run.predict_proba(data[split]["text"])
+            return run.report(data[split]["label"], probabilities)
 
         return {
             "test": report("test"),
@@ -307,6 +483,10 @@ class ClassificationTask(Task):
                 test["confusion_matrix"],
                 run.label_names,
                 title=f"test accuracy {test['accuracy']:.1%}",
+            ),
+            "calibration.png": plots.reliability_diagram(
+                test["reliability"],
+                title=f"test: expected calibration error {test['ece']:.3f}",
             ),
             "gates.png": gate_figure(run, data["test"]),
         }
@@ -332,8 +512,10 @@ def gate_figure(run, split):
     activations = gate_activations(run, texts)
     titles = [
         f"{acts.gates[0]} gate of {acts.layer} ({acts.direction}); true: "
-        f"{names[split['label'][i]]}, predicted: {names[p.argmax()]} ({p.max():.2f})"
-        for i, p, acts in zip(chosen, probabilities, activations, strict=True)
+        f"{names[split['label'][i]]}, predicted: {names[best]} ({p[best]:.2f})"
+        for i, p, best, acts in zip(
+            chosen, probabilities, run.decide(probabilities), activations, strict=True
+        )
     ]
     return plots.gate_heatmap(activations, units=16, titles=titles)
 

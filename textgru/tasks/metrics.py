@@ -1,5 +1,6 @@
 """Classification metrics, in NumPy: accuracy, per-class precision, recall and
-F1, macro-F1 and the confusion matrix."""
+F1, macro-F1 and the confusion matrix; ROC-AUC, PR-AUC and the expected
+calibration error of the probabilities."""
 
 import numpy as np
 
@@ -55,3 +56,113 @@ def classification_report(y_true, y_pred, label_names):
         "label_names": list(label_names),
         "num_examples": int(len(y_true)),
     }
+
+
+# Equal-width confidence bins of the expected calibration error (Guo et
+# al., 2017, use 15).
+CALIBRATION_BINS = 15
+
+
+def probability_report(y_true, probabilities, label_names):
+    """What the probabilities themselves are worth, beyond the decisions:
+    the expected calibration error with its reliability bins for every
+    task, and for two labels the ROC-AUC and PR-AUC (average precision) of
+    the second label's probability.
+
+    Args:
+        y_true: true class ids.
+        probabilities: `(texts, classes)`.
+        label_names: the class names.
+
+    Returns:
+        A dict with `ece` and `reliability` (per bin: `low`, `high`,
+        `count`, `confidence`, `accuracy`); of two labels also `roc_auc`
+        and `pr_auc` (None when the texts hold one label only), named for
+        the second label in `positive_label`.
+
+    Example:
+
+    >>> p = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
+    >>> report = probability_report([0, 1, 1, 0], p, ["neg", "pos"])
+    >>> report["roc_auc"], round(report["pr_auc"], 4)
+    (0.75, 0.8333)
+    """
+    y_true = np.asarray(y_true, dtype=np.int64)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    ece, bins = calibration_error(y_true, probabilities)
+    report = {"ece": ece, "reliability": bins}
+    if len(label_names) == 2:
+        positive = probabilities[:, 1]
+        report.update(
+            positive_label=str(label_names[1]),
+            roc_auc=roc_auc(y_true == 1, positive),
+            pr_auc=average_precision(y_true == 1, positive),
+        )
+    return report
+
+
+def calibration_error(y_true, probabilities, bins=CALIBRATION_BINS):
+    """The expected calibration error of the most probable class (Guo et
+    al., 2017): texts binned by that probability (equal-width bins over
+    [0, 1]), the mean gap between each bin's accuracy and its mean
+    probability, weighted by the bin's share of texts. Returns `(ece,
+    bins)`, the bins as dicts (`low`, `high`, `count`, `confidence`,
+    `accuracy`; empty bins have count 0 and None)."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == np.asarray(y_true)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    # Bin i holds (edges[i], edges[i + 1]]; a confidence of 0 goes to the first.
+    index = np.clip(np.searchsorted(edges, confidence, "left") - 1, 0, bins - 1)
+    total, rows, ece = len(confidence), [], 0.0
+    for i in range(bins):
+        inside = index == i
+        count = int(inside.sum())
+        row = {"low": float(edges[i]), "high": float(edges[i + 1]), "count": count}
+        if count:
+            row["confidence"] = float(confidence[inside].mean())
+            row["accuracy"] = float(correct[inside].mean())
+            ece += count / total * abs(row["accuracy"] - row["confidence"])
+        else:
+            row["confidence"] = row["accuracy"] = None
+        rows.append(row)
+    return float(ece), rows
+
+
+def roc_auc(positive, scores):
+    """The area under the ROC curve: the chance that a positive text scores
+    above a negative one (ties count half); None without both kinds."""
+    positive = np.asarray(positive, bool)
+    ones, zeros = int(positive.sum()), int((~positive).sum())
+    if not ones or not zeros:
+        return None
+    ranks = _average_ranks(np.asarray(scores, np.float64))
+    return float((ranks[positive].sum() - ones * (ones + 1) / 2) / (ones * zeros))
+
+
+def average_precision(positive, scores):
+    """The area under the precision-recall curve as average precision (as
+    scikit-learn's `average_precision_score`): the precision at each
+    distinct score, weighted by the recall it adds; None without positives."""
+    positive = np.asarray(positive, bool)
+    if not positive.any():
+        return None
+    order = np.argsort(-np.asarray(scores, np.float64), kind="stable")
+    scores, hits = np.asarray(scores, np.float64)[order], positive[order]
+    # The last text of each run of equal scores: one threshold per run.
+    last = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
+    true_positives = np.cumsum(hits)[last]
+    precision = true_positives / (last + 1)
+    recall = true_positives / positive.sum()
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def _average_ranks(values):
+    """Ranks from 1, equal values sharing the mean of their ranks."""
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values), np.float64)
+    ranks[order] = np.arange(1, len(values) + 1)
+    unique, inverse = np.unique(values, return_inverse=True)
+    sums = np.bincount(inverse, weights=ranks, minlength=len(unique))
+    counts = np.bincount(inverse, minlength=len(unique))
+    return (sums / counts)[inverse]

@@ -6,8 +6,8 @@ batches, model, compile, metrics and reports) by overriding the methods of
 
     check --out -> seed -> start from a parent run? -> data -> open the run
     (lock, tokenizer, config.json) -> batches -> model -> compile and fit
-    (callbacks, checkpoint, backup, resume) -> metrics -> reports -> finish
-    (manifest, one rename)
+    (callbacks, checkpoint, backup, resume) -> tune (on validation) ->
+    metrics -> reports -> finish (manifest, one rename)
 
 Every step that touches the run folder goes through one
 `textgru.training.run_folder.RunFolder`, held for the whole call.
@@ -135,6 +135,12 @@ class Task:
             self.compile(model, config, total_steps(config, int(train.cardinality())))
         return fit_run(model, train, validation, context)
 
+    def tune(self, run, data):
+        """What this task fits after training, on the validation split (a
+        decision threshold, ...): facts for config.json beside the config,
+        which the run reads back (`run_class.made`); none by default."""
+        return {}
+
     def metrics(self, run, data):
         """This task's measures of the trained run, for metrics.json."""
         raise NotImplementedError
@@ -201,6 +207,10 @@ class Task:
             dist.clean_up(folder.work)
             return None
         run = self.run_class.made(folder.work, model, tokenizer, config, {}, info)
+        tuned = self.tune(run, data)
+        if tuned:  # recorded beside the config; the run uses them from now on
+            info = {**info, **tuned}
+            run = self.run_class.made(folder.work, model, tokenizer, config, {}, info)
         say("evaluating on the validation and test splits")
         run.metrics = {
             **self.metrics(run, data),
