@@ -16,6 +16,7 @@ from textgru._config import field
 from textgru._status import say
 from textgru.data import Preprocessor, classification_dataset, load_dataset
 from textgru.data.config import describe_source
+from textgru.data.vectors import read_word_vectors
 from textgru.errors import DatasetError, InvalidArgumentError, RunIntegrityError
 from textgru.interpret import gate_activations, plots
 from textgru.models import POOLINGS, build_classifier, classifier_from_lm
@@ -97,6 +98,17 @@ class ClassifierConfig(TrainConfig):
         resume_free=True,
     )
     bucket_by_length: bool = field(True, "batch texts of similar length together")
+    embeddings: str | None = field(
+        None,
+        "a word-vector file (word2vec, GloVe or fastText text format, gzip or "
+        "not) to start the embedding from: its words go through the run's "
+        "tokenizer, the coverage is reported, and the file's checksum recorded; "
+        "its vectors must have --embed-dim numbers",
+        shown="none",
+    )
+    freeze_embeddings: bool = field(
+        False, "with --embeddings: keep the embedding as the file gives it"
+    )
 
     def backbone_options(self):
         """The `GRUBackbone` arguments of `ModelConfig`, and a classifier's
@@ -117,6 +129,11 @@ class ClassifierConfig(TrainConfig):
         _validation.non_negative("adversarial", self.adversarial)
         _validation.one_of("pooling", self.pooling, POOLINGS)
         self.class_weight = imbalance.check_class_weight(self.class_weight)
+        if self.freeze_embeddings and not self.embeddings:
+            raise InvalidArgumentError(
+                "`freeze_embeddings` keeps the vectors of `embeddings`; give a "
+                "word-vector file with --embeddings, or drop --freeze-embeddings"
+            )
         if self.threshold is not None:
             _predictions.check_threshold(self.threshold)
         if self.threshold_metric is not None:
@@ -142,6 +159,9 @@ class ClassifierRun(TaskRun):
     threshold: float | None = None
     # The temperature fitted on validation (`calibrate`); None: none.
     temperature: float | None = None
+    # The word-vector file the embedding started from (`embeddings`): its
+    # path, checksum and coverage; None: none.
+    word_vectors: dict | None = None
 
     @classmethod
     def made(cls, path, model, tokenizer, config, metrics, info):
@@ -167,6 +187,7 @@ class ClassifierRun(TaskRun):
             temperature=_recorded(
                 path, info, "temperature", _predictions.check_temperature
             ),
+            word_vectors=info.get("embeddings"),
         )
 
     def predict_proba(self, texts, batch_size=None):
@@ -308,6 +329,24 @@ def _binary_threshold(labels):
     return check
 
 
+def start_embedding(embedding, path, tokenizer, *, freeze=False):
+    """Set the rows of `embedding` (a Keras `Embedding`) whose tokens have a
+    vector in the word-vector file `path` (`textgru.data.vectors`), keep the
+    others as initialised, and with `freeze` stop it training; returns the
+    file's facts (coverage, checksum) to record."""
+    vectors = read_word_vectors(path, tokenizer, embedding.output_dim)
+    facts = vectors.facts
+    say(
+        f"word vectors for {facts['found']:,} of {facts['vocabulary']:,} tokens "
+        f"({facts['coverage']:.1%}) from {facts['path']}"
+    )
+    initial = np.asarray(embedding.get_weights()[0])
+    embedding.set_weights([np.where(vectors.found[:, None], vectors.matrix, initial)])
+    if freeze:
+        embedding.trainable = False
+    return {**facts, "frozen": bool(freeze)}
+
+
 def _labels_as(split, names):
     """The split's labels as ids into `names` (mapped by label name)."""
     own = split.features["label"].names
@@ -404,6 +443,17 @@ class ClassificationTask(Task):
         )
 
     def build_model(self, config, tokenizer, info, parent=None):
+        model = self._build(config, tokenizer, info, parent)
+        if config.embeddings:
+            info["embeddings"] = start_embedding(
+                model.backbone.token_embedding,
+                config.embeddings,
+                tokenizer,
+                freeze=config.freeze_embeddings,
+            )
+        return model
+
+    def _build(self, config, tokenizer, info, parent):
         num_classes = len(info["label_names"])
         head = {"pooling": config.pooling, "adversarial": config.adversarial}
         if parent is not None:  # the language model's sizes and GRUs
@@ -470,11 +520,17 @@ class ClassificationTask(Task):
             probabilities = run.predict_proba(data[split]["text"])
             return run.report(data[split]["label"], probabilities)
 
-        return {
+        metrics = {
             "test": report("test"),
             "validation": report("validation"),
             "label_names": run.label_names,
         }
+        if run.word_vectors:
+            metrics["embeddings"] = {
+                key: run.word_vectors[key]
+                for key in ("coverage", "found", "vocabulary", "sha256", "frozen")
+            }
+        return metrics
 
     def reports(self, run, data):
         test = run.metrics["test"]

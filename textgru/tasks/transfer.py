@@ -92,6 +92,11 @@ class TransferConfig(ClassifierConfig):
                 "A TransferConfig needs `from_lm`, the language-model run to start "
                 "from (textgru train lm ... writes one)"
             )
+        if self.embeddings:
+            raise InvalidArgumentError(
+                "A classifier from a language model takes the language model's "
+                "embedding; drop --embeddings"
+            )
         if self.bidirectional:
             raise InvalidArgumentError(
                 "A classifier from a language model reads one way, as the language "

@@ -177,8 +177,9 @@ class TrainConfig(
         ]
 
     def with_absolute_paths(self):
-        """This config with its local dataset files (and `from_lm` run) as
-        absolute paths, so that the run it records works from any folder."""
+        """This config with its local dataset files (and `from_lm` run, and
+        `embeddings` file) as absolute paths, so that the run it records
+        works from any folder."""
 
         def absolute(source):
             expanded = os.path.expanduser(source)
@@ -191,8 +192,9 @@ class TrainConfig(
             changes["dataset"] = ",".join(map(absolute, self.dataset.split(",")))
         if self.tokenizer not in KINDS:
             changes["tokenizer"] = absolute(self.tokenizer)
-        if getattr(self, "from_lm", None):
-            changes["from_lm"] = absolute(self.from_lm)
+        for name in ("from_lm", "embeddings"):
+            if getattr(self, name, None):
+                changes[name] = absolute(getattr(self, name))
         return self.replace(**changes)
 
 

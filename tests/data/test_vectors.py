@@ -1,0 +1,144 @@
+"""Pretrained word vectors (`textgru.data.vectors`, `--embeddings`): read in
+the three text formats, aligned through the run's tokenizer, recorded with
+their checksum and coverage, and the bad files each a one-line error."""
+
+import gzip
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from tests.cli_output import one_line_error
+from tests.tiny import NEGATIVE, NEUTRAL, POSITIVE, TINY
+from textgru.data import train_tokenizer
+from textgru.data.vectors import read_word_vectors
+from textgru.errors import DatasetError, InvalidArgumentError
+
+WORDS = NEUTRAL + POSITIVE + NEGATIVE
+
+
+def _vectors(rng, words, dim):
+    return {word: rng.normal(size=dim).round(4) for word in words}
+
+
+def _write(path, vectors, *, header=False, trailing_space=False, gzipped=False):
+    lines = [f"{len(vectors)} {len(next(iter(vectors.values())))}"] if header else []
+    end = " " if trailing_space else ""
+    lines += [
+        word + " " + " ".join(f"{x:.4f}" for x in vector) + end
+        for word, vector in vectors.items()
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    path.write_bytes(gzip.compress(data) if gzipped else data)
+    return path
+
+
+@pytest.fixture
+def tokenizer():
+    return train_tokenizer([" ".join(WORDS)] * 3, kind="word", lowercase=True)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},  # GloVe: no header
+        {"header": True},  # word2vec text
+        {"header": True, "trailing_space": True, "gzipped": True},  # fastText .vec.gz
+    ],
+)
+def test_each_format_is_aligned_through_the_tokenizer(
+    tmp_path, rng, tokenizer, options
+):
+    vectors = _vectors(rng, ["Good", "good", "film", "zebra", "[PAD]"], 5)
+    path = _write(tmp_path / "v.txt", vectors, **options)
+    got = read_word_vectors(path, tokenizer, 5)
+    good, film = tokenizer.token_to_id("good"), tokenizer.token_to_id("film")
+    # The tokenizer lowercases: "Good" is the token good, and comes first.
+    np.testing.assert_allclose(got.matrix[good], vectors["Good"], rtol=1e-6)
+    np.testing.assert_allclose(got.matrix[film], vectors["film"], rtol=1e-6)
+    assert sorted(np.flatnonzero(got.found)) == sorted([good, film])
+    # No vector for a word the vocabulary lacks, or for a special token.
+    assert not got.matrix[tokenizer.pad_id].any()
+    vocabulary = tokenizer.vocab_size - 4
+    assert got.facts["found"] == 2 and got.facts["vocabulary"] == vocabulary
+    assert got.coverage == pytest.approx(2 / vocabulary, abs=1e-6)
+    assert got.facts["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert got.facts["lines"] == 5 and got.facts["dim"] == 5
+
+
+@pytest.mark.parametrize(
+    "content, says",
+    [
+        (
+            "good 0.1 0.2\nfilm 0.3\n",
+            "line 2: 1 numbers after the word where line 1 has 2",
+        ),
+        ("good 0.1 zero\n", "line 1: not a word and 2 numbers"),
+        ("good 0.1 nan\n", "line 1: a number that is not finite"),
+        ("good 0.1 0.2 0.3\n", "the vectors have 3 numbers each, the embedding 2"),
+        ("zebra 0.1 0.2\nokapi 0.3 0.4\n", "none of the"),
+        ("\n\n", "holds no vectors"),
+    ],
+)
+def test_a_bad_file_is_one_error_naming_it(tmp_path, tokenizer, content, says):
+    path = tmp_path / "v.txt"
+    path.write_text(content)
+    with pytest.raises(DatasetError, match=says):
+        read_word_vectors(path, tokenizer, 2)
+    path.write_bytes(b"good \xff 0.1\n")
+    with pytest.raises(DatasetError, match="not UTF-8"):
+        read_word_vectors(path, tokenizer, 2)
+    with pytest.raises(DatasetError, match="No word-vector file"):
+        read_word_vectors(tmp_path / "missing.txt", tokenizer, 2)
+
+
+def test_a_frozen_embedding_keeps_the_files_vectors(reviews, tmp_path, rng, capsys):
+    import keras
+
+    from textgru import cli
+    from textgru.tasks import ClassifierRun
+
+    vectors = _vectors(rng, WORDS, TINY["embed_dim"])
+    path = _write(tmp_path / "vectors.vec.gz", vectors, header=True, gzipped=True)
+    out = tmp_path / "run"
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
+    code = cli.main(
+        ["train", "classify", "--dataset", reviews, "--out", str(out), *flags,
+         "--embeddings", str(path), "--freeze-embeddings", "--epochs", "1"]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert "word vectors for 23 of" in capsys.readouterr().err
+    run = ClassifierRun.load(out)
+    info = json.loads((out / "config.json").read_text())
+    facts = info["embeddings"]
+    assert facts["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert facts["found"] == len(WORDS)  # every word of the reviews is a token
+    assert facts["frozen"] is True
+    assert run.metrics["embeddings"]["coverage"] == facts["coverage"] > 0
+    # Training left the file's rows as they were (the reloaded model's
+    # embedding is trainable again: a run records the choice in its config).
+    embedding = run.model.backbone.token_embedding
+    matrix = keras.ops.convert_to_numpy(embedding.embeddings)
+    for word, vector in vectors.items():
+        token = run.tokenizer.token_to_id(word)
+        if token is not None:
+            np.testing.assert_allclose(matrix[token], vector, rtol=1e-6)
+
+
+def test_embeddings_errors_are_one_line(reviews, tmp_path, rng, capsys):
+    from textgru import cli
+    from textgru.tasks import TransferConfig
+
+    path = _write(tmp_path / "v.txt", _vectors(rng, WORDS, 5))
+    out = tmp_path / "run"
+    code = cli.main(
+        ["train", "classify", "--dataset", reviews, "--out", str(out),
+         "--embed-dim", "8", "--embeddings", str(path)]
+    )  # fmt: skip
+    assert "pass --embed-dim 5" in one_line_error(capsys, code)
+    assert not out.exists() and not (tmp_path / "run.partial").exists()
+    code = cli.main(["train", "classify", "--freeze-embeddings"])
+    assert "give a word-vector file" in one_line_error(capsys, code)
+    with pytest.raises(InvalidArgumentError, match="drop --embeddings"):
+        TransferConfig(from_lm="runs/lm", embeddings=str(path))
