@@ -10,10 +10,12 @@ from textgru.errors import InvalidArgumentError, RunError
 from textgru.tasks import (
     CLASSIFY,
     LANGUAGE_MODEL,
+    REGRESS,
     TASKS,
     TRANSFER,
     ClassifierConfig,
     LanguageModelConfig,
+    RegressionConfig,
     Task,
     TransferConfig,
     transfer,
@@ -22,8 +24,9 @@ from textgru.training.config import as_flags, parse_overrides
 
 
 def test_each_task_is_found_by_its_word_and_its_config():
-    assert TASKS == {"classify": CLASSIFY, "lm": LANGUAGE_MODEL}
+    assert TASKS == {"classify": CLASSIFY, "lm": LANGUAGE_MODEL, "regress": REGRESS}
     assert Task.for_config(ClassifierConfig()) is CLASSIFY
+    assert Task.for_config(RegressionConfig()) is REGRESS
     assert Task.for_config(LanguageModelConfig()) is LANGUAGE_MODEL
     assert Task.for_config(TransferConfig(from_lm="x")) is TRANSFER
     recorded = TransferConfig(from_lm="x").recorded()
@@ -33,6 +36,7 @@ def test_each_task_is_found_by_its_word_and_its_config():
     )
     assert "confusion_matrix.png" in CLASSIFY.files
     assert "samples.txt" in LANGUAGE_MODEL.files
+    assert "predictions.png" in REGRESS.files
 
 
 def test_field_facts_say_what_a_model_from_another_takes():
@@ -60,14 +64,16 @@ def test_sections_live_next_to_their_code():
     for section in ClassifierConfig.__mro__[1:]:
         if dataclasses.is_dataclass(section):
             assert {f.name for f in dataclasses.fields(section)} <= names
-    assert [kind.__module__ for kind in ClassifierConfig.__mro__[2:8]] == [
+    assert [kind.__module__ for kind in ClassifierConfig.__mro__[1:8]] == [
+        "textgru.tasks.reading",  # what classification and regression share
+        "textgru.training.config",  # TrainConfig, joining the sections below
         "textgru.training.distribute",
         "textgru.training.config",
         "textgru.training.config",
         "textgru.models.config",
         "textgru.data.config",
-        "textgru.data.config",
     ]
+    assert RegressionConfig.__mro__[1] is ClassifierConfig.__mro__[1]
 
 
 def test_overrides_parse_and_become_the_same_flags():

@@ -9,14 +9,14 @@ import numpy as np
 from textgru.errors import InvalidArgumentError, RunIntegrityError
 
 
-def probabilities(engine, preprocessor, texts, batch_size):
-    """Class probabilities `(len(texts), classes)` (float64) of `texts`.
+def outputs(engine, preprocessor, texts, batch_size):
+    """The model's outputs `(len(texts), outputs)` (float64) for `texts`.
 
     `engine` maps a padded int32 id batch to the model's outputs. Texts go
     through `preprocessor` (`textgru.data.Preprocessor`) batched by length,
     `batch_size` at a time (so little of a batch is padding), and come back
-    in the texts' order. A binary model's single sigmoid output p becomes the
-    two columns (1 - p, p)."""
+    in the texts' order. Outputs that are NaN or infinite are a
+    `RunIntegrityError`."""
     texts = list(texts)
     if not texts:
         raise InvalidArgumentError(
@@ -30,9 +30,17 @@ def probabilities(engine, preprocessor, texts, batch_size):
         result[positions] = output
     if not np.isfinite(result).all():
         raise RunIntegrityError(
-            "The model gives NaN or infinite probabilities: its weights are broken "
+            "The model gives NaN or infinite outputs: its weights are broken "
             "(a training run that diverged?); train it again"
         )
+    return result
+
+
+def probabilities(engine, preprocessor, texts, batch_size):
+    """Class probabilities `(len(texts), classes)` (float64) of `texts`: the
+    `outputs` of a classifier, a binary model's single sigmoid output p
+    made the two columns (1 - p, p)."""
+    result = outputs(engine, preprocessor, texts, batch_size)
     if result.shape[1] == 1:
         result = np.concatenate([1.0 - result, result], axis=1)
     return result

@@ -238,6 +238,11 @@ def _add_evaluate(commands):
         help="the column with the labels (default: the run's own, usually label)",
     )
     evaluate.add_argument(
+        "--target-column",
+        help="of a regression run: the column with the numbers (default: the "
+        "run's own, usually target)",
+    )
+    evaluate.add_argument(
         "--split",
         default=None,
         choices=["train", "validation", "test", "all"],
@@ -265,7 +270,8 @@ def _add_predict(commands):
         "input text, in order: the label, its probability and the text, separated "
         "by tabs (--json: one JSON object per text with every class's "
         "probability). A blank input line gets the prediction for the empty text, "
-        "so output line N is always input line N.",
+        "so output line N is always input line N. Of a regression run: the number "
+        "and the text (--json: text and value).",
     )
     _add_trust_flag(predict)
     predict.add_argument(
@@ -589,20 +595,65 @@ def _generate(args):
         print(args.prompt + text)
 
 
-def _evaluate(args):
-    from textgru.tasks import ClassifierRun
+def _scoring_run(path, allow_partial=False):
+    """The classifier or regressor run at `path` (any other run is refused
+    as not a classifier's, in one line)."""
+    from textgru.tasks import ClassifierRun, RegressorRun
+    from textgru.training import run_directory
 
-    report = ClassifierRun.load(args.run_dir).evaluate(
-        args.dataset,
-        args.split,
-        text_column=args.text_column,
-        label_column=args.label_column,
-        errors=args.errors,
-    )
+    task = run_directory.read_config(path, allow_partial=allow_partial).get("task")
+    kind = RegressorRun if task == RegressorRun.task.name else ClassifierRun
+    return kind.load(path, allow_partial=allow_partial)
+
+
+def _evaluate(args):
+    from textgru.errors import InvalidArgumentError
+    from textgru.tasks import RegressorRun
+
+    run = _scoring_run(args.run_dir)
+    if isinstance(run, RegressorRun):
+        if args.errors or args.label_column:
+            raise InvalidArgumentError(
+                f"{args.run_dir} is a regression run: --errors and --label-column "
+                "are for classifiers (its column of numbers is --target-column)"
+            )
+        report = run.evaluate(
+            args.dataset,
+            args.split,
+            text_column=args.text_column,
+            target_column=args.target_column,
+        )
+        table = _regression_line
+    else:
+        if args.target_column:
+            raise InvalidArgumentError(
+                f"{args.run_dir} is a classifier: its labels are --label-column"
+            )
+        report = run.evaluate(
+            args.dataset,
+            args.split,
+            text_column=args.text_column,
+            label_column=args.label_column,
+            errors=args.errors,
+        )
+        table = _report_table
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print(_report_table(report))
+        print(table(report))
+
+
+def _regression_line(report):
+    """A regression report in one line."""
+
+    def shown(value):
+        return "undefined" if value is None else f"{value:.4f}"
+
+    return (
+        f"{report['num_examples']} texts: MAE {report['mae']:.4f}, RMSE "
+        f"{report['rmse']:.4f}, Pearson r {shown(report['pearson'])}, Spearman "
+        f"{shown(report['spearman'])}"
+    )
 
 
 def _report_table(report):
@@ -705,9 +756,9 @@ def _predict(args):
     if runtime.is_export(args.run_dir):
         run = runtime.load_export(args.run_dir, task="classify")
     else:
-        from textgru.tasks import ClassifierRun
-
-        run = ClassifierRun.load(args.run_dir, allow_partial=args.allow_partial)
+        run = _scoring_run(args.run_dir, allow_partial=args.allow_partial)
+    if not hasattr(run, "label_names"):  # a regressor: one number per text
+        return _predict_numbers(run, args)
     if args.input or args.output:
         return _label_file(run, args)
     texts = _read_texts(args, keep_blank=True)
@@ -717,6 +768,23 @@ def _predict(args):
             print(json.dumps(result, ensure_ascii=False, allow_nan=False))
         else:
             print(f"{result['label']}\t{result['probability']:.4f}\t{result['text']}")
+
+
+def _predict_numbers(run, args):
+    from textgru.errors import InvalidArgumentError
+
+    if args.input or args.output:
+        raise InvalidArgumentError(
+            f"{args.run_dir} is a regression run; --input/--output label files "
+            "with a classifier (pass texts, --file or stdin for its numbers)"
+        )
+    texts = _read_texts(args, keep_blank=True)
+    _status.say(f"predicting {len(texts):,} text(s)")
+    for text, value in zip(texts, run.predict(texts), strict=True):
+        if args.json:
+            print(json.dumps({"text": text, "value": float(value)}, ensure_ascii=False))
+        else:
+            print(f"{value:.4f}\t{text}")
 
 
 def _label_file(run, args):

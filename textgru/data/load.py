@@ -47,6 +47,7 @@ def load_dataset(
     label_column=None,
     split_fractions=(0.8, 0.1, 0.1),
     split_seed=0,
+    target_column=None,
     **kwargs,
 ):
     """Load a dataset as a `datasets.DatasetDict` with train/validation/test splits.
@@ -68,6 +69,9 @@ def load_dataset(
             source does not have; missing ones are carved out of train,
             stratified by label.
         split_seed: seed of that split.
+        target_column: for regression, the column with one number per text,
+            made a float column `target` (each a finite number); labels are
+            then not read and missing splits are carved out at random.
         **kwargs: passed on to `datasets.load_dataset` for files and hub ids
             (for example `name=` for a hub configuration, or `sample_by=`
             for text files).
@@ -133,6 +137,7 @@ def load_dataset(
         split_fractions=split_fractions,
         split_seed=split_seed,
         keep_columns=("title",) if name == "shakespeare" else (),
+        target_column=target_column,
     )
 
 

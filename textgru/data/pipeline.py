@@ -1,4 +1,4 @@
-"""From a tokenized split to batches: `tf.data` pipelines for the two tasks.
+"""From a tokenized split to batches: `tf.data` pipelines for the tasks.
 
 Tokenizing runs once, in `Dataset.map(batched=True)` (the Rust batch path).
 The ids then go into tf.data as one ragged tensor; shuffling, bucketing,
@@ -68,24 +68,65 @@ def classification_dataset(
         `weights` (float32, `(batch,)`), in the split's order unless shuffled
         or bucketed.
     """
-    import tensorflow as tf
-
-    batch_size = _validation.positive_int("batch_size", batch_size)
-    max_length = _validation.positive_int("max_length", max_length)
-    bucket_window = _validation.positive_int("bucket_window", bucket_window)
     if "label" not in dataset.column_names:
         raise DatasetError(
             "Expected a dataset with a `label` column for classification. Received "
             f"columns: {', '.join(dataset.column_names)}; load it with label_column=..."
         )
+    return _text_batches(
+        dataset, tokenizer, np.asarray(dataset["label"], dtype=np.int32),
+        batch_size=batch_size, max_length=max_length, shuffle=shuffle, seed=seed,
+        bucket_by_length=bucket_by_length, bucket_window=bucket_window,
+        pad_to_max_length=pad_to_max_length, drop_remainder=drop_remainder,
+        class_weights=class_weights,
+    )  # fmt: skip
+
+
+def regression_dataset(dataset, tokenizer, **options):
+    """Batches of `(ids, targets)` for regression, as a `tf.data.Dataset`:
+    as `classification_dataset` (the same options, but no class weights),
+    with the split's float `target` column (from `load_dataset(...,
+    target_column=...)`) as float32 `targets` `(batch,)`."""
+    if "target" not in dataset.column_names:
+        raise DatasetError(
+            "Expected a dataset with a `target` column for regression. Received "
+            f"columns: {', '.join(dataset.column_names)}; load it with "
+            "target_column=..."
+        )
+    targets = np.asarray(dataset["target"], dtype=np.float32)
+    return _text_batches(dataset, tokenizer, targets, **options)
+
+
+def _text_batches(
+    dataset,
+    tokenizer,
+    targets,
+    *,
+    batch_size=32,
+    max_length=256,
+    shuffle=False,
+    seed=0,
+    bucket_by_length=False,
+    bucket_window=32,
+    pad_to_max_length=False,
+    drop_remainder=False,
+    class_weights=None,
+):
+    """The batches of `classification_dataset`, each text with its entry of
+    `targets` (labels or numbers)."""
+    import tensorflow as tf
+
+    batch_size = _validation.positive_int("batch_size", batch_size)
+    max_length = _validation.positive_int("max_length", max_length)
+    bucket_window = _validation.positive_int("bucket_window", bucket_window)
     _check_pad(tokenizer)
     _check_nonempty(dataset)
     values, offsets = encode(dataset, tokenizer, max_length=max_length)
     count = len(dataset)
     ids = tf.RaggedTensor.from_row_splits(values, offsets, validate=False)
-    labels = tf.constant(np.asarray(dataset["label"], dtype=np.int32))
+    labels = tf.constant(targets)
     lengths = tf.constant(np.diff(offsets).astype(np.int32))
-    weights = _class_weight_table(class_weights, dataset["label"])
+    weights = _class_weight_table(class_weights, targets)
     # The pipeline works on row indices and gathers whole batches at once, so
     # its cost is per batch, not per text.
     rows = tf.data.Dataset.range(count)

@@ -76,8 +76,14 @@ def standardize(
     split_fractions=(0.8, 0.1, 0.1),
     split_seed=0,
     keep_columns=(),
+    target_column=None,
 ):
-    """Return `raw` (a DatasetDict) in standard form; see the module docstring."""
+    """Return `raw` (a DatasetDict) in standard form; see the module docstring.
+
+    With `target_column`, the data is for regression: that column's numbers
+    become a float `target` column (each a finite number, or a one-line
+    `DatasetError` naming its row), labels are not read, and missing splits
+    are carved out at random."""
     fractions = check_fractions(split_fractions)
     splits = _rename_splits(raw, source)
     columns = sorted({c for split in splits.values() for c in split.column_names})
@@ -89,7 +95,19 @@ def standardize(
                 f"(columns: {', '.join(split.column_names)}); pass "
                 + (f"text_column={guess!r}" if guess else "text_column=...")
             )
-    has_label = all(label_column in s.column_names for s in splits.values())
+    has_label = target_column is None and all(
+        label_column in s.column_names for s in splits.values()
+    )
+    if target_column is not None:
+        missing = [n for n, s in splits.items() if target_column not in s.column_names]
+        if missing:
+            others = [c for c in columns if c != text_column]
+            hint = repr(others[0]) if len(others) == 1 else "..."
+            raise DatasetError(
+                f"{source}: no target column {target_column!r} in split "
+                f"{missing[0]!r} (columns: {', '.join(columns)}); pass "
+                f"target_column={hint}"
+            )
     if label_required and not has_label:
         others = [c for c in columns if c != text_column]
         raise DatasetError(
@@ -106,6 +124,8 @@ def standardize(
         table[name] = {"text": _texts(split, text_column, source, name), "label": None}
         if has_label:
             table[name]["label"] = _raw_labels(split, label_column, source, name)
+        if target_column is not None:
+            table[name]["target"] = _targets(split, target_column, source, name)
         for column in keep_columns:
             if column in split.column_names:
                 table[name][column] = split[column]
@@ -118,6 +138,8 @@ def standardize(
     features = {"text": datasets.Value("string")}
     if names is not None:
         features["label"] = datasets.ClassLabel(names=names)
+    if target_column is not None:
+        features["target"] = datasets.Value("float32")
     for column in keep_columns:
         if column in splits["train"].column_names:
             features[column] = splits["train"].features[column]
@@ -181,6 +203,39 @@ def _raw_labels(split, column, source, name):
     if isinstance(feature, datasets.ClassLabel):
         return [None if v is None or v < 0 else feature.int2str(v) for v in values]
     return [_label_key(v, source, column, name) for v in values]
+
+
+def _targets(split, column, source, name):
+    """A regression target column as floats: each a finite number (or the
+    text of one), else a `DatasetError` naming the row."""
+    values = []
+    for row, value in enumerate(split[column]):
+        if value is None:  # an empty cell (CSV readers make NaN one too)
+            raise DatasetError(
+                f"{source}: row {row} of split {name!r} has no target in column "
+                f"{column!r} (empty or NaN); fill or drop that row"
+            )
+        number = None
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            number = float(value)
+        elif isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                number = None
+        if number is None:
+            raise DatasetError(
+                f"{source}: target {value!r} in column {column!r} of split "
+                f"{name!r} (row {row}) is not a number; a regression target is one "
+                "number per text"
+            )
+        if not math.isfinite(number):
+            raise DatasetError(
+                f"{source}: target {value!r} in column {column!r} of split "
+                f"{name!r} (row {row}) is not finite; fill or drop that row"
+            )
+        values.append(number)
+    return values
 
 
 def _label_key(value, source, column, split):

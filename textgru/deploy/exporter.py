@@ -64,6 +64,11 @@ def export(run, out, *, format="onnx", overwrite=False, trust_code=False):
     if isinstance(run, (str, Path)):
         tasks = importlib.import_module("textgru.tasks")
         run = tasks.load_run(run, trust_code=trust_code)
+    if run.task.name not in ("classify", "lm"):
+        raise ExportError(
+            f"{run.path} is a {run.task.name!r} run; exports hold classifiers and "
+            "language models (use the run itself: textgru.load, textgru predict)"
+        )
     task = "classify" if hasattr(run, "label_names") else "lm"
     if task == "lm" and format != "onnx":
         raise ExportError(

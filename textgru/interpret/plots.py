@@ -1,5 +1,5 @@
-"""Figures: training curves, confusion matrices, reliability diagrams and
-gate heatmaps.
+"""Figures: training curves, confusion matrices, reliability diagrams,
+predictions against true values and gate heatmaps.
 
 Each function returns a `matplotlib.figure.Figure` built with Matplotlib's
 object API, so no global backend is switched and nothing pops up; a notebook
@@ -36,7 +36,7 @@ def training_curves(history, *, kept_epoch=None, monitor=None):
         rows = [dict(zip(names, values, strict=True)) for values in columns]
     else:
         rows = list(history)
-    metrics = [m for m in ("loss", "accuracy") if rows and m in rows[0]]
+    metrics = [m for m in ("loss", "accuracy", "mae") if rows and m in rows[0]]
     figure = Figure(figsize=(5 * max(len(metrics), 1), 3.6), layout="constrained")
     epochs = [int(float(r.get("epoch", i))) + 1 for i, r in enumerate(rows)]
     for index, metric in enumerate(metrics, start=1):
@@ -160,6 +160,34 @@ def reliability_diagram(bins, *, title=None):
     top.set_title(title)
     bottom.bar(lows, [b["count"] for b in bins], width=widths, align="edge")
     bottom.set(xlabel="probability of the predicted label", ylabel="texts")
+    return figure
+
+
+def predicted_against_true(y_true, y_pred, *, title=None, unit="target"):
+    """A regressor's predictions against the true values, one dot per text,
+    with the diagonal of a perfect model.
+
+    Args:
+        y_true: the true numbers.
+        y_pred: the predicted ones.
+        title: a title.
+        unit: what the numbers are, for the axes.
+
+    Returns:
+        A `matplotlib.figure.Figure`.
+    """
+    y_true = np.asarray(y_true, np.float64).ravel()
+    y_pred = np.asarray(y_pred, np.float64).ravel()
+    figure = Figure(figsize=(4.8, 4.6), layout="constrained")
+    axes = figure.add_subplot()
+    axes.scatter(y_true, y_pred, s=6, alpha=0.5, linewidths=0)
+    both = np.concatenate([y_true, y_pred])
+    low, high = (both.min(), both.max()) if len(both) else (0.0, 1.0)
+    axes.plot([low, high], [low, high], "--", color="grey", linewidth=1)
+    axes.set(xlabel=f"true {unit}", ylabel=f"predicted {unit}")
+    axes.grid(alpha=0.3)
+    if title:
+        axes.set_title(title)
     return figure
 
 

@@ -10,6 +10,7 @@ from textgru.models.classifier import (
 from textgru.models.config import ModelConfig
 from textgru.models.generation import generate
 from textgru.models.language_model import GRULanguageModel, build_language_model
+from textgru.models.regressor import TextRegressor, build_regressor
 
 __all__ = [
     "POOLINGS",
@@ -17,8 +18,10 @@ __all__ = [
     "GRULanguageModel",
     "ModelConfig",
     "TextClassifier",
+    "TextRegressor",
     "build_classifier",
     "build_language_model",
+    "build_regressor",
     "classifier_from_lm",
     "generate",
 ]

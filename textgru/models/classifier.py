@@ -75,28 +75,12 @@ class TextClassifier(keras.Model):
                 "Expected `backbone` to be a textgru.models.GRUBackbone. Received: "
                 f"{type(backbone).__name__}"
             )
-        # The head's layers, kept as attributes so tasks reach them by name.
-        poolers = []
-        if pooling in ("max", "concat"):
-            poolers.append(SequencePooling("max", name="max_pool"))
-        if pooling in ("mean", "concat"):
-            poolers.append(SequencePooling("mean", name="mean_pool"))
-        head_dropout = keras.layers.Dropout(dropout, name="head_dropout")
         head = keras.layers.Dense(
             1 if num_classes == 2 else num_classes,
             activation="sigmoid" if num_classes == 2 else "softmax",
             name="head",
         )
-
-        concatenate = keras.layers.Concatenate(name="pool")
-        layers = (
-            pooling,
-            poolers,
-            concatenate,
-            head_dropout if dropout else None,
-            head,
-        )
-
+        layers = head_layers(pooling, dropout, head)
         ids = keras.Input(batch_shape=(None, None), dtype="int32", name="token_ids")
         outputs = _classify(layers, *backbone(ids))
         super().__init__(ids, outputs, **kwargs)
@@ -150,6 +134,24 @@ class TextClassifier(keras.Model):
         config = dict(config)
         config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
         return cls(**config)
+
+
+def head_layers(pooling, dropout, head):
+    """The layers between a backbone and its task's `head` layer (pooling
+    over the states, dropout), as a tuple for `_classify`; kept as
+    attributes of the model so tasks reach them by name."""
+    poolers = []
+    if pooling in ("max", "concat"):
+        poolers.append(SequencePooling("max", name="max_pool"))
+    if pooling in ("mean", "concat"):
+        poolers.append(SequencePooling("mean", name="mean_pool"))
+    return (
+        pooling,
+        poolers,
+        keras.layers.Concatenate(name="pool"),
+        keras.layers.Dropout(dropout, name="head_dropout") if dropout else None,
+        head,
+    )
 
 
 def _classify(layers, sequence, last, training=None):

@@ -4,6 +4,7 @@ classification     ClassifierConfig, train_classifier, ClassifierRun
 language_modeling  LanguageModelConfig, train_language_model, LanguageModelRun
 transfer           TransferConfig (a classifier from a language model),
                    the general pretrained language model
+regression         RegressionConfig, train_regressor, RegressorRun
 """
 
 from textgru.tasks.classification import (
@@ -22,7 +23,14 @@ from textgru.tasks.language_modeling import (
     language_model_metrics,
     train_language_model,
 )
-from textgru.tasks.metrics import classification_report
+from textgru.tasks.metrics import classification_report, regression_report
+from textgru.tasks.regression import (
+    REGRESS,
+    RegressionConfig,
+    RegressionTask,
+    RegressorRun,
+    train_regressor,
+)
 from textgru.tasks.runs import TaskRun, load_run
 from textgru.tasks.task import Task
 from textgru.tasks.transfer import (
@@ -37,13 +45,14 @@ from textgru.tasks.transfer import (
 load = load_run
 
 # `textgru train TASK`: each task by its word.
-TASKS = {task.name: task for task in (CLASSIFY, LANGUAGE_MODEL)}
+TASKS = {task.name: task for task in (CLASSIFY, LANGUAGE_MODEL, REGRESS)}
 # A task's variant, picked when the variant's own flags are given (--from-lm).
 VARIANTS = {CLASSIFY.name: TRANSFER}
 
 __all__ = [
     "CLASSIFY",
     "LANGUAGE_MODEL",
+    "REGRESS",
     "TASKS",
     "TRANSFER",
     "VARIANTS",
@@ -53,6 +62,9 @@ __all__ = [
     "LanguageModelConfig",
     "LanguageModelRun",
     "LanguageModelTask",
+    "RegressionConfig",
+    "RegressionTask",
+    "RegressorRun",
     "Task",
     "TaskRun",
     "TransferConfig",
@@ -63,7 +75,9 @@ __all__ = [
     "load_run",
     "predict_proba",
     "pretrained_language_model",
+    "regression_report",
     "resolve_from_lm",
     "train_classifier",
     "train_language_model",
+    "train_regressor",
 ]

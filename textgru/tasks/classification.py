@@ -19,10 +19,11 @@ from textgru.data.config import describe_source
 from textgru.data.vectors import read_word_vectors
 from textgru.errors import DatasetError, InvalidArgumentError, RunIntegrityError
 from textgru.interpret import gate_activations, plots
-from textgru.models import POOLINGS, build_classifier, classifier_from_lm
+from textgru.models import build_classifier, classifier_from_lm
 from textgru.models.adversarial import check_backend
 from textgru.tasks import calibration, imbalance, misclassified
 from textgru.tasks.metrics import classification_report, probability_report
+from textgru.tasks.reading import ReadingConfig
 from textgru.tasks.runs import TaskRun
 from textgru.tasks.task import Task
 from textgru.training import TrainConfig
@@ -35,7 +36,7 @@ GATE_TOKENS = (6, 24)
 
 
 @dataclasses.dataclass
-class ClassifierConfig(TrainConfig):
+class ClassifierConfig(ReadingConfig, TrainConfig):
     """A `TrainConfig` for text classification (`textgru train classify`);
     its defaults are the recommended sentiment recipe on `rotten_tomatoes`."""
 
@@ -56,11 +57,6 @@ class ClassifierConfig(TrainConfig):
     label_column: str | None = field(
         None, "column with the labels", shown="the column named label"
     )
-    max_length: int = field(128, "keep at most this many tokens per text")
-    bidirectional: bool = field(True, "read texts both ways")
-    pooling: str = field("max", "last, max, mean, or concat (all three)")
-    embedding_dropout: float = field(0.2, "dropped embedding channels")
-    word_dropout: float = field(0.0, "dropped tokens (their vectors set to zero)")
     adversarial: float = field(
         0.2,
         "adversarial training: also fit each text with its embeddings moved up "
@@ -97,7 +93,6 @@ class ClassifierConfig(TrainConfig):
         "right; recorded and applied by predict, evaluate and exports",
         resume_free=True,
     )
-    bucket_by_length: bool = field(True, "batch texts of similar length together")
     embeddings: str | None = field(
         None,
         "a word-vector file (word2vec, GloVe or fastText text format, gzip or "
@@ -110,24 +105,10 @@ class ClassifierConfig(TrainConfig):
         False, "with --embeddings: keep the embedding as the file gives it"
     )
 
-    def backbone_options(self):
-        """The `GRUBackbone` arguments of `ModelConfig`, and a classifier's
-        own: which way it reads and what its embeddings drop."""
-        return {
-            **super().backbone_options(),
-            "bidirectional": self.bidirectional,
-            "embedding_dropout": self.embedding_dropout,
-            "word_dropout": self.word_dropout,
-        }
-
     def __post_init__(self):
         super().__post_init__()
-        _validation.positive_int("max_length", self.max_length)
-        _validation.rate("embedding_dropout", self.embedding_dropout)
-        _validation.rate("word_dropout", self.word_dropout)
         _validation.rate("label_smoothing", self.label_smoothing)
         _validation.non_negative("adversarial", self.adversarial)
-        _validation.one_of("pooling", self.pooling, POOLINGS)
         self.class_weight = imbalance.check_class_weight(self.class_weight)
         if self.freeze_embeddings and not self.embeddings:
             raise InvalidArgumentError(

@@ -1,0 +1,38 @@
+"""How the tasks that read a whole text and answer once (classification,
+regression) read it: one config section they share (`ReadingConfig`)."""
+
+import dataclasses
+
+from textgru import _validation
+from textgru._config import Section, field
+from textgru.models import POOLINGS
+
+
+@dataclasses.dataclass
+class ReadingConfig(Section):
+    """A text read whole: how much of it, which way, how the states are
+    pooled, what the embeddings drop, and how texts are batched."""
+
+    max_length: int = field(128, "keep at most this many tokens per text")
+    bidirectional: bool = field(True, "read texts both ways")
+    pooling: str = field("max", "last, max, mean, or concat (all three)")
+    embedding_dropout: float = field(0.2, "dropped embedding channels")
+    word_dropout: float = field(0.0, "dropped tokens (their vectors set to zero)")
+    bucket_by_length: bool = field(True, "batch texts of similar length together")
+
+    def backbone_options(self):
+        """The `GRUBackbone` arguments of `ModelConfig`, and the reader's
+        own: which way it reads and what its embeddings drop."""
+        return {
+            **super().backbone_options(),
+            "bidirectional": self.bidirectional,
+            "embedding_dropout": self.embedding_dropout,
+            "word_dropout": self.word_dropout,
+        }
+
+    def __post_init__(self):
+        super().__post_init__()
+        _validation.positive_int("max_length", self.max_length)
+        _validation.rate("embedding_dropout", self.embedding_dropout)
+        _validation.rate("word_dropout", self.word_dropout)
+        _validation.one_of("pooling", self.pooling, POOLINGS)

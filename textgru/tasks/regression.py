@@ -1,0 +1,238 @@
+"""Text regression: one number per text (a rating, a score), end to end.
+
+run = train_regressor(RegressionConfig(dataset="tweets_rating", out="runs/tweets"))
+run.metrics["test"]["pearson"]
+RegressorRun.load("runs/tweets").predict(["What a great day!", "Ugh."])
+"""
+
+import dataclasses
+
+import datasets
+import numpy as np
+
+from textgru import _predictions, _validation
+from textgru._config import field
+from textgru._status import say
+from textgru.data import Preprocessor, load_dataset, regression_dataset
+from textgru.data.config import describe_source
+from textgru.data.leakage import check_no_leak
+from textgru.errors import DatasetError, InvalidArgumentError
+from textgru.interpret import plots
+from textgru.models.regressor import build_regressor
+from textgru.tasks.metrics import regression_report
+from textgru.tasks.reading import ReadingConfig
+from textgru.tasks.runs import TaskRun
+from textgru.tasks.task import Task
+from textgru.training import TrainConfig
+from textgru.training.optimizers import make_optimizer
+
+LOSSES = ("mse", "huber")
+
+
+@dataclasses.dataclass
+class RegressionConfig(ReadingConfig, TrainConfig):
+    """A `TrainConfig` for text regression (`textgru train regress`); its
+    defaults are the classification recipe's network with a linear head, on
+    `tweets_rating` (each tweet's mean human sentiment rating, -4 to +4)."""
+
+    MONITORS = ("val_loss", "val_mae", "loss", "mae")
+
+    dataset: str | datasets.Dataset | datasets.DatasetDict = field(
+        "tweets_rating",
+        "built-in name, local file or hub id (in Python also a datasets.Dataset "
+        "or DatasetDict)",
+    )
+    target_column: str = field("target", "column with one number per text")
+    loss: str = field("mse", "mse, or huber (less pulled by outliers)")
+    huber_delta: float = field(1.0, "with --loss huber: where it turns linear")
+    epochs: int = field(
+        8, "most epochs (early stopping may end sooner)", resume_free=True
+    )
+    out: str = field("runs/regress", "run directory to write")
+
+    def __post_init__(self):
+        super().__post_init__()
+        _validation.one_of("loss", self.loss, LOSSES)
+        if not self.huber_delta > 0:
+            raise InvalidArgumentError(
+                "Expected `huber_delta` to be a number > 0. Received: "
+                f"huber_delta={self.huber_delta!r}"
+            )
+
+
+@dataclasses.dataclass
+class RegressorRun(TaskRun):
+    """A trained regressor with its tokenizer, config and metrics."""
+
+    config: RegressionConfig
+
+    def predict(self, texts, batch_size=None):
+        """The predicted number of each text, float64 `(len(texts),)`."""
+        return _predictions.outputs(
+            self.model.predict_on_batch,
+            self.preprocessor,
+            texts,
+            batch_size or self.config.batch_size,
+        )[:, 0]
+
+    def evaluate(
+        self, dataset=None, split=None, *, text_column=None, target_column=None
+    ):
+        """A `regression_report` on a split of the run's dataset (default
+        `"test"`), or on every row of another `dataset` (a source for
+        `load_dataset`) whose columns are the run's own unless
+        `text_column` / `target_column` name others. Another dataset is
+        refused (`DataLeakError`) if it holds texts the run trained on."""
+        config = self.config
+        own = dataset is None
+        data = REGRESS.load_data(
+            config
+            if own
+            else config.replace(
+                dataset=dataset,
+                text_column=text_column or config.text_column,
+                target_column=target_column or config.target_column,
+            )
+        )
+        split = split or ("test" if own else "all")
+        if split == "all":
+            rows = datasets.concatenate_datasets(list(data.values()))
+        elif split in data:
+            rows = data[split]
+        else:
+            raise InvalidArgumentError(
+                "Expected `split` to be train, validation, test or all. Received: "
+                f"{split!r}"
+            )
+        if not own:
+            trained_on = REGRESS.load_data(config)["train"]["text"]
+            check_no_leak(
+                list(trained_on),
+                list(rows["text"]),
+                corpus_name=f"The run {self.path} trained on "
+                f"{describe_source(config.dataset)}, which",
+                heldout_name=f"{describe_source(dataset)}",
+            )
+        say(f"scoring {len(rows):,} texts")
+        return regression_report(rows["target"], self.predict(rows["text"]))
+
+
+class RegressionTask(Task):
+    """Text regression: a `TextRegressor` on texts with one number each."""
+
+    name = "regress"
+    help = "text regression (a rating or score per text)"
+    description = (
+        "Train a GRU text regressor: one number per text (a rating, a score). "
+        "The defaults are the classification recipe's network with a linear "
+        "head, on tweets_rating."
+    )
+    config_class = RegressionConfig
+    run_class = RegressorRun
+    report_files = ("predictions.png",)
+
+    def load_data(self, config):
+        return load_dataset(
+            config.data_source(),
+            text_column=config.text_column,
+            target_column=config.target_column,
+            split_seed=config.split_seed,
+        )
+
+    def info(self, config, data, parent):
+        source = describe_source(config.dataset)
+        for split in ("validation", "test"):
+            if not len(data[split]):
+                raise DatasetError(
+                    f"{source}: the {split} split is empty ({len(data['train'])} "
+                    f"training rows); give more rows, or a file with its own {split} "
+                    "split"
+                )
+        targets = np.asarray(data["train"]["target"], np.float64)
+        if not targets.std() > 0:
+            raise DatasetError(
+                f"{source}: every training text has the same target "
+                f"({targets[0]:g}); a regressor needs targets that vary"
+            )
+        return {"target": {"mean": float(targets.mean()), "std": float(targets.std())}}
+
+    def preprocessor(self, config, tokenizer):
+        return Preprocessor(tokenizer, max_length=config.max_length)
+
+    def batches(self, config, split, tokenizer, *, training, drop_remainder):
+        return regression_dataset(
+            split,
+            tokenizer,
+            batch_size=config.batch_size,
+            max_length=config.max_length,
+            shuffle=training,
+            seed=config.seed,
+            bucket_by_length=config.bucket_by_length and training,
+            drop_remainder=drop_remainder,
+        )
+
+    def build_model(self, config, tokenizer, info, parent=None):
+        target = info["target"]
+        return build_regressor(
+            tokenizer.vocab_size,
+            pooling=config.pooling,
+            target_mean=target["mean"],
+            target_scale=target["std"],
+            **config.backbone_options(),
+        )
+
+    def compile(self, model, config, steps, layer_factors=None):
+        import keras
+
+        loss = (
+            keras.losses.Huber(delta=config.huber_delta)
+            if config.loss == "huber"
+            else keras.losses.MeanSquaredError()
+        )
+        model.compile(
+            optimizer=make_optimizer(config, steps, layer_factors),
+            loss=loss,
+            metrics=[keras.metrics.MeanAbsoluteError(name="mae")],
+        )
+        return model
+
+    def metrics(self, run, data):
+        return {
+            split: regression_report(
+                data[split]["target"], run.predict(data[split]["text"])
+            )
+            for split in ("test", "validation")
+        }
+
+    def reports(self, run, data):
+        test = data["test"]
+        report = run.metrics["test"]
+        pearson = report["pearson"]
+        return {
+            "predictions.png": plots.predicted_against_true(
+                test["target"],
+                run.predict(test["text"]),
+                title=f"test: MAE {report['mae']:.3f}, Pearson r "
+                + ("undefined" if pearson is None else f"{pearson:.3f}"),
+                unit=run.config.target_column,
+            )
+        }
+
+    def summary(self, run):
+        test = run.metrics["test"]
+        pearson = "undefined" if test["pearson"] is None else f"{test['pearson']:.4f}"
+        return (
+            f"test MAE {test['mae']:.4f}, RMSE {test['rmse']:.4f}, Pearson r "
+            f"{pearson} ({test['num_examples']} texts); run written to {run.path}"
+        )
+
+
+REGRESS = RegressionTask()
+
+
+def train_regressor(config=None, *, callbacks=(), verbose="auto"):
+    """Train a regressor as `config` (a `RegressionConfig`) says and write its
+    run directory; returns the `RegressorRun` (of a multi-host run, on
+    process 0 only)."""
+    config = config or RegressionConfig()
+    return REGRESS.train(config, callbacks=callbacks, verbose=verbose)
