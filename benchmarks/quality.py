@@ -14,6 +14,14 @@ the test split is only ever scored.
 
     python benchmarks/quality.py                        # all three datasets
     python benchmarks/quality.py --datasets rotten_tomatoes --json quality.json
+
+With `--regression`, the regression recipe (`textgru train regress`, the
+default `RegressionConfig`) against TF-IDF with ridge regression (its alpha
+chosen on validation) on the rated sets (tweets_rating, amazon_rating,
+nyt_rating): test Pearson r, Spearman and MAE, mean ± standard deviation
+over the seeds.
+
+    python benchmarks/quality.py --regression
 """
 
 import argparse
@@ -28,7 +36,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from textgru.data import load_dataset  # noqa: E402
 from textgru.tasks import ClassifierConfig  # noqa: E402
 from textgru.tasks.classification import train_classifier  # noqa: E402
-from textgru.tasks.metrics import classification_report  # noqa: E402
+from textgru.tasks.metrics import (  # noqa: E402
+    classification_report,
+    regression_report,
+)
+from textgru.tasks.regression import RegressionConfig, train_regressor  # noqa: E402
 from textgru.training.config import parse_overrides  # noqa: E402
 
 
@@ -76,6 +88,90 @@ def recipe(dataset, gru_layer, workdir, overrides, seeds):
     return [r for r, _ in reports], seconds, f"seeds {list(seeds)}; epochs {epochs}"
 
 
+REGRESSION_DATASETS = ["tweets_rating", "amazon_rating", "nyt_rating"]
+
+
+def tfidf_ridge(data):
+    """The regression baseline: TF-IDF of word uni- and bigrams with ridge
+    regression, its settings and alpha chosen on the validation split (by
+    Pearson r)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import Ridge
+
+    start = time.perf_counter()
+    train, val = data["train"], data["validation"]
+    best = None
+    for sublinear_tf in (True, False):
+        for min_df in (1, 2):
+            vectorizer = TfidfVectorizer(
+                ngram_range=(1, 2), sublinear_tf=sublinear_tf, min_df=min_df
+            )
+            features = vectorizer.fit_transform(train["text"])
+            val_features = vectorizer.transform(val["text"])
+            for alpha in (0.1, 0.3, 1, 3, 10):
+                model = Ridge(alpha=alpha).fit(features, train["target"])
+                score = regression_report(val["target"], model.predict(val_features))[
+                    "pearson"
+                ]
+                if best is None or score > best[0]:
+                    setting = f"alpha={alpha}, sublinear_tf={sublinear_tf}, "
+                    setting += f"min_df={min_df}"
+                    best = (score, setting, vectorizer, model)
+    _, setting, vectorizer, model = best
+    predicted = model.predict(vectorizer.transform(data["test"]["text"]))
+    report = regression_report(data["test"]["target"], predicted)
+    return report, time.perf_counter() - start, setting
+
+
+def regression(args, overrides):
+    """The `--regression` table: the recipe per seed against TF-IDF ridge."""
+    rows = []
+    with tempfile.TemporaryDirectory() as workdir:
+        for dataset in args.datasets or REGRESSION_DATASETS:
+            data = load_dataset(dataset, target_column="target")
+            baseline, seconds, setting = tfidf_ridge(data)
+            reports, start = [], time.perf_counter()
+            for seed in args.seeds:
+                config = RegressionConfig(
+                    dataset=dataset, seed=seed,
+                    out=os.path.join(workdir, f"{dataset}-{seed}"), **overrides,
+                )  # fmt: skip
+                reports.append(train_regressor(config, verbose=0).metrics["test"])
+            per_run = (time.perf_counter() - start) / len(args.seeds)
+            for name, found, took, note in (
+                ("textgru", reports, per_run, f"seeds {list(args.seeds)}"),
+                ("TF-IDF ridge", [baseline], seconds, setting),
+            ):
+                rows.append(
+                    {
+                        "dataset": dataset,
+                        "model": name,
+                        **{
+                            measure: [
+                                round(v, 4)
+                                for v in _summary([r[measure] for r in found])
+                            ]
+                            for measure in ("pearson", "spearman", "mae")
+                        },
+                        "runs": len(found),
+                        "seconds_per_run": round(took, 1),
+                        "note": note,
+                    }
+                )
+    print("| dataset | model | test Pearson r | Spearman | MAE | time per run | note |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        cells = [
+            f"{mean:.3f}" + (f" ± {sd:.3f}" if r["runs"] > 1 else "")
+            for mean, sd in (r["pearson"], r["spearman"], r["mae"])
+        ]
+        print(
+            f"| {r['dataset']} | {r['model']} | " + " | ".join(cells)
+            + f" | {r['seconds_per_run']:.0f} s | {r['note']} |"
+        )  # fmt: skip
+    return rows
+
+
 def _summary(values):
     mean = statistics.fmean(values)
     spread = statistics.stdev(values) if len(values) > 1 else 0.0
@@ -85,7 +181,17 @@ def _summary(values):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--datasets", nargs="+", default=["rotten_tomatoes", "trec", "sms_spam"]
+        "--datasets",
+        nargs="+",
+        default=None,
+        help="default: rotten_tomatoes trec sms_spam (with --regression: "
+        + " ".join(REGRESSION_DATASETS)
+        + ")",
+    )
+    parser.add_argument(
+        "--regression",
+        action="store_true",
+        help="the regression recipe against TF-IDF ridge on rated texts",
     )
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument(
@@ -94,13 +200,19 @@ def main(argv=None):
     )  # fmt: skip
     parser.add_argument(
         "--set", nargs="*", default=[], metavar="FIELD=JSON",
-        help="ClassifierConfig overrides for both GRU recipes, e.g. epochs=1",
+        help="config overrides for the GRU recipes, e.g. epochs=1",
     )  # fmt: skip
     args = parser.parse_args(argv)
     overrides = parse_overrides(args.set)
+    if args.regression:
+        rows = regression(args, overrides)
+        if args.json:
+            with open(args.json, "w") as file:
+                json.dump(rows, file, indent=2)
+        return rows
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
-        for dataset in args.datasets:
+        for dataset in args.datasets or ["rotten_tomatoes", "trec", "sms_spam"]:
             data = load_dataset(dataset)
             baseline, seconds, setting = tfidf_logistic_regression(data)
             runs = [

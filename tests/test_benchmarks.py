@@ -199,3 +199,28 @@ def test_imbalance_runs(tmp_path, capsys):
     for result in results:
         assert 0.0 <= result["runs"][0]["recall"] <= 1.0
     assert "| weighted, threshold tuned (f1) |" in capsys.readouterr().out
+
+
+def test_quality_regression_runs(tmp_path, capsys):
+    import numpy as np
+
+    from tests.tiny import NEGATIVE, NEUTRAL, POSITIVE, TINY
+
+    rng = np.random.default_rng(5)
+    lines = ["text,target"]
+    for i in range(160):
+        good, bad = rng.integers(0, 3, size=2)
+        words = [*rng.choice(NEUTRAL, 3), *rng.choice(POSITIVE, good)]
+        words += list(rng.choice(NEGATIVE, bad))
+        lines.append(" ".join(words) + f" {i},{good - bad}")
+    data = tmp_path / "rated.csv"
+    data.write_text("\n".join(lines) + "\n")
+    settings = {k: v for k, v in TINY.items() if k != "adversarial"}
+    rows = _load("quality").main(
+        ["--regression", "--datasets", str(data), "--seeds", "0", "--set"]
+        + [f"{k}={json.dumps(v)}" for k, v in {**settings, "epochs": 1}.items()]
+    )
+    assert [r["model"] for r in rows] == ["textgru", "TF-IDF ridge"]
+    for row in rows:
+        assert -1 <= row["pearson"][0] <= 1 and row["mae"][0] >= 0
+    assert "| TF-IDF ridge |" in capsys.readouterr().out
