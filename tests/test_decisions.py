@@ -408,24 +408,34 @@ def test_evaluate_writes_the_texts_it_gets_wrong(weighted, tmp_path, capsys):
     from textgru import cli
     from textgru.data import load_dataset
 
+    # Labelled texts the run gets wrong by construction: the test texts,
+    # every third one labelled against the run's own decision (a tiny run
+    # may get every real test label right).
     test = load_dataset(weighted.config.dataset)["test"]
-    probabilities = weighted.predict_proba(test["text"])
+    texts = list(test["text"])
+    probabilities = weighted.predict_proba(texts)
     decided = weighted.decide(probabilities)
-    labels = np.asarray(test["label"])
     names = weighted.label_names
+    labels = np.where(np.arange(len(texts)) % 3 == 0, 1 - decided, decided)
     wrong = np.flatnonzero(decided != labels)
-    assert len(wrong), "the tiny run gets every test text right: nothing to list"
+    scored = tmp_path / "scored.csv"
+    with open(scored, "w", newline="", encoding="utf-8") as file:
+        csv.writer(file).writerows(
+            [("text", "label")]
+            + [(t, names[y]) for t, y in zip(texts, labels, strict=True)]
+        )
 
     out = tmp_path / "errors.jsonl"
-    assert cli.main(["evaluate", str(weighted.path), "--errors", str(out)]) == 0
+    evaluate = ["evaluate", str(weighted.path), "--dataset", str(scored)]
+    assert cli.main([*evaluate, "--errors", str(out)]) == 0
     printed = capsys.readouterr()
     assert "ROC-AUC" in printed.out and "expected calibration error" in printed.out
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(rows) == len(wrong)
-    assert sorted(r["text"] for r in rows) == sorted(test["text"][i] for i in wrong)
+    assert len(rows) == len(wrong) > 0
+    assert sorted(r["text"] for r in rows) == sorted(texts[i] for i in wrong)
     confidences = [r["probability"] for r in rows]
     assert confidences == sorted(confidences, reverse=True)
-    by_text = {t: i for i, t in enumerate(test["text"])}
+    by_text = {t: i for i, t in enumerate(texts)}
     for row in rows:
         i = by_text[row["text"]]
         assert row["label"] == names[labels[i]] != row["predicted"]
@@ -434,7 +444,7 @@ def test_evaluate_writes_the_texts_it_gets_wrong(weighted, tmp_path, capsys):
         assert row["p_true"] == pytest.approx(probabilities[i, labels[i]])
 
     as_csv = tmp_path / "errors.csv"
-    weighted.evaluate(errors=as_csv)
+    weighted.evaluate(str(scored), errors=as_csv)
     with open(as_csv, newline="", encoding="utf-8") as file:
         table = list(csv.DictReader(file))
     assert [r["text"] for r in table] == [r["text"] for r in rows]

@@ -157,8 +157,8 @@ def test_what_a_regression_run_cannot_do_is_one_line(regressor, tmp_path, capsys
         capsys, code
     )
     assert not (tmp_path / "export").exists()
-    code = cli.main(["evaluate", path, "--errors", str(tmp_path / "e.csv")])
-    assert "are for classifiers" in one_line_error(capsys, code)
+    code = cli.main(["evaluate", path, "--label-column", "score"])
+    assert "--label-column is for classifiers" in one_line_error(capsys, code)
     source = tmp_path / "in.csv"
     source.write_text("text\na film\n")
     code = cli.main(
@@ -204,3 +204,29 @@ def test_targets_that_never_vary_are_one_line(tmp_path, capsys):
     )  # fmt: skip
     assert "every training text has the same target" in one_line_error(capsys, code)
     assert not out.exists() and not (tmp_path / "run.partial").exists()
+
+
+def test_evaluate_writes_every_text_worst_first(regressor, tmp_path, capsys):
+    import csv
+
+    from textgru import cli
+    from textgru.data import load_dataset
+
+    out = tmp_path / "worst.csv"
+    code = cli.main(["evaluate", str(regressor.path), "--errors", str(out)])
+    assert code == 0, capsys.readouterr().err
+    with open(out, newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    test = load_dataset(regressor.config.dataset, target_column="score")["test"]
+    predicted = dict(zip(test["text"], regressor.predict(test["text"]), strict=True))
+    truth = dict(zip(test["text"], test["target"], strict=True))
+    assert sorted(r["text"] for r in rows) == sorted(test["text"])
+    errors = [abs(float(r["error"])) for r in rows]
+    assert errors == sorted(errors, reverse=True)
+    for row in rows:
+        expected = predicted[row["text"]]
+        assert float(row["predicted"]) == pytest.approx(expected, abs=1e-5)
+        assert float(row["target"]) == pytest.approx(truth[row["text"]], abs=1e-5)
+        assert float(row["error"]) == pytest.approx(
+            float(row["predicted"]) - float(row["target"]), abs=1e-5
+        )

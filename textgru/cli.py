@@ -257,7 +257,8 @@ def _add_evaluate(commands):
         metavar="FILE",
         help="also write the texts the run gets wrong to FILE (.csv or .jsonl, a "
         "new file), the most confidently wrong first: text, label, predicted, "
-        "probability, p_true and each label's probability",
+        "probability, p_true and each label's probability (of a regression run: "
+        "every text, the largest error first: text, target, predicted, error)",
     )
 
 
@@ -612,16 +613,17 @@ def _evaluate(args):
 
     run = _scoring_run(args.run_dir)
     if isinstance(run, RegressorRun):
-        if args.errors or args.label_column:
+        if args.label_column:
             raise InvalidArgumentError(
-                f"{args.run_dir} is a regression run: --errors and --label-column "
-                "are for classifiers (its column of numbers is --target-column)"
+                f"{args.run_dir} is a regression run: --label-column is for "
+                "classifiers (its column of numbers is --target-column)"
             )
         report = run.evaluate(
             args.dataset,
             args.split,
             text_column=args.text_column,
             target_column=args.target_column,
+            errors=args.errors,
         )
         table = _regression_line
     else:

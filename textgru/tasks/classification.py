@@ -245,10 +245,11 @@ class ClassifierRun(TaskRun):
         probabilities = self.predict_proba(rows["text"])
         decided = self.decide(probabilities)
         if errors is not None:
-            wrong = misclassified.rows(
+            wrong = misclassified.misclassified(
                 rows["text"], labels, decided, probabilities, self.label_names
             )
-            misclassified.write(errors, wrong, self.label_names)
+            columns = misclassified.classifier_columns(self.label_names)
+            misclassified.write(errors, wrong, columns)
             say(f"wrote the {len(wrong):,} texts the run gets wrong to {errors}")
         return self.report(labels, probabilities, decided)
 

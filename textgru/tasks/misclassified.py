@@ -1,7 +1,8 @@
-"""The texts a classifier gets wrong, most confidently wrong first, as a
-file to read (`textgru evaluate RUN --errors FILE`, `ClassifierRun.evaluate(
-errors=...)`): for each, the text, its true and predicted labels, the
-probability of the prediction and of the true label, and every label's."""
+"""What a run gets wrong, worst first, as a file to read (`textgru evaluate
+RUN --errors FILE`, `run.evaluate(errors=...)`): of a classifier, each text
+it labels wrongly with its true and predicted labels, the probability of
+the prediction and of the true label, and every label's; of a regressor,
+every text with its target, the prediction and the error."""
 
 import csv
 import io
@@ -33,13 +34,18 @@ def check_target(path):
     return path
 
 
-def rows(texts, labels, decided, probabilities, label_names):
-    """One dict per text whose decided label is not its label, the most
+def classifier_columns(label_names):
+    """The columns of a classifier's rows."""
+    heads = ["text", "label", "predicted", "probability", "p_true"]
+    return heads + [f"p_{name}" for name in label_names]
+
+
+def misclassified(texts, labels, decided, probabilities, label_names):
+    """One row per text whose decided label is not its label, the most
     confident mistakes first (by the probability of the predicted label)."""
     probabilities = np.asarray(probabilities, np.float64)
     labels, decided = np.asarray(labels), np.asarray(decided)
-    index = np.arange(len(labels))
-    confidence = probabilities[index, decided]
+    confidence = probabilities[np.arange(len(labels)), decided]
     wrong = np.flatnonzero(decided != labels)
     wrong = wrong[np.argsort(-confidence[wrong], kind="stable")]
     return [
@@ -49,8 +55,8 @@ def rows(texts, labels, decided, probabilities, label_names):
             "predicted": str(label_names[decided[i]]),
             "probability": float(confidence[i]),
             "p_true": float(probabilities[i, labels[i]]),
-            "probabilities": {
-                str(name): float(p)
+            **{
+                f"p_{name}": float(p)
                 for name, p in zip(label_names, probabilities[i], strict=True)
             },
         }
@@ -58,22 +64,36 @@ def rows(texts, labels, decided, probabilities, label_names):
     ]
 
 
-def write(path, found, label_names):
-    """The rows `found` to `path` (CSV with a `p_<label>` column per label,
-    or JSON lines), written whole or not at all."""
+REGRESSOR_COLUMNS = ["text", "target", "predicted", "error"]
+
+
+def worst_predicted(texts, targets, predicted):
+    """Every text, the largest absolute error first."""
+    targets = np.asarray(targets, np.float64)
+    errors = np.asarray(predicted, np.float64) - targets
+    order = np.argsort(-np.abs(errors), kind="stable")
+    return [
+        {
+            "text": texts[i],
+            "target": float(targets[i]),
+            "predicted": float(targets[i] + errors[i]),
+            "error": float(errors[i]),
+        }
+        for i in order
+    ]
+
+
+def write(path, rows, columns):
+    """`rows` (dicts of `columns`) to `path`, CSV or JSON lines by its
+    suffix, written whole or not at all."""
     path = Path(path)
     if path.suffix.lower() == ".jsonl":
-        text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in found)
+        text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     else:
         out = io.StringIO()
         writer = csv.writer(out)
-        head = ["text", "label", "predicted", "probability", "p_true"]
-        writer.writerow([*head, *(f"p_{name}" for name in label_names)])
-        for row in found:
-            writer.writerow(
-                [row[key] for key in head]
-                + [row["probabilities"][str(name)] for name in label_names]
-            )
+        writer.writerow(columns)
+        writer.writerows([row[column] for column in columns] for row in rows)
         text = out.getvalue()
     with atomic_path(path) as tmp:
         Path(tmp).write_text(text, encoding="utf-8")

@@ -19,6 +19,7 @@ from textgru.data.leakage import check_no_leak
 from textgru.errors import DatasetError, InvalidArgumentError
 from textgru.interpret import plots
 from textgru.models.regressor import build_regressor
+from textgru.tasks import misclassified
 from textgru.tasks.metrics import regression_report
 from textgru.tasks.reading import ReadingConfig
 from textgru.tasks.runs import TaskRun
@@ -76,14 +77,25 @@ class RegressorRun(TaskRun):
         )[:, 0]
 
     def evaluate(
-        self, dataset=None, split=None, *, text_column=None, target_column=None
+        self,
+        dataset=None,
+        split=None,
+        *,
+        text_column=None,
+        target_column=None,
+        errors=None,
     ):
         """A `regression_report` on a split of the run's dataset (default
         `"test"`), or on every row of another `dataset` (a source for
         `load_dataset`) whose columns are the run's own unless
         `text_column` / `target_column` name others. Another dataset is
-        refused (`DataLeakError`) if it holds texts the run trained on."""
+        refused (`DataLeakError`) if it holds texts the run trained on.
+        With `errors` (a new `.csv` or `.jsonl` path), every scored text is
+        written there with its target, prediction and error, the largest
+        error first."""
         config = self.config
+        if errors is not None:
+            errors = misclassified.check_target(errors)
         own = dataset is None
         data = REGRESS.load_data(
             config
@@ -114,7 +126,14 @@ class RegressorRun(TaskRun):
                 heldout_name=f"{describe_source(dataset)}",
             )
         say(f"scoring {len(rows):,} texts")
-        return regression_report(rows["target"], self.predict(rows["text"]))
+        predicted = self.predict(rows["text"])
+        if errors is not None:
+            worst = misclassified.worst_predicted(
+                rows["text"], rows["target"], predicted
+            )
+            misclassified.write(errors, worst, misclassified.REGRESSOR_COLUMNS)
+            say(f"wrote {len(worst):,} texts, the worst predicted first, to {errors}")
+        return regression_report(rows["target"], predicted)
 
 
 class RegressionTask(Task):
