@@ -174,7 +174,7 @@ def test_evaluating_on_texts_it_trained_on_is_refused(regressor, tmp_path, capsy
     code = cli.main(
         ["evaluate", str(regressor.path), "--dataset", regressor.config.dataset]
     )
-    assert "trained on" in one_line_error(capsys, code)
+    assert "score it on texts it never trained on" in one_line_error(capsys, code)
     other = _scored(tmp_path / "other.csv", n=40, seed=9)
     assert cli.main(["evaluate", str(regressor.path), "--dataset", other]) == 0
     assert capsys.readouterr().out.startswith("40 texts: MAE")

@@ -67,7 +67,12 @@ def _anchor(key):
 
 
 def check_no_leak(
-    corpus, heldout, *, corpus_name="The corpus", heldout_name="held-out"
+    corpus,
+    heldout,
+    *,
+    corpus_name="The corpus",
+    heldout_name="held-out",
+    advice="pretrain on text without them",
 ):
     """Raise `DataLeakError` if a text of `heldout` is in `corpus` (see
     `find_leaks`).
@@ -81,6 +86,5 @@ def check_no_leak(
         example = leaked[0] if len(leaked[0]) <= 80 else leaked[0][:77] + "..."
         raise DataLeakError(
             f"{corpus_name} contains {len(leaked)} of the {len(heldout)} "
-            f"{heldout_name} texts (for example {example!r}); pretrain on text "
-            "without them"
+            f"{heldout_name} texts (for example {example!r}); {advice}"
         )

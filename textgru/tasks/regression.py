@@ -6,6 +6,7 @@ RegressorRun.load("runs/tweets").predict(["What a great day!", "Ugh."])
 """
 
 import dataclasses
+import os
 
 import datasets
 import numpy as np
@@ -101,7 +102,9 @@ class RegressorRun(TaskRun):
             config
             if own
             else config.replace(
-                dataset=dataset,
+                dataset=os.fspath(dataset)
+                if isinstance(dataset, os.PathLike)
+                else dataset,
                 text_column=text_column or config.text_column,
                 target_column=target_column or config.target_column,
             )
@@ -124,6 +127,7 @@ class RegressorRun(TaskRun):
                 corpus_name=f"The run {self.path} trained on "
                 f"{describe_source(config.dataset)}, which",
                 heldout_name=f"{describe_source(dataset)}",
+                advice="score it on texts it never trained on",
             )
         say(f"scoring {len(rows):,} texts")
         predicted = self.predict(rows["text"])
