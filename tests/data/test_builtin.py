@@ -155,11 +155,14 @@ def test_list_datasets_describes_every_builtin():
         "shakespeare",
         "movie_dialog",
         "snippets",
+        "tweets_rating",
+        "amazon_rating",
+        "nyt_rating",
     ]
     for spec in listed:
         assert spec.description and spec.num_texts > 0
         assert "==" in spec.source and "MB" in spec.source
-    assert {d.task for d in listed} == {"classify", "lm"}
+    assert {d.task for d in listed} == {"classify", "lm", "regress"}
 
 
 def test_datasets_command_lists_them(capsys, tmp_home):
