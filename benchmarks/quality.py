@@ -44,12 +44,13 @@ from textgru.tasks.regression import RegressionConfig, train_regressor  # noqa: 
 from textgru.training.config import parse_overrides  # noqa: E402
 
 
-def tfidf_logistic_regression(data):
-    """The classic baseline, its settings and C chosen on the validation split."""
+def _tfidf_search(data, column, models, score):
+    """TF-IDF of word uni- and bigrams with the best of `models` (name ->
+    a new scikit-learn estimator) and TF-IDF settings on the validation
+    split by `score(model, features, values)`; returns `(setting,
+    vectorizer, model)` fitted on train."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
 
-    start = time.perf_counter()
     train, val = data["train"], data["validation"]
     best = None
     for sublinear_tf in (True, False):
@@ -59,14 +60,28 @@ def tfidf_logistic_regression(data):
             )
             features = vectorizer.fit_transform(train["text"])
             val_features = vectorizer.transform(val["text"])
-            for c in (1, 4, 16, 32, 64, 128):
-                model = LogisticRegression(C=c, max_iter=3000)
-                model.fit(features, train["label"])
-                score = model.score(val_features, val["label"])
-                if best is None or score > best[0]:
-                    setting = f"C={c}, sublinear_tf={sublinear_tf}, min_df={min_df}"
-                    best = (score, setting, vectorizer, model)
-    _, setting, vectorizer, model = best
+            for name, make in models.items():
+                model = make().fit(features, train[column])
+                value = score(model, val_features, val[column])
+                if best is None or value > best[0]:
+                    setting = f"{name}, sublinear_tf={sublinear_tf}, min_df={min_df}"
+                    best = (value, setting, vectorizer, model)
+    return best[1:]
+
+
+def tfidf_logistic_regression(data):
+    """The classic baseline, its settings and C chosen on the validation split."""
+    from sklearn.linear_model import LogisticRegression
+
+    start = time.perf_counter()
+    train = data["train"]
+    models = {
+        f"C={c}": (lambda c=c: LogisticRegression(C=c, max_iter=3000))
+        for c in (1, 4, 16, 32, 64, 128)
+    }
+    setting, vectorizer, model = _tfidf_search(
+        data, "label", models, lambda m, x, y: m.score(x, y)
+    )
     predicted = model.predict(vectorizer.transform(data["test"]["text"]))
     names = train.features["label"].names
     report = classification_report(data["test"]["label"], predicted, names)
@@ -95,29 +110,20 @@ def tfidf_ridge(data):
     """The regression baseline: TF-IDF of word uni- and bigrams with ridge
     regression, its settings and alpha chosen on the validation split (by
     Pearson r)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import Ridge
 
     start = time.perf_counter()
-    train, val = data["train"], data["validation"]
-    best = None
-    for sublinear_tf in (True, False):
-        for min_df in (1, 2):
-            vectorizer = TfidfVectorizer(
-                ngram_range=(1, 2), sublinear_tf=sublinear_tf, min_df=min_df
-            )
-            features = vectorizer.fit_transform(train["text"])
-            val_features = vectorizer.transform(val["text"])
-            for alpha in (0.1, 0.3, 1, 3, 10):
-                model = Ridge(alpha=alpha).fit(features, train["target"])
-                score = regression_report(val["target"], model.predict(val_features))[
-                    "pearson"
-                ]
-                if best is None or score > best[0]:
-                    setting = f"alpha={alpha}, sublinear_tf={sublinear_tf}, "
-                    setting += f"min_df={min_df}"
-                    best = (score, setting, vectorizer, model)
-    _, setting, vectorizer, model = best
+    models = {
+        f"alpha={alpha}": (lambda alpha=alpha: Ridge(alpha=alpha))
+        for alpha in (0.1, 0.3, 1, 3, 10)
+    }
+    setting, vectorizer, model = _tfidf_search(
+        data,
+        "target",
+        models,
+        # A constant prediction has no correlation: the worst score.
+        lambda m, x, y: regression_report(y, m.predict(x))["pearson"] or -1.0,
+    )
     predicted = model.predict(vectorizer.transform(data["test"]["text"]))
     report = regression_report(data["test"]["target"], predicted)
     return report, time.perf_counter() - start, setting

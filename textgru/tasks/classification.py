@@ -8,7 +8,6 @@ ClassifierRun.load("runs/rt").predict(["A gem.", "A mess."])
 import dataclasses
 from pathlib import Path
 
-import datasets
 import numpy as np
 
 from textgru import _predictions, _validation
@@ -24,7 +23,7 @@ from textgru.models.adversarial import check_backend
 from textgru.tasks import calibration, imbalance, misclassified
 from textgru.tasks.metrics import classification_report, probability_report
 from textgru.tasks.reading import ReadingConfig
-from textgru.tasks.runs import TaskRun
+from textgru.tasks.runs import TaskRun, rows_of
 from textgru.tasks.task import Task
 from textgru.training import TrainConfig
 from textgru.training.losses import classification_loss
@@ -230,16 +229,7 @@ class ClassifierRun(TaskRun):
                 label_column=label_column or config.label_column or "label",
                 split_seed=config.split_seed,
             )
-        split = split or ("test" if dataset is None else "all")
-        if split == "all":
-            rows = datasets.concatenate_datasets(list(data.values()))
-        elif split in data:
-            rows = data[split]
-        else:
-            raise InvalidArgumentError(
-                "Expected `split` to be train, validation, test or all. Received: "
-                f"{split!r}"
-            )
+        rows = rows_of(data, split or ("test" if dataset is None else "all"))
         labels = _labels_as(rows, self.label_names)
         say(f"scoring {len(rows):,} texts")
         probabilities = self.predict_proba(rows["text"])
@@ -415,12 +405,7 @@ class ClassificationTask(Task):
         return classification_dataset(
             split,
             tokenizer,
-            batch_size=config.batch_size,
-            max_length=config.max_length,
-            shuffle=training,
-            seed=config.seed,
-            bucket_by_length=config.bucket_by_length and training,
-            drop_remainder=drop_remainder,
+            **config.batch_options(training=training, drop_remainder=drop_remainder),
             class_weights=self.class_weights(config, split) if training else None,
         )
 
@@ -464,10 +449,13 @@ class ClassificationTask(Task):
         config = run.config
         tuned = {}
         split = data["validation"]
-        if config.calibrate:
+        # The validation split is predicted once, for both fits.
+        raw = None
+        if config.calibrate or config.threshold_metric:
             raw = predict_proba(
                 run.model, run.preprocessor, split["text"], batch_size=config.batch_size
             )
+        if config.calibrate:
             value, before, after = calibration.fit_temperature(split["label"], raw)
             say(
                 f"temperature {value:.3f} (validation negative log-likelihood "
@@ -482,7 +470,7 @@ class ClassificationTask(Task):
             tuned["threshold"] = {"value": config.threshold}
         elif config.threshold_metric is not None:
             # On the probabilities predict gives: calibrated, if the run is.
-            positive = run.predict_proba(split["text"])[:, 1]
+            positive = _predictions.calibrated(raw, run.temperature)[:, 1]
             value, score = imbalance.tune_threshold(
                 split["label"], positive, config.threshold_metric
             )

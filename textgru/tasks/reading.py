@@ -30,6 +30,19 @@ class ReadingConfig(Section):
             "word_dropout": self.word_dropout,
         }
 
+    def batch_options(self, *, training, drop_remainder):
+        """The keyword arguments of the text pipelines
+        (`classification_dataset`, `regression_dataset`) for one split:
+        shuffled and bucketed only when `training`."""
+        return {
+            "batch_size": self.batch_size,
+            "max_length": self.max_length,
+            "shuffle": training,
+            "seed": self.seed,
+            "bucket_by_length": self.bucket_by_length and training,
+            "drop_remainder": drop_remainder,
+        }
+
     def __post_init__(self):
         super().__post_init__()
         _validation.positive_int("max_length", self.max_length)

@@ -23,7 +23,7 @@ from textgru.models.regressor import build_regressor
 from textgru.tasks import misclassified
 from textgru.tasks.metrics import regression_report
 from textgru.tasks.reading import ReadingConfig
-from textgru.tasks.runs import TaskRun
+from textgru.tasks.runs import TaskRun, rows_of
 from textgru.tasks.task import Task
 from textgru.training import TrainConfig
 from textgru.training.optimizers import make_optimizer
@@ -109,16 +109,7 @@ class RegressorRun(TaskRun):
                 target_column=target_column or config.target_column,
             )
         )
-        split = split or ("test" if own else "all")
-        if split == "all":
-            rows = datasets.concatenate_datasets(list(data.values()))
-        elif split in data:
-            rows = data[split]
-        else:
-            raise InvalidArgumentError(
-                "Expected `split` to be train, validation, test or all. Received: "
-                f"{split!r}"
-            )
+        rows = rows_of(data, split or ("test" if own else "all"))
         if not own:
             trained_on = REGRESS.load_data(config)["train"]["text"]
             check_no_leak(
@@ -186,12 +177,7 @@ class RegressionTask(Task):
         return regression_dataset(
             split,
             tokenizer,
-            batch_size=config.batch_size,
-            max_length=config.max_length,
-            shuffle=training,
-            seed=config.seed,
-            bucket_by_length=config.bucket_by_length and training,
-            drop_remainder=drop_remainder,
+            **config.batch_options(training=training, drop_remainder=drop_remainder),
         )
 
     def build_model(self, config, tokenizer, info, parent=None):

@@ -6,6 +6,7 @@ from pathlib import Path
 import keras
 
 from textgru.data import Tokenizer
+from textgru.errors import InvalidArgumentError
 from textgru.training import run_directory
 
 
@@ -57,6 +58,20 @@ class TaskRun:
     def preprocessor(self):
         """How texts become this run's model input (`textgru.data.Preprocessor`)."""
         return self.task.preprocessor(self.config, self.tokenizer)
+
+
+def rows_of(data, split):
+    """The rows of `data` (a train/validation/test `DatasetDict`) that a
+    run's `evaluate` scores: one split, or `"all"` of them."""
+    import datasets
+
+    if split == "all":
+        return datasets.concatenate_datasets(list(data.values()))
+    if split in data:
+        return data[split]
+    raise InvalidArgumentError(
+        f"Expected `split` to be train, validation, test or all. Received: {split!r}"
+    )
 
 
 # `textgru.load`: the one reader of any run (it lives with the run folders,
