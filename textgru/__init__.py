@@ -39,12 +39,15 @@ _PUBLIC = {
     "ClassifierRun": "textgru.tasks",
     "LanguageModelConfig": "textgru.tasks",
     "LanguageModelRun": "textgru.tasks",
+    "MultiLabelConfig": "textgru.tasks",
+    "MultiLabelRun": "textgru.tasks",
     "RegressionConfig": "textgru.tasks",
     "RegressorRun": "textgru.tasks",
     "TransferConfig": "textgru.tasks",
     "load_run": "textgru.tasks",
     "train_classifier": "textgru.tasks",
     "train_language_model": "textgru.tasks",
+    "train_multi_label": "textgru.tasks",
     "train_regressor": "textgru.tasks",
 }
 _PACKAGES = ("data", "errors", "interpret", "layers", "models", "tasks", "training")

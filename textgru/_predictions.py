@@ -104,18 +104,63 @@ def decide(probabilities, threshold=None):
     return (probabilities[:, 1] >= threshold).astype(np.int64)
 
 
-def labelled(texts, probabilities, label_names, threshold=None):
+def labelled(texts, probabilities, label_names, threshold=None, top_k=None):
     """One dict per text: the `text`, its `label` (by `decide`), that
-    label's `probability`, and all `probabilities` by label name."""
+    label's `probability`, and all `probabilities` by label name; with
+    `top_k`, also the `top` k labels (`[label, probability]`, likeliest
+    first)."""
     results = []
     chosen = decide(probabilities, threshold)
     for text, row, best in zip(texts, probabilities, chosen, strict=True):
-        results.append(
-            {
-                "text": text,
-                "label": label_names[best],
-                "probability": float(row[best]),
-                "probabilities": dict(zip(label_names, map(float, row), strict=True)),
-            }
+        result = {
+            "text": text,
+            "label": label_names[best],
+            "probability": float(row[best]),
+            "probabilities": dict(zip(label_names, map(float, row), strict=True)),
+        }
+        results.append(_with_top(result, row, label_names, top_k))
+    return results
+
+
+def check_top_k(value):
+    """A `top_k`: None, or a whole number >= 1."""
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1
+    ):
+        raise InvalidArgumentError(
+            f"Expected `top_k` to be a whole number >= 1. Received: top_k={value!r}"
         )
+    return value
+
+
+def _with_top(result, row, label_names, top_k):
+    """`result` with the `top_k` likeliest labels of `row`, if asked."""
+    if check_top_k(top_k) is not None:
+        order = np.argsort(-np.asarray(row), kind="stable")[:top_k]
+        result["top"] = [[label_names[i], float(row[i])] for i in order]
+    return result
+
+
+def decide_labels(probabilities, thresholds):
+    """Of a multi-label classifier: which labels each text has, a bool
+    `(texts, labels)` array, True where a label's probability is at least
+    its threshold (`thresholds`, one per label)."""
+    return np.asarray(probabilities) >= np.asarray(thresholds)[None, :]
+
+
+def label_sets(texts, probabilities, label_names, thresholds, top_k=None):
+    """One dict per text of a multi-label classifier: the `text`, its
+    `labels` (those at or above their thresholds, likeliest first) and all
+    `probabilities` by label name; with `top_k`, also the `top` k labels
+    (`[label, probability]`, likeliest first, thresholds aside)."""
+    results = []
+    decided = decide_labels(probabilities, thresholds)
+    for text, row, chosen in zip(texts, probabilities, decided, strict=True):
+        order = np.argsort(-np.asarray(row), kind="stable")
+        result = {
+            "text": text,
+            "labels": [label_names[i] for i in order if chosen[i]],
+            "probabilities": dict(zip(label_names, map(float, row), strict=True)),
+        }
+        results.append(_with_top(result, row, label_names, top_k))
     return results

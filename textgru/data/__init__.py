@@ -2,7 +2,8 @@
 
 data (`load_dataset`) -> tokenizer (`train_tokenizer`) -> preprocessor
 (`Preprocessor`: tokenize, cut, add specials, pad) -> pipeline
-(`classification_dataset`, `regression_dataset`, `language_model_dataset`).
+(`classification_dataset`, `multi_label_dataset`, `regression_dataset`,
+`language_model_dataset`).
 
 Its names load on first use, so listing the built-in datasets
 (`textgru datasets`) imports neither `datasets` nor the backend.
@@ -22,6 +23,7 @@ _NAMES = {
     "classification_dataset": "pipeline",
     "encode": "pipeline",
     "language_model_dataset": "pipeline",
+    "multi_label_dataset": "pipeline",
     "regression_dataset": "pipeline",
     "read_word_vectors": "vectors",
     "Preprocessor": "preprocessor",

@@ -48,6 +48,8 @@ def load_dataset(
     split_fractions=(0.8, 0.1, 0.1),
     split_seed=0,
     target_column=None,
+    multi_label=False,
+    label_separator=None,
     **kwargs,
 ):
     """Load a dataset as a `datasets.DatasetDict` with train/validation/test splits.
@@ -72,6 +74,13 @@ def load_dataset(
         target_column: for regression, the column with one number per text,
             made a float column `target` (each a finite number); labels are
             then not read and missing splits are carved out at random.
+        multi_label: each text has a set of labels (`label_column` required):
+            a list, a JSON list in a string, or a string cut at
+            `label_separator`; they become a `labels` column of
+            `datasets.Sequence(datasets.ClassLabel)` (see
+            `textgru.data.prepare.standardize`).
+        label_separator: of `multi_label` data, what separates the labels in
+            a string (`"|"`); None reads a string as one label (or a JSON list).
         **kwargs: passed on to `datasets.load_dataset` for files and hub ids
             (for example `name=` for a hub configuration, or `sample_by=`
             for text files).
@@ -138,6 +147,8 @@ def load_dataset(
         split_seed=split_seed,
         keep_columns=("title",) if name == "shakespeare" else (),
         target_column=target_column,
+        multi_label=multi_label,
+        label_separator=label_separator,
     )
 
 

@@ -97,6 +97,31 @@ def regression_dataset(dataset, tokenizer, **options):
     return _text_batches(dataset, tokenizer, targets, **options)
 
 
+def multi_label_dataset(dataset, tokenizer, **options):
+    """Batches of `(ids, labels)` for multi-label classification, as a
+    `tf.data.Dataset`: as `classification_dataset` (the same options, but no
+    class weights), with the split's `labels` column (from
+    `load_dataset(..., multi_label=True)`) as float32 multi-hot `labels`
+    `(batch, num_labels)`: 1 where the text has the label."""
+    if "labels" not in dataset.column_names:
+        raise DatasetError(
+            "Expected a dataset with a `labels` column for multi-label "
+            f"classification. Received columns: {', '.join(dataset.column_names)}; "
+            "load it with multi_label=True"
+        )
+    return _text_batches(dataset, tokenizer, multi_hot(dataset), **options)
+
+
+def multi_hot(dataset):
+    """The `labels` column of a multi-label split as a float32 `(texts,
+    labels)` array of 0 and 1."""
+    names = dataset.features["labels"].feature.names
+    table = np.zeros((len(dataset), len(names)), np.float32)
+    for row, ids in enumerate(dataset["labels"]):
+        table[row, ids] = 1.0
+    return table
+
+
 def _text_batches(
     dataset,
     tokenizer,

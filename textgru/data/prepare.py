@@ -2,11 +2,14 @@
 
 Standard form: splits `train`, `validation` and `test`; a string column
 `text`; for labelled data a `ClassLabel` column `label` whose names come from
-the train split. Empty texts are dropped (with a warning), duplicates are
-removed so no two splits share a text, and missing splits are carved out of
-`train` with a seeded, label-stratified split.
+the train split (of multi-label data, a `Sequence(ClassLabel)` column
+`labels`: each text's set of labels, see `multi_label_sets`). Empty texts
+are dropped (with a warning), duplicates are removed so no two splits share
+a text, and missing splits are carved out of `train` with a seeded,
+label-stratified split.
 """
 
+import json
 import math
 import numbers
 import warnings
@@ -77,13 +80,22 @@ def standardize(
     split_seed=0,
     keep_columns=(),
     target_column=None,
+    multi_label=False,
+    label_separator=None,
 ):
     """Return `raw` (a DatasetDict) in standard form; see the module docstring.
 
     With `target_column`, the data is for regression: that column's numbers
     become a float `target` column (each a finite number, or a one-line
     `DatasetError` naming its row), labels are not read, and missing splits
-    are carved out at random."""
+    are carved out at random.
+
+    With `multi_label`, each text has a set of labels (the label column
+    required): a list (JSON lines, Parquet, a `datasets` `Sequence`), a JSON
+    list in a string (`'["sports", "politics"]'`), a string cut at
+    `label_separator` (`"sports|politics"`), or a single label. They become
+    a `labels` column of `Sequence(ClassLabel)`; missing splits are carved
+    out stratified by each text's rarest label."""
     fractions = check_fractions(split_fractions)
     splits = _rename_splits(raw, source)
     columns = sorted({c for split in splits.values() for c in split.column_names})
@@ -95,6 +107,8 @@ def standardize(
                 f"(columns: {', '.join(split.column_names)}); pass "
                 + (f"text_column={guess!r}" if guess else "text_column=...")
             )
+    if multi_label:
+        label_required = True
     has_label = target_column is None and all(
         label_column in s.column_names for s in splits.values()
     )
@@ -122,7 +136,11 @@ def standardize(
     table = {}
     for name, split in splits.items():
         table[name] = {"text": _texts(split, text_column, source, name), "label": None}
-        if has_label:
+        if has_label and multi_label:
+            table[name]["label"] = multi_label_sets(
+                split, label_column, label_separator, source, name
+            )
+        elif has_label:
             table[name]["label"] = _raw_labels(split, label_column, source, name)
         if target_column is not None:
             table[name]["target"] = _targets(split, target_column, source, name)
@@ -131,12 +149,18 @@ def standardize(
                 table[name][column] = split[column]
     _drop_empty_and_duplicates(table, source)
     names = None
-    if has_label:
+    if has_label and multi_label:
+        names = _label_set_names(table, source, label_column)
+    elif has_label:
         feature = splits["train"].features[label_column]
         names = _label_names(table, feature, source, label_column)
-    _carve_missing_splits(table, fractions, split_seed)
+    _carve_missing_splits(table, fractions, split_seed, multi_label=multi_label)
     features = {"text": datasets.Value("string")}
-    if names is not None:
+    if names is not None and multi_label:
+        for split in table.values():
+            split["labels"] = split.pop("label")
+        features["labels"] = datasets.Sequence(datasets.ClassLabel(names=names))
+    elif names is not None:
         features["label"] = datasets.ClassLabel(names=names)
     if target_column is not None:
         features["target"] = datasets.Value("float32")
@@ -203,6 +227,67 @@ def _raw_labels(split, column, source, name):
     if isinstance(feature, datasets.ClassLabel):
         return [None if v is None or v < 0 else feature.int2str(v) for v in values]
     return [_label_key(v, source, column, name) for v in values]
+
+
+def multi_label_sets(split, column, separator, source, name):
+    """Each row's labels in `column` of `split`, as a sorted list of label
+    keys (see `standardize`); an empty cell, a malformed JSON list or a
+    label that is not a name or an integer is a `DatasetError` naming the
+    row. `[]` (or an empty JSON list) is a text with no label."""
+    feature = split.features[column]
+    inner = getattr(feature, "feature", None)
+    if isinstance(feature, list) and feature:  # `datasets`' list of features
+        inner = feature[0]
+    rows = []
+    for row, value in enumerate(split[column]):
+        if isinstance(value, str):
+            value = _label_list_text(value, separator, source, column, name, row)
+        if value is None:
+            raise DatasetError(
+                f"{source}: row {row} of split {name!r} has no labels in column "
+                f"{column!r} (an empty cell); write [] for a text with none, or "
+                "drop the row"
+            )
+        if not isinstance(value, (list, tuple)):
+            value = [value]
+        keys = set()
+        for item in value:
+            if isinstance(inner, datasets.ClassLabel) and isinstance(item, int):
+                item = inner.int2str(item)
+            key = _label_key(item, source, column, name)
+            if key is None:
+                raise DatasetError(
+                    f"{source}: row {row} of split {name!r} has an empty label in "
+                    f"column {column!r} ({value!r}); drop it from the list"
+                )
+            keys.add(str(key))
+        rows.append(sorted(keys))
+    return rows
+
+
+def _label_list_text(text, separator, source, column, name, row):
+    """A string cell of a multi-label column as a list (or None if empty)."""
+    text = text.strip()
+    if not text:
+        return None
+    if text.startswith("["):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise DatasetError(
+                f"{source}: row {row} of split {name!r} holds {text[:60]!r} in "
+                f"column {column!r}, not a JSON list ({error.msg}); write labels "
+                'as ["a", "b"], or as a string cut with --label-separator'
+            ) from None
+        if not isinstance(value, list):
+            raise DatasetError(
+                f"{source}: row {row} of split {name!r} holds {text[:60]!r} in "
+                f"column {column!r}, not a JSON list of labels"
+            )
+        return value
+    if separator:
+        return [part for part in text.split(separator) if part.strip()]
+    return [text]
 
 
 def _targets(split, column, source, name):
@@ -331,7 +416,42 @@ def _label_names(table, feature, source, column):
     return names
 
 
-def _carve_missing_splits(table, fractions, seed):
+def _label_set_names(table, source, column):
+    """The label names of multi-label rows (every label seen in train,
+    sorted), the rows turned into lists of label ids; a label that train
+    lacks is a `DatasetError`."""
+    names = sorted({key for keys in table["train"]["label"] for key in keys})
+    if not names:
+        raise DatasetError(
+            f"{source}: no text of the train split has a label in column "
+            f"{column!r}; a multi-label classifier needs labelled texts"
+        )
+    index = {n: i for i, n in enumerate(names)}
+    for name, split in table.items():
+        unseen = sorted({k for keys in split["label"] for k in keys} - set(index))
+        if unseen:
+            raise DatasetError(
+                f"{source}: split {name!r} has label(s) {', '.join(unseen)} that the "
+                f"train split does not have (train labels: {', '.join(names)})"
+            )
+        split["label"] = [[index[k] for k in keys] for keys in split["label"]]
+    return names
+
+
+def _rarest_labels(label_sets):
+    """Each text's rarest label (by count over all texts; -1 for none): what
+    a multi-label split is stratified by, so every label keeps at least one
+    text in train."""
+    counts = {}
+    for keys in label_sets:
+        for key in keys:
+            counts[key] = counts.get(key, 0) + 1
+    return [
+        min(keys, key=lambda k: (counts[k], k)) if keys else -1 for keys in label_sets
+    ]
+
+
+def _carve_missing_splits(table, fractions, seed, multi_label=False):
     f_train, f_val, f_test = fractions
     missing = [name for name in ("validation", "test") if name not in table]
     if not missing:
@@ -341,6 +461,8 @@ def _carve_missing_splits(table, fractions, seed):
     sub = tuple(f / sum(shares) for f in shares)
     train = table["train"]
     labels = train["label"]
+    if multi_label:
+        labels = _rarest_labels(labels)
     parts = split_indices(len(train["text"]), sub, seed, labels)
     new = {}
     for name, indices in zip(SPLITS, parts, strict=True):

@@ -1,5 +1,5 @@
 """Figures: training curves, confusion matrices, reliability diagrams,
-predictions against true values and gate heatmaps.
+predictions against true values, per-label scores and gate heatmaps.
 
 Each function returns a `matplotlib.figure.Figure` built with Matplotlib's
 object API, so no global backend is switched and nothing pops up; a notebook
@@ -160,6 +160,47 @@ def reliability_diagram(bins, *, title=None):
     top.set_title(title)
     bottom.bar(lows, [b["count"] for b in bins], width=widths, align="edge")
     bottom.set(xlabel="probability of the predicted label", ylabel="texts")
+    return figure
+
+
+def label_scores(per_label, *, title=None):
+    """Precision, recall and F1 of each label of a multi-label run, as
+    horizontal bars (one group per label, its test support in its name),
+    with each label's decision threshold if given.
+
+    Args:
+        per_label: the `per_label` dict of a multi-label report (name ->
+            `precision`, `recall`, `f1`, `support`, optionally `threshold`).
+        title: a title.
+
+    Returns:
+        A `matplotlib.figure.Figure`.
+    """
+    names = list(per_label)
+    figure = Figure(figsize=(6.4, 1.2 + 0.45 * len(names)), layout="constrained")
+    axes = figure.subplots()
+    rows = np.arange(len(names))
+    height = 0.26
+    measures = ("precision", "recall", "f1")
+    for offset, measure in zip((-height, 0.0, height), measures, strict=True):
+        axes.barh(
+            rows + offset,
+            [per_label[name][measure] for name in names],
+            height=height,
+            label=measure,
+        )
+    labels = []
+    for name in names:
+        row = per_label[name]
+        extra = f", t={row['threshold']:.2f}" if "threshold" in row else ""
+        labels.append(f"{name} ({row['support']}{extra})")
+    axes.set_yticks(rows, labels)
+    axes.invert_yaxis()
+    axes.set(xlim=(0, 1), xlabel="score")
+    axes.grid(axis="x", alpha=0.3)
+    figure.legend(loc="outside lower center", ncols=3, fontsize="small")
+    if title:
+        axes.set_title(title)
     return figure
 
 

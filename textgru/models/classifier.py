@@ -19,7 +19,9 @@ class TextClassifier(keras.Model):
 
     Token ids `(batch, length)` (padding id 0) -> `backbone` -> pooling over
     the real tokens -> dropout -> `Dense`: one sigmoid unit for 2 classes
-    (the probability of class 1), a softmax over the classes otherwise.
+    (the probability of class 1), a softmax over the classes otherwise; of
+    a `multi_label` classifier, one sigmoid unit per label (the probability
+    that the text has it, each on its own).
 
     Args:
         backbone: a `GRUBackbone`.
@@ -32,6 +34,8 @@ class TextClassifier(keras.Model):
             fraction of their L2 norm (Miyato et al., 2017; see
             `textgru.models.adversarial`; TensorFlow or JAX); 0 is off. A
             step costs about two.
+        multi_label: each text may have any number of the classes (labels):
+            a sigmoid per label, trained with binary cross-entropy.
         **kwargs: `keras.Model` arguments (`name`, ...).
 
     Call arguments:
@@ -56,9 +60,15 @@ class TextClassifier(keras.Model):
         pooling="max",
         dropout=0.3,
         adversarial=0.0,
+        multi_label=False,
         **kwargs,
     ):
         num_classes = _validation.positive_int("num_classes", num_classes)
+        if not isinstance(multi_label, bool):
+            raise InvalidArgumentError(
+                f"Expected `multi_label` to be True or False. Received: "
+                f"multi_label={multi_label!r}"
+            )
         if num_classes < 2:
             raise InvalidArgumentError(
                 f"Expected at least 2 classes. Received: num_classes={num_classes}"
@@ -75,9 +85,10 @@ class TextClassifier(keras.Model):
                 "Expected `backbone` to be a textgru.models.GRUBackbone. Received: "
                 f"{type(backbone).__name__}"
             )
+        one_each = multi_label or num_classes == 2
         head = keras.layers.Dense(
-            1 if num_classes == 2 else num_classes,
-            activation="sigmoid" if num_classes == 2 else "softmax",
+            1 if num_classes == 2 and not multi_label else num_classes,
+            activation="sigmoid" if one_each else "softmax",
             name="head",
         )
         layers = head_layers(pooling, dropout, head)
@@ -91,6 +102,7 @@ class TextClassifier(keras.Model):
         self.pooling = pooling
         self.dropout = dropout
         self.adversarial = adversarial
+        self.multi_label = multi_label
         self._head_layers = layers
 
     def call(self, inputs, training=None, mask=None, embedding_perturbation=None):
@@ -125,6 +137,7 @@ class TextClassifier(keras.Model):
             "pooling": self.pooling,
             "dropout": self.dropout,
             "adversarial": self.adversarial,
+            "multi_label": self.multi_label,
             "name": self.name,
             "trainable": self.trainable,
         }
@@ -183,6 +196,7 @@ def build_classifier(
     pooling="max",
     dropout=0.3,
     adversarial=0.0,
+    multi_label=False,
     name="textgru_classifier",
     **backbone,
 ):
@@ -202,6 +216,8 @@ def build_classifier(
         adversarial: size of the adversarial perturbation of the embeddings
             in training, relative to their norm (see `TextClassifier`); 0 is
             off.
+        multi_label: one sigmoid per class, each text may have any number
+            of them (see `TextClassifier`).
         name: the model's name.
         **backbone: the `GRUBackbone`'s arguments (`embed_dim`, `units`,
             `num_layers`, `bidirectional`, `embedding_dropout`,
@@ -212,7 +228,8 @@ def build_classifier(
 
     Returns:
         An uncompiled `TextClassifier` from int ids `(batch, length)` to
-        probabilities `(batch, 1)` or `(batch, num_classes)`.
+        probabilities `(batch, 1)` or `(batch, num_classes)` (of a
+        `multi_label` one, `(batch, num_classes)` each in [0, 1] on its own).
 
     Example:
 
@@ -227,6 +244,7 @@ def build_classifier(
         pooling=pooling,
         dropout=dropout,
         adversarial=adversarial,
+        multi_label=multi_label,
         name=name,
     )
 
@@ -263,6 +281,8 @@ def classifier_from_lm(
         adversarial: size of the adversarial perturbation of the embeddings
             in training, relative to their norm (see `TextClassifier`); 0 is
             off.
+        multi_label: one sigmoid per class, each text may have any number
+            of them (see `TextClassifier`).
         name: the model's name.
 
     Returns:

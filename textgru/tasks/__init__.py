@@ -5,6 +5,7 @@ language_modeling  LanguageModelConfig, train_language_model, LanguageModelRun
 transfer           TransferConfig (a classifier from a language model),
                    the general pretrained language model
 regression         RegressionConfig, train_regressor, RegressorRun
+multilabel         MultiLabelConfig, train_multi_label, MultiLabelRun
 """
 
 from textgru.tasks.classification import (
@@ -23,7 +24,18 @@ from textgru.tasks.language_modeling import (
     language_model_metrics,
     train_language_model,
 )
-from textgru.tasks.metrics import classification_report, regression_report
+from textgru.tasks.metrics import (
+    classification_report,
+    multi_label_report,
+    regression_report,
+)
+from textgru.tasks.multilabel import (
+    MULTI_LABEL,
+    MultiLabelConfig,
+    MultiLabelRun,
+    MultiLabelTask,
+    train_multi_label,
+)
 from textgru.tasks.regression import (
     REGRESS,
     RegressionConfig,
@@ -45,13 +57,14 @@ from textgru.tasks.transfer import (
 load = load_run
 
 # `textgru train TASK`: each task by its word.
-TASKS = {task.name: task for task in (CLASSIFY, LANGUAGE_MODEL, REGRESS)}
+TASKS = {task.name: task for task in (CLASSIFY, LANGUAGE_MODEL, REGRESS, MULTI_LABEL)}
 # A task's variant, picked when the variant's own flags are given (--from-lm).
 VARIANTS = {CLASSIFY.name: TRANSFER}
 
 __all__ = [
     "CLASSIFY",
     "LANGUAGE_MODEL",
+    "MULTI_LABEL",
     "REGRESS",
     "TASKS",
     "TRANSFER",
@@ -62,6 +75,9 @@ __all__ = [
     "LanguageModelConfig",
     "LanguageModelRun",
     "LanguageModelTask",
+    "MultiLabelConfig",
+    "MultiLabelRun",
+    "MultiLabelTask",
     "RegressionConfig",
     "RegressionTask",
     "RegressorRun",
@@ -73,11 +89,13 @@ __all__ = [
     "language_model_metrics",
     "load",
     "load_run",
+    "multi_label_report",
     "predict_proba",
     "pretrained_language_model",
     "regression_report",
     "resolve_from_lm",
     "train_classifier",
     "train_language_model",
+    "train_multi_label",
     "train_regressor",
 ]

@@ -17,10 +17,10 @@ from textgru.data import Preprocessor, classification_dataset, load_dataset
 from textgru.data.config import describe_source
 from textgru.data.vectors import read_word_vectors
 from textgru.errors import DatasetError, InvalidArgumentError, RunIntegrityError
-from textgru.interpret import gate_activations, plots
+from textgru.interpret import plots
 from textgru.models import build_classifier, classifier_from_lm
 from textgru.models.adversarial import check_backend
-from textgru.tasks import calibration, imbalance, misclassified
+from textgru.tasks import calibration, gate_examples, imbalance, misclassified
 from textgru.tasks.metrics import classification_report, probability_report
 from textgru.tasks.reading import ReadingConfig
 from textgru.tasks.runs import TaskRun, rows_of
@@ -28,10 +28,6 @@ from textgru.tasks.task import Task
 from textgru.training import TrainConfig
 from textgru.training.losses import classification_loss
 from textgru.training.optimizers import make_optimizer
-
-# The run's gates.png shows the first few test texts of a readable length.
-GATE_EXAMPLES = 3
-GATE_TOKENS = (6, 24)
 
 
 @dataclasses.dataclass
@@ -181,14 +177,15 @@ class ClassifierRun(TaskRun):
         )
         return _predictions.calibrated(raw, self.temperature)
 
-    def predict(self, texts, batch_size=None):
+    def predict(self, texts, batch_size=None, top_k=None):
         """One dict per text: `label`, its `probability`, and all
         `probabilities` (the label is the likelier one, or of a binary run
-        with a `threshold`, the second where its probability reaches it)."""
+        with a `threshold`, the second where its probability reaches it);
+        with `top_k`, also the `top` k labels with their probabilities."""
         texts = list(texts)
         return _predictions.labelled(
             texts, self.predict_proba(texts, batch_size), self.label_names,
-            self.threshold,
+            self.threshold, top_k,
         )  # fmt: skip
 
     def decide(self, probabilities):
@@ -526,24 +523,21 @@ class ClassificationTask(Task):
 
 
 def gate_figure(run, split):
-    """The first gate of the first GRU's cell (the update gate of a GRU) over
-    a few test texts, each titled with its label and the model's prediction."""
-    low, high = GATE_TOKENS
-    lengths = [len(ids) for ids in run.preprocessor.encode_batch(split["text"])]
-    chosen = [i for i, n in enumerate(lengths) if low <= n <= high][:GATE_EXAMPLES]
-    chosen = chosen or [0]
-    texts = [split["text"][i] for i in chosen]
-    probabilities = run.predict_proba(texts)
+    """The run's gates.png over a few test texts, each titled with its label
+    and the model's prediction (`textgru.tasks.gate_examples`)."""
     names = run.label_names
-    activations = gate_activations(run, texts)
-    titles = [
-        f"{acts.gates[0]} gate of {acts.layer} ({acts.direction}); true: "
-        f"{names[split['label'][i]]}, predicted: {names[best]} ({p[best]:.2f})"
-        for i, p, best, acts in zip(
-            chosen, probabilities, run.decide(probabilities), activations, strict=True
-        )
-    ]
-    return plots.gate_heatmap(activations, units=16, titles=titles)
+
+    def captions(chosen):
+        probabilities = run.predict_proba([split["text"][i] for i in chosen])
+        return [
+            f"true: {names[split['label'][i]]}, predicted: {names[best]} "
+            f"({p[best]:.2f})"
+            for i, p, best in zip(
+                chosen, probabilities, run.decide(probabilities), strict=True
+            )
+        ]
+
+    return gate_examples.gate_figure(run, split["text"], captions)
 
 
 CLASSIFY = ClassificationTask()

@@ -1,6 +1,7 @@
 """Task metrics, in NumPy. Classification: accuracy, per-class precision, recall and
 F1, macro-F1 and the confusion matrix; ROC-AUC, PR-AUC and the expected
-calibration error of the probabilities; regression_report for numbers."""
+calibration error of the probabilities; multi_label_report for sets of
+labels; regression_report for numbers."""
 
 import numpy as np
 
@@ -166,6 +167,87 @@ def _average_ranks(values):
     sums = np.bincount(inverse, weights=ranks, minlength=len(unique))
     counts = np.bincount(inverse, minlength=len(unique))
     return (sums / counts)[inverse]
+
+
+def multi_label_report(y_true, y_pred, label_names, probabilities=None):
+    """A JSON-ready report of multi-label decisions `y_pred` against the
+    true label sets `y_true`, both `(texts, labels)` of 0/1.
+
+    Returns:
+        A dict with `micro_f1` (F1 of all text-label decisions pooled),
+        `micro_precision`, `micro_recall`, `macro_f1` (the mean of the
+        labels' F1), `per_label` (name -> precision, recall, f1, support,
+        and with `probabilities` `roc_auc`), `subset_accuracy` (texts whose
+        whole set is right), `hamming_loss` (the share of text-label
+        decisions that are wrong), `label_cardinality` (labels per text,
+        true and predicted), `label_names` and `num_examples`; with
+        `probabilities` `(texts, labels)` also `macro_roc_auc` (the mean
+        over the labels whose ROC-AUC is defined, or None). Undefined
+        ratios are 0, as scikit-learn's `zero_division=0`.
+
+    Example:
+
+    >>> true = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0]])
+    >>> pred = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 1]])
+    >>> report = multi_label_report(true, pred, ["a", "b", "c"])
+    >>> report["subset_accuracy"], round(report["hamming_loss"], 4)
+    (0.3333333333333333, 0.2222)
+    >>> round(report["micro_f1"], 4), round(report["macro_f1"], 4)
+    (0.8, 0.6667)
+    """
+    y_true = np.asarray(y_true).astype(bool)
+    y_pred = np.asarray(y_pred).astype(bool)
+    k = len(label_names)
+    if y_true.shape != y_pred.shape or y_true.ndim != 2 or y_true.shape[1] != k:
+        raise ValueError(
+            f"Expected label sets of shape (texts, {k}). Received: {y_true.shape} "
+            f"and {y_pred.shape}"
+        )
+    tp = (y_true & y_pred).sum(axis=0).astype(float)
+    predicted = y_pred.sum(axis=0).astype(float)
+    support = y_true.sum(axis=0).astype(float)
+    precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros(k), where=support > 0)
+    both = precision + recall
+    f1 = np.divide(2 * precision * recall, both, out=np.zeros(k), where=both > 0)
+    micro_p = _ratio(tp.sum(), predicted.sum())
+    micro_r = _ratio(tp.sum(), support.sum())
+    per_label = {
+        str(name): {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
+        for i, name in enumerate(label_names)
+    }
+    report = {
+        "micro_f1": _ratio(2 * micro_p * micro_r, micro_p + micro_r),
+        "micro_precision": micro_p,
+        "micro_recall": micro_r,
+        "macro_f1": float(f1.mean()),
+        "subset_accuracy": float(np.mean((y_true == y_pred).all(axis=1))),
+        "hamming_loss": float(np.mean(y_true != y_pred)),
+        "label_cardinality": {
+            "true": float(y_true.sum(axis=1).mean()),
+            "predicted": float(y_pred.sum(axis=1).mean()),
+        },
+        "per_label": per_label,
+        "label_names": [str(name) for name in label_names],
+        "num_examples": int(len(y_true)),
+    }
+    if probabilities is not None:
+        probabilities = np.asarray(probabilities, np.float64)
+        aucs = [roc_auc(y_true[:, i], probabilities[:, i]) for i in range(k)]
+        for name, auc in zip(label_names, aucs, strict=True):
+            per_label[str(name)]["roc_auc"] = auc
+        defined = [auc for auc in aucs if auc is not None]
+        report["macro_roc_auc"] = float(np.mean(defined)) if defined else None
+    return report
+
+
+def _ratio(a, b):
+    return float(a / b) if b > 0 else 0.0
 
 
 def regression_report(y_true, y_pred):

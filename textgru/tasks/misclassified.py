@@ -1,7 +1,8 @@
 """What a run gets wrong, worst first, as a file to read (`textgru evaluate
 RUN --errors FILE`, `run.evaluate(errors=...)`): of a classifier, each text
 it labels wrongly with its true and predicted labels, the probability of
-the prediction and of the true label, and every label's; of a regressor,
+the prediction and of the true label, and every label's; of a multi-label
+classifier, each text whose set of labels it gets wrong; of a regressor,
 every text with its target, the prediction and the error."""
 
 import csv
@@ -58,6 +59,46 @@ def misclassified(texts, labels, decided, probabilities, label_names):
             **{
                 f"p_{name}": float(p)
                 for name, p in zip(label_names, probabilities[i], strict=True)
+            },
+        }
+        for i in wrong
+    ]
+
+
+def multi_label_columns(label_names):
+    """The columns of a multi-label classifier's rows."""
+    heads = ["text", "labels", "predicted", "missed", "extra", "error"]
+    return heads + [f"p_{name}" for name in label_names]
+
+
+def wrong_label_sets(texts, labels, decided, probabilities, label_names):
+    """One row per text whose decided set of labels is not its own, the
+    most confident mistakes first: by `error`, the largest gap between a
+    wrongly decided label's probability and the truth (1 for a label the
+    text has, 0 for one it lacks). Labels are joined with "|"."""
+    probabilities = np.asarray(probabilities, np.float64)
+    labels = np.asarray(labels).astype(bool)
+    decided = np.asarray(decided).astype(bool)
+    wrong_cells = labels != decided
+    gaps = np.where(wrong_cells, np.abs(labels - probabilities), 0.0).max(axis=1)
+    wrong = np.flatnonzero(wrong_cells.any(axis=1))
+    wrong = wrong[np.argsort(-gaps[wrong], kind="stable")]
+    names = [str(name) for name in label_names]
+
+    def joined(mask):
+        return "|".join(name for name, on in zip(names, mask, strict=True) if on)
+
+    return [
+        {
+            "text": texts[i],
+            "labels": joined(labels[i]),
+            "predicted": joined(decided[i]),
+            "missed": joined(labels[i] & ~decided[i]),
+            "extra": joined(decided[i] & ~labels[i]),
+            "error": float(gaps[i]),
+            **{
+                f"p_{name}": float(p)
+                for name, p in zip(names, probabilities[i], strict=True)
             },
         }
         for i in wrong
