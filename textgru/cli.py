@@ -238,6 +238,11 @@ def _add_evaluate(commands):
         help="the column with the labels (default: the run's own, usually label)",
     )
     evaluate.add_argument(
+        "--label-separator",
+        help="of a multi-label run: what separates the labels in a string of "
+        "another --dataset (default: the run's own)",
+    )
+    evaluate.add_argument(
         "--target-column",
         help="of a regression run: the column with the numbers (default: the "
         "run's own, usually target)",
@@ -257,8 +262,10 @@ def _add_evaluate(commands):
         metavar="FILE",
         help="also write the texts the run gets wrong to FILE (.csv or .jsonl, a "
         "new file), the most confidently wrong first: text, label, predicted, "
-        "probability, p_true and each label's probability (of a regression run: "
-        "every text, the largest error first: text, target, predicted, error)",
+        "probability, p_true and each label's probability (of a multi-label run: "
+        "the texts whose set of labels is wrong, with the missed and extra "
+        "labels; of a regression run: every text, the largest error first: "
+        "text, target, predicted, error)",
     )
 
 
@@ -271,8 +278,10 @@ def _add_predict(commands):
         "input text, in order: the label, its probability and the text, separated "
         "by tabs (--json: one JSON object per text with every class's "
         "probability). A blank input line gets the prediction for the empty text, "
-        "so output line N is always input line N. Of a regression run: the number "
-        "and the text (--json: text and value).",
+        "so output line N is always input line N. Of a multi-label run: the "
+        "labels that reach their thresholds, joined by |, and the text (--json: "
+        "labels and every probability). Of a regression run: the number and the "
+        "text (--json: text and value).",
     )
     _add_trust_flag(predict)
     predict.add_argument(
@@ -302,6 +311,13 @@ def _add_predict(commands):
     )
     predict.add_argument(
         "--json", action="store_true", help="print one JSON object per text"
+    )
+    predict.add_argument(
+        "--top-k",
+        type=int,
+        metavar="K",
+        help="also give the K likeliest labels with their probabilities (a "
+        "multi-label run: whatever their thresholds); printed as JSON's top",
     )
     predict.add_argument(
         "--allow-partial",
@@ -597,22 +613,42 @@ def _generate(args):
 
 
 def _scoring_run(path, allow_partial=False):
-    """The classifier or regressor run at `path` (any other run is refused
-    as not a classifier's, in one line)."""
-    from textgru.tasks import ClassifierRun, RegressorRun
+    """The classifier, multi-label classifier or regressor run at `path`
+    (any other run is refused as not a classifier's, in one line)."""
+    from textgru.tasks import ClassifierRun, MultiLabelRun, RegressorRun
     from textgru.training import run_directory
 
     task = run_directory.read_config(path, allow_partial=allow_partial).get("task")
-    kind = RegressorRun if task == RegressorRun.task.name else ClassifierRun
-    return kind.load(path, allow_partial=allow_partial)
+    kinds = {kind.task.name: kind for kind in (RegressorRun, MultiLabelRun)}
+    return kinds.get(task, ClassifierRun).load(path, allow_partial=allow_partial)
 
 
 def _evaluate(args):
     from textgru.errors import InvalidArgumentError
-    from textgru.tasks import RegressorRun
+    from textgru.tasks import MultiLabelRun, RegressorRun
 
     run = _scoring_run(args.run_dir)
-    if isinstance(run, RegressorRun):
+    if args.label_separator and not isinstance(run, MultiLabelRun):
+        raise InvalidArgumentError(
+            f"{args.run_dir} has one label per text: --label-separator is for "
+            "multi-label runs"
+        )
+    if isinstance(run, MultiLabelRun):
+        if args.target_column:
+            raise InvalidArgumentError(
+                f"{args.run_dir} is a multi-label classifier: its labels are "
+                "--label-column"
+            )
+        report = run.evaluate(
+            args.dataset,
+            args.split,
+            text_column=args.text_column,
+            label_column=args.label_column,
+            label_separator=args.label_separator,
+            errors=args.errors,
+        )
+        table = _multi_label_table
+    elif isinstance(run, RegressorRun):
         if args.label_column:
             raise InvalidArgumentError(
                 f"{args.run_dir} is a regression run: --label-column is for "
@@ -690,6 +726,28 @@ def _report_table(report):
     return "\n".join(lines)
 
 
+def _multi_label_table(report):
+    """A multi-label report as a few lines of text."""
+    names = report["label_names"]
+    width = max(10, *map(len, names))
+    auc = report.get("macro_roc_auc")
+    lines = [
+        f"{report['num_examples']} texts: micro-F1 {report['micro_f1']:.4f}, "
+        f"macro-F1 {report['macro_f1']:.4f}, subset accuracy "
+        f"{report['subset_accuracy']:.4f}, Hamming loss {report['hamming_loss']:.4f}"
+        + ("" if auc is None else f", macro ROC-AUC {auc:.4f}"),
+        "",
+        f"{'label':<{width}}  threshold  precision  recall      f1  support",
+    ]
+    for name in names:
+        row = report["per_label"][name]
+        lines.append(
+            f"{name:<{width}}  {row['threshold']:>9.3f}  {row['precision']:>9.4f}  "
+            f"{row['recall']:>6.4f}  {row['f1']:>6.4f}  {row['support']:>7}"
+        )
+    return "\n".join(lines)
+
+
 def _probability_line(report):
     """The probabilities' measures of a report, in one line."""
     parts = []
@@ -761,13 +819,25 @@ def _predict(args):
         run = _scoring_run(args.run_dir, allow_partial=args.allow_partial)
     if not hasattr(run, "label_names"):  # a regressor: one number per text
         return _predict_numbers(run, args)
+    multi_label = hasattr(run, "thresholds")
     if args.input or args.output:
+        if multi_label:
+            from textgru.errors import InvalidArgumentError
+
+            raise InvalidArgumentError(
+                f"{args.run_dir} is a multi-label run; --input/--output label files "
+                "with a one-label classifier (pass texts, --file or stdin, with "
+                "--json for every probability)"
+            )
         return _label_file(run, args)
     texts = _read_texts(args, keep_blank=True)
     _status.say(f"labelling {len(texts):,} text(s)")
-    for result in run.predict(texts):
+    options = {} if args.top_k is None else {"top_k": args.top_k}
+    for result in run.predict(texts, **options):
         if args.json:
             print(json.dumps(result, ensure_ascii=False, allow_nan=False))
+        elif multi_label:
+            print(f"{'|'.join(map(str, result['labels']))}\t{result['text']}")
         else:
             print(f"{result['label']}\t{result['probability']:.4f}\t{result['text']}")
 
@@ -779,6 +849,11 @@ def _predict_numbers(run, args):
         raise InvalidArgumentError(
             f"{args.run_dir} is a regression run; --input/--output label files "
             "with a classifier (pass texts, --file or stdin for its numbers)"
+        )
+    if args.top_k is not None:
+        raise InvalidArgumentError(
+            f"{args.run_dir} is a regression run: it predicts one number per "
+            "text, with no labels for --top-k"
         )
     texts = _read_texts(args, keep_blank=True)
     _status.say(f"predicting {len(texts):,} text(s)")

@@ -195,12 +195,13 @@ class ExportedClassifier:
         )
         return _predictions.calibrated(raw, self.temperature)
 
-    def predict(self, texts, batch_size=None):
-        """One dict per text: `label`, its `probability`, and all `probabilities`."""
+    def predict(self, texts, batch_size=None, top_k=None):
+        """One dict per text: `label`, its `probability`, and all
+        `probabilities`; with `top_k`, also the `top` k labels."""
         texts = list(texts)
         return _predictions.labelled(
             texts, self.predict_proba(texts, batch_size), self.label_names,
-            self.threshold,
+            self.threshold, top_k,
         )  # fmt: skip
 
     def update_gates(self, text):

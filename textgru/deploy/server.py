@@ -78,6 +78,11 @@ def make_app(
             "textgru serve labels texts: it needs a classifier (a run of `textgru "
             "train classify`, or its export)"
         )
+    if getattr(getattr(model, "task", None), "name", None) == "multilabel":
+        raise RunError(
+            "textgru serve gives one label per text: a multi-label run is not "
+            "served yet (use textgru predict --json, or textgru.load in Python)"
+        )
     for name, value in (
         ("max_texts", max_texts),
         ("max_chars", max_chars),

@@ -63,9 +63,8 @@ class MultiLabelConfig(ReadingConfig, TrainConfig):
     )
     label_separator: str | None = field(
         None,
-        "what separates the labels in a string, such as '|' (default: a string "
-        "is a JSON list or one label)",
-        shown="none",
+        "what separates the labels in a string, such as '|'",
+        shown="none: a string is a JSON list or one label",
     )
     threshold: float | None = field(
         None,
