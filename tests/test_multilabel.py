@@ -316,7 +316,10 @@ def test_bad_runs_are_refused_in_one_line(tagged, tmp_path, capsys):
     out = str(tmp_path / "run")
     cases = [
         ([], "needs your data: give --dataset FILE"),
-        (["--dataset", one], "has one label only .money.; .* use .textgru train classify"),
+        (
+            ["--dataset", one],
+            "has one label only .money.; .* use .textgru train classify",
+        ),
         (["--dataset", tagged, "--threshold", "1.5"], "between 0 and 1"),
         (["--dataset", tagged, "--threshold-metric", "recall"], "one of f1"),
         (["--dataset", tagged, "--label-separator", " "], "not blank"),
@@ -380,3 +383,16 @@ def test_the_model_round_trips_through_keras(tmp_path):
     again = keras.saving.load_model(tmp_path / "m.keras")
     assert again.multi_label
     np.testing.assert_allclose(again.predict(ids, verbose=0), before, rtol=1e-6)
+
+
+def test_label_lists_given_to_a_one_label_classifier_are_named(tmp_path):
+    from textgru.data import load_dataset
+    from textgru.errors import DataWarning
+
+    rows = _label_sets(40)
+    with pytest.warns(DataWarning, match="look like lists.*textgru train multilabel"):
+        load_dataset(_write(tmp_path / "j.csv", rows), label_column="labels")
+    lines = [json.dumps({"text": t, "labels": labels}) for t, labels in rows]
+    (tmp_path / "l.jsonl").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DatasetError, match="is a list; .*textgru train multilabel"):
+        load_dataset(str(tmp_path / "l.jsonl"), label_column="labels")

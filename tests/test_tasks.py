@@ -10,11 +10,13 @@ from textgru.errors import InvalidArgumentError, RunError
 from textgru.tasks import (
     CLASSIFY,
     LANGUAGE_MODEL,
+    MULTI_LABEL,
     REGRESS,
     TASKS,
     TRANSFER,
     ClassifierConfig,
     LanguageModelConfig,
+    MultiLabelConfig,
     RegressionConfig,
     Task,
     TransferConfig,
@@ -24,8 +26,14 @@ from textgru.training.config import as_flags, parse_overrides
 
 
 def test_each_task_is_found_by_its_word_and_its_config():
-    assert TASKS == {"classify": CLASSIFY, "lm": LANGUAGE_MODEL, "regress": REGRESS}
+    assert TASKS == {
+        "classify": CLASSIFY,
+        "lm": LANGUAGE_MODEL,
+        "regress": REGRESS,
+        "multilabel": MULTI_LABEL,
+    }
     assert Task.for_config(ClassifierConfig()) is CLASSIFY
+    assert Task.for_config(MultiLabelConfig(dataset="x.csv")) is MULTI_LABEL
     assert Task.for_config(RegressionConfig()) is REGRESS
     assert Task.for_config(LanguageModelConfig()) is LANGUAGE_MODEL
     assert Task.for_config(TransferConfig(from_lm="x")) is TRANSFER
@@ -37,6 +45,7 @@ def test_each_task_is_found_by_its_word_and_its_config():
     assert "confusion_matrix.png" in CLASSIFY.files
     assert "samples.txt" in LANGUAGE_MODEL.files
     assert "predictions.png" in REGRESS.files
+    assert "label_scores.png" in MULTI_LABEL.files
 
 
 def test_field_facts_say_what_a_model_from_another_takes():

@@ -226,7 +226,26 @@ def _raw_labels(split, column, source, name):
     values = split[column]
     if isinstance(feature, datasets.ClassLabel):
         return [None if v is None or v < 0 else feature.int2str(v) for v in values]
-    return [_label_key(v, source, column, name) for v in values]
+    keys = [_label_key(v, source, column, name) for v in values]
+    listed = next((k for k in keys if isinstance(k, str) and _a_json_list(k)), None)
+    if listed is not None:
+        warnings.warn(
+            f"{source}: labels in column {column!r} of split {name!r} look like "
+            f"lists ({listed[:40]}): each different list is read as one class; for "
+            "several labels per text, train `textgru train multilabel`",
+            DataWarning,
+            stacklevel=4,
+        )
+    return keys
+
+
+def _a_json_list(text):
+    if not (text.startswith("[") and text.endswith("]")):
+        return False
+    try:
+        return isinstance(json.loads(text), list)
+    except json.JSONDecodeError:
+        return False
 
 
 def multi_label_sets(split, column, separator, source, name):
@@ -339,6 +358,12 @@ def _label_key(value, source, column, split):
             return None
         if float(value).is_integer():
             return int(value)
+    if isinstance(value, (list, tuple)):
+        raise DatasetError(
+            f"{source}: label {value!r} in column {column!r} of split {split!r} is "
+            "a list; for several labels per text, train `textgru train multilabel` "
+            "(load_dataset(..., multi_label=True))"
+        )
     raise DatasetError(
         f"{source}: label {value!r} in column {column!r} of split {split!r} is not a "
         "class name or an integer class id; bin graded scores into classes first"
