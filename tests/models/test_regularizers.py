@@ -1,13 +1,14 @@
 """The classifier's regularizers, by their mechanics: adversarial training on
-the embeddings, word dropout and label smoothing."""
+the embeddings (the regressor's too), word dropout and label smoothing."""
 
 import keras
 import numpy as np
 import pytest
 
 from textgru.errors import InvalidArgumentError
-from textgru.models import GRUBackbone, TextClassifier, build_classifier
+from textgru.models import GRUBackbone, build_classifier
 from textgru.models import adversarial as adversarial_training
+from textgru.models.regressor import TextRegressor, build_regressor
 from textgru.tasks import ClassifierConfig
 from textgru.tasks.classification import CLASSIFY
 from textgru.training.losses import SmoothedSparseCrossentropy, classification_loss
@@ -16,11 +17,17 @@ IDS = np.array([[3, 4, 5, 6, 0, 0], [7, 8, 9, 2, 3, 4], [5, 5, 6, 0, 0, 0]])
 LABELS = np.array([[1.0], [0.0], [1.0]], dtype="float32")
 
 
-def _model(adversarial=0.0, dropout=0.0):
+# Each model with adversarial training: its builder and loss (by name).
+KINDS = {
+    "classifier": (lambda **kw: build_classifier(12, 2, **kw), "binary_crossentropy"),
+    "regressor": (lambda **kw: build_regressor(12, target_mean=0.5, **kw), "mse"),
+}
+
+
+def _model(adversarial=0.0, dropout=0.0, kind="classifier"):
     keras.utils.set_random_seed(3)
-    return build_classifier(
-        12, 2, embed_dim=5, units=4, dropout=dropout, adversarial=adversarial
-    )
+    build, _ = KINDS[kind]
+    return build(embed_dim=5, units=4, dropout=dropout, adversarial=adversarial)
 
 
 def _loss(model, perturbation=None, weights=None):
@@ -33,7 +40,12 @@ def _loss(model, perturbation=None, weights=None):
         training=True,  # no dropout in these models: the same as inference
         embedding_perturbation=perturbation,
     )
-    return keras.ops.mean(keras.losses.binary_crossentropy(LABELS, predicted))
+    loss = keras.losses.get(KINDS[_kind(model)][1])
+    return keras.ops.mean(loss(LABELS, predicted))
+
+
+def _kind(model):
+    return "regressor" if isinstance(model, TextRegressor) else "classifier"
 
 
 def _gradients(loss, *args):
@@ -101,11 +113,12 @@ def test_adversarial_perturbation_raises_the_loss_more_than_random_ones():
 
 
 @pytest.mark.layers
-def test_adversarial_step_descends_the_clean_plus_the_adversarial_loss():
+@pytest.mark.parametrize("kind", KINDS)
+def test_adversarial_step_descends_the_clean_plus_the_adversarial_loss(kind):
     """One SGD step (rate 1) of `fit` moves every weight by minus the sum of
     the gradients of the clean and the perturbed loss, computed here by the
     backend's autodiff (the train step of each backend is its own code)."""
-    model = _model(adversarial=0.3)
+    model = _model(adversarial=0.3, kind=kind)
     before = [_numpy(v) for v in model.trainable_variables]
     r = adversarial_training.adversarial_perturbation(
         _gradient_to_embeddings(model), _embeddings(model), 0.3
@@ -115,7 +128,7 @@ def test_adversarial_step_descends_the_clean_plus_the_adversarial_loss():
     )
     expected = [w - _numpy(g) for w, g in zip(before, gradients, strict=True)]
     clean = float(_loss(model))
-    model.compile(keras.optimizers.SGD(1.0), "binary_crossentropy")
+    model.compile(keras.optimizers.SGD(1.0), KINDS[kind][1])
     history = model.fit(IDS, LABELS, batch_size=3, epochs=1, shuffle=False, verbose=0)
     for got, want in zip(model.trainable_variables, expected, strict=True):
         np.testing.assert_allclose(_numpy(got), want, atol=1e-5)
@@ -124,19 +137,21 @@ def test_adversarial_step_descends_the_clean_plus_the_adversarial_loss():
     )  # the clean loss
 
 
-def test_adversarial_changes_training_only_and_round_trips(tmp_path):
-    plain, adversarial = _model(), _model(adversarial=0.2)
+@pytest.mark.parametrize("kind", KINDS)
+def test_adversarial_changes_training_only_and_round_trips(tmp_path, kind):
+    plain, adversarial = _model(kind=kind), _model(adversarial=0.2, kind=kind)
     np.testing.assert_allclose(
         plain.predict(IDS, verbose=0), adversarial.predict(IDS, verbose=0)
     )
     path = tmp_path / "m.keras"
     adversarial.save(path)
     loaded = keras.saving.load_model(path)
-    assert isinstance(loaded, TextClassifier) and loaded.adversarial == 0.2
+    model_class = type(plain)
+    assert isinstance(loaded, model_class) and loaded.adversarial == 0.2
     # A model saved before the argument existed loads with it off.
     config = plain.get_config()
     del config["adversarial"]
-    assert TextClassifier.from_config(config).adversarial == 0.0
+    assert model_class.from_config(config).adversarial == 0.0
 
 
 def test_adversarial_is_refused_where_it_cannot_run(monkeypatch):

@@ -50,9 +50,33 @@ def check_backend(epsilon):
         )
 
 
+class AdversarialTraining:
+    """What a Keras model over a `GRUBackbone` needs for adversarial
+    training (mixed in before `keras.Model`): a call that hands an
+    `embedding_perturbation` to its `backbone` and goes on through the
+    model's own `head_of(sequence, last, training)`, and a `train_step`
+    that adds the loss on perturbed embeddings when its `adversarial` is
+    above 0."""
+
+    def call(self, inputs, training=None, mask=None, embedding_perturbation=None):
+        if embedding_perturbation is None:
+            return super().call(inputs, training=training, mask=mask)
+        # The same graph as the functional one, with the perturbation
+        # passed to the backbone.
+        sequence, last = self.backbone(
+            inputs, training=training, embedding_perturbation=embedding_perturbation
+        )
+        return self.head_of(sequence, last, training)
+
+    def train_step(self, *args, **kwargs):
+        if not self.adversarial:
+            return super().train_step(*args, **kwargs)
+        return train_step(self, *args, **kwargs)
+
+
 def train_step(model, *args):
-    """One adversarial training step of `model` (a `TextClassifier` with
-    `adversarial > 0`), in the shape of Keras's own `train_step` of the
+    """One adversarial training step of `model` (an `AdversarialTraining`
+    model with `adversarial > 0`), in the shape of Keras's own `train_step` of the
     backend (`data` on TensorFlow, `state, data` on JAX): losses, metrics and
     the optimizer as it does them; the reported loss and metrics are the
     clean batch's."""

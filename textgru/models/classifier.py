@@ -14,7 +14,7 @@ POOLINGS = ("last", "max", "mean", "concat")
 
 
 @keras.saving.register_keras_serializable(package="textgru")
-class TextClassifier(keras.Model):
+class TextClassifier(adversarial_training.AdversarialTraining, keras.Model):
     """A `GRUBackbone` with a classification head, as a Keras functional model.
 
     Token ids `(batch, length)` (padding id 0) -> `backbone` -> pooling over
@@ -105,20 +105,9 @@ class TextClassifier(keras.Model):
         self.multi_label = multi_label
         self._head_layers = layers
 
-    def call(self, inputs, training=None, mask=None, embedding_perturbation=None):
-        if embedding_perturbation is None:
-            return super().call(inputs, training=training, mask=mask)
-        # The same graph as the functional one, with the perturbation
-        # passed to the backbone.
-        sequence, last = self.backbone(
-            inputs, training=training, embedding_perturbation=embedding_perturbation
-        )
+    def head_of(self, sequence, last, training=None):
+        """Pooling, dropout and the head over the backbone's outputs."""
         return _classify(self._head_layers, sequence, last, training=training)
-
-    def train_step(self, *args, **kwargs):
-        if not self.adversarial:
-            return super().train_step(*args, **kwargs)
-        return adversarial_training.train_step(self, *args, **kwargs)
 
     def layer_groups(self):
         """The weighted layers in groups for fine-tuning, top first: the head,

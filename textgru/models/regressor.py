@@ -5,6 +5,7 @@ import keras
 
 from textgru import _validation
 from textgru.errors import InvalidArgumentError
+from textgru.models.adversarial import AdversarialTraining
 from textgru.models.backbone import GRUBackbone, make_backbone
 from textgru.models.classifier import (
     CLASSIFIER_BACKBONE,
@@ -15,7 +16,7 @@ from textgru.models.classifier import (
 
 
 @keras.saving.register_keras_serializable(package="textgru")
-class TextRegressor(keras.Model):
+class TextRegressor(AdversarialTraining, keras.Model):
     """A `GRUBackbone` with a regression head, as a Keras functional model.
 
     Token ids `(batch, length)` (padding id 0) -> `backbone` -> pooling over
@@ -30,6 +31,9 @@ class TextRegressor(keras.Model):
         dropout: dropout rate before the head.
         target_mean: the training targets' mean.
         target_scale: their standard deviation (> 0).
+        adversarial: in training, also fit each text with its embeddings
+            moved up the loss gradient by this fraction of their norm (as
+            `TextClassifier`; TensorFlow or JAX); 0 is off.
         **kwargs: `keras.Model` arguments (`name`, ...).
 
     Example:
@@ -48,9 +52,11 @@ class TextRegressor(keras.Model):
         dropout=0.3,
         target_mean=0.0,
         target_scale=1.0,
+        adversarial=0.0,
         **kwargs,
     ):
         dropout = _validation.rate("dropout", dropout)
+        adversarial = _validation.non_negative("adversarial", adversarial)
         _validation.one_of("pooling", pooling, POOLINGS)
         if not isinstance(backbone, GRUBackbone):
             raise InvalidArgumentError(
@@ -70,6 +76,7 @@ class TextRegressor(keras.Model):
         ids = keras.Input(batch_shape=(None, None), dtype="int32", name="token_ids")
         outputs = rescale(_classify(layers, *backbone(ids)))
         super().__init__(ids, outputs, **kwargs)
+        self._head_layers, self._rescale = layers, rescale
 
         self.backbone = backbone
         self.head = head
@@ -77,6 +84,14 @@ class TextRegressor(keras.Model):
         self.dropout = dropout
         self.target_mean = float(target_mean)
         self.target_scale = float(target_scale)
+        self.adversarial = adversarial
+
+    def head_of(self, sequence, last, training=None):
+        """Pooling, dropout, the head and the rescaling over the backbone's
+        outputs."""
+        return self._rescale(
+            _classify(self._head_layers, sequence, last, training=training)
+        )
 
     def layer_groups(self):
         """The weighted layers in groups, top first: the head, each GRU from
@@ -94,6 +109,7 @@ class TextRegressor(keras.Model):
             "dropout": self.dropout,
             "target_mean": self.target_mean,
             "target_scale": self.target_scale,
+            "adversarial": self.adversarial,
             "name": self.name,
             "trainable": self.trainable,
         }
@@ -112,6 +128,7 @@ def build_regressor(
     dropout=0.3,
     target_mean=0.0,
     target_scale=1.0,
+    adversarial=0.0,
     name="textgru_regressor",
     **backbone,
 ):
@@ -132,5 +149,6 @@ def build_regressor(
         dropout=dropout,
         target_mean=target_mean,
         target_scale=target_scale,
+        adversarial=adversarial,
         name=name,
     )

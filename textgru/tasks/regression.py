@@ -19,6 +19,7 @@ from textgru.data.config import describe_source
 from textgru.data.leakage import check_no_leak
 from textgru.errors import DatasetError, InvalidArgumentError
 from textgru.interpret import plots
+from textgru.models.adversarial import check_backend
 from textgru.models.regressor import build_regressor
 from textgru.tasks import misclassified
 from textgru.tasks.metrics import regression_report
@@ -47,6 +48,12 @@ class RegressionConfig(ReadingConfig, TrainConfig):
     target_column: str = field("target", "column with one number per text")
     loss: str = field("mse", "mse, or huber (less pulled by outliers)")
     huber_delta: float = field(1.0, "with --loss huber: where it turns linear")
+    adversarial: float = field(
+        0.0,
+        "adversarial training: also fit each text with its embeddings moved up "
+        "the loss gradient by this fraction of their norm (as textgru train "
+        "classify; 0 is off; TensorFlow or JAX; a step costs two)",
+    )
     epochs: int = field(
         8, "most epochs (early stopping may end sooner)", resume_free=True
     )
@@ -55,6 +62,7 @@ class RegressionConfig(ReadingConfig, TrainConfig):
     def __post_init__(self):
         super().__post_init__()
         _validation.one_of("loss", self.loss, LOSSES)
+        _validation.non_negative("adversarial", self.adversarial)
         if not self.huber_delta > 0:
             raise InvalidArgumentError(
                 "Expected `huber_delta` to be a number > 0. Received: "
@@ -187,12 +195,14 @@ class RegressionTask(Task):
             pooling=config.pooling,
             target_mean=target["mean"],
             target_scale=target["std"],
+            adversarial=config.adversarial,
             **config.backbone_options(),
         )
 
     def compile(self, model, config, steps, layer_factors=None):
         import keras
 
+        check_backend(model.adversarial)
         loss = (
             keras.losses.Huber(delta=config.huber_delta)
             if config.loss == "huber"
