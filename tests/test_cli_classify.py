@@ -54,6 +54,12 @@ def test_predict_texts_file_and_stdin(cli_run, tmp_path, capsys, monkeypatch):
     assert [r["text"] for r in rows] == ["good great superb", "", "awful dull boring"]
     assert [rows[0]["label"], rows[2]["label"]] == ["pos", "neg"]
     assert set(rows[0]["probabilities"]) == {"neg", "pos"}
+    # --top-k: the likeliest labels with their probabilities, likeliest first.
+    assert cli.main(["predict", str(cli_run), "--json", "--top-k", "2", "fun"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    likeliest = sorted(row["probabilities"].items(), key=lambda item: -item[1])
+    assert row["top"] == [list(item) for item in likeliest]
+    assert row["top"][0][0] == row["label"]
 
     # Lines on stdin (bytes, decoded as the command decodes them).
     stdin = io.TextIOWrapper(io.BytesIO(b"good fun\nweak plot\n"), encoding="utf-8")
