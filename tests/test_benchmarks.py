@@ -215,7 +215,7 @@ def test_quality_regression_runs(tmp_path, capsys):
         lines.append(" ".join(words) + f" {i},{good - bad}")
     data = tmp_path / "rated.csv"
     data.write_text("\n".join(lines) + "\n")
-    settings = {k: v for k, v in TINY.items() if k != "adversarial"}
+    settings = TINY
     rows = _load("quality").main(
         ["--regression", "--datasets", str(data), "--seeds", "0", "--set"]
         + [f"{k}={json.dumps(v)}" for k, v in {**settings, "epochs": 1}.items()]
