@@ -224,3 +224,21 @@ def test_quality_regression_runs(tmp_path, capsys):
     for row in rows:
         assert -1 <= row["pearson"][0] <= 1 and row["mae"][0] >= 0
     assert "| TF-IDF ridge |" in capsys.readouterr().out
+
+
+def test_multilabel_runs(tmp_path, capsys):
+    from tests.tiny import TINY
+
+    sizes = {k: v for k, v in TINY.items() if k != "adversarial"}
+    out_file = tmp_path / "multilabel.json"
+    results = _load("multilabel").main(
+        ["--texts", "200", "--seeds", "0", "--json", str(out_file), "--set"]
+        + [f"{k}={json.dumps(v)}" for k, v in {**sizes, "epochs": 1}.items()]
+    )
+    assert [r["thresholds"] for r in results] == ["tuned", "0.5"]
+    for result in results:
+        assert 0.0 <= result["micro_f1"][0] <= 1.0
+        assert 0.0 <= result["hamming_loss"][0] <= 1.0
+    saved = json.loads(out_file.read_text())
+    assert all(0 < t < 1 for t in saved["thresholds"][0].values())
+    assert "| 0.5 |" in capsys.readouterr().out

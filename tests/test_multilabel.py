@@ -303,6 +303,7 @@ def test_the_command_line(trained, capsys, tmp_path):
          "exports hold classifiers"),
         (["serve", str(trained.path), "--port", "0"], "not served yet"),
         (["evaluate", str(trained.path), "--target-column", "t"], "its labels are"),
+        (["predict", str(trained.path), "--top-k", "2", "x"], "add --json"),
     ]:  # fmt: skip
         assert says in one_line_error(capsys, cli.main(args))
 

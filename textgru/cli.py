@@ -316,8 +316,8 @@ def _add_predict(commands):
         "--top-k",
         type=int,
         metavar="K",
-        help="also give the K likeliest labels with their probabilities (a "
-        "multi-label run: whatever their thresholds); printed as JSON's top",
+        help="with --json: also give the K likeliest labels with their "
+        "probabilities, as top (of a multi-label run: whatever their thresholds)",
     )
     predict.add_argument(
         "--allow-partial",
@@ -819,7 +819,15 @@ def _predict(args):
         run = _scoring_run(args.run_dir, allow_partial=args.allow_partial)
     if not hasattr(run, "label_names"):  # a regressor: one number per text
         return _predict_numbers(run, args)
+    # A multi-label run has a threshold per label (checked by attribute: an
+    # export is read without importing the tasks).
     multi_label = hasattr(run, "thresholds")
+    if args.top_k is not None and not args.json:
+        from textgru.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(
+            "--top-k adds the likeliest labels to the JSON output; add --json"
+        )
     if args.input or args.output:
         if multi_label:
             from textgru.errors import InvalidArgumentError
@@ -832,8 +840,7 @@ def _predict(args):
         return _label_file(run, args)
     texts = _read_texts(args, keep_blank=True)
     _status.say(f"labelling {len(texts):,} text(s)")
-    options = {} if args.top_k is None else {"top_k": args.top_k}
-    for result in run.predict(texts, **options):
+    for result in run.predict(texts, top_k=args.top_k):
         if args.json:
             print(json.dumps(result, ensure_ascii=False, allow_nan=False))
         elif multi_label:

@@ -445,7 +445,11 @@ def _label_set_names(table, source, column):
     """The label names of multi-label rows (every label seen in train,
     sorted), the rows turned into lists of label ids; a label that train
     lacks is a `DatasetError`."""
-    names = sorted({key for keys in table["train"]["label"] for key in keys})
+    # Sorted as the one-label classes are: integer ids by value, then names.
+    names = sorted(
+        {key for keys in table["train"]["label"] for key in keys},
+        key=lambda key: (0, int(key), "") if _integral(key) else (1, 0, key),
+    )
     if not names:
         raise DatasetError(
             f"{source}: no text of the train split has a label in column "
@@ -461,6 +465,10 @@ def _label_set_names(table, source, column):
             )
         split["label"] = [[index[k] for k in keys] for keys in split["label"]]
     return names
+
+
+def _integral(text):
+    return text.lstrip("-").isdigit()
 
 
 def _rarest_labels(label_sets):
