@@ -633,48 +633,31 @@ def _evaluate(args):
             f"{args.run_dir} has one label per text: --label-separator is for "
             "multi-label runs"
         )
-    if isinstance(run, MultiLabelRun):
-        if args.target_column:
-            raise InvalidArgumentError(
-                f"{args.run_dir} is a multi-label classifier: its labels are "
-                "--label-column"
-            )
-        report = run.evaluate(
-            args.dataset,
-            args.split,
-            text_column=args.text_column,
-            label_column=args.label_column,
-            label_separator=args.label_separator,
-            errors=args.errors,
-        )
-        table = _multi_label_table
-    elif isinstance(run, RegressorRun):
-        if args.label_column:
-            raise InvalidArgumentError(
-                f"{args.run_dir} is a regression run: --label-column is for "
-                "classifiers (its column of numbers is --target-column)"
-            )
-        report = run.evaluate(
-            args.dataset,
-            args.split,
-            text_column=args.text_column,
-            target_column=args.target_column,
-            errors=args.errors,
-        )
-        table = _regression_line
+    # Each kind of run: the column flag it reads, the one it refuses (with
+    # why), and how its report is printed.
+    if isinstance(run, RegressorRun):
+        column, refused, table = "target_column", "label_column", _regression_line
+        why = "is a regression run: --label-column is for classifiers (its column "
+        why += "of numbers is --target-column)"
     else:
-        if args.target_column:
-            raise InvalidArgumentError(
-                f"{args.run_dir} is a classifier: its labels are --label-column"
-            )
-        report = run.evaluate(
-            args.dataset,
-            args.split,
-            text_column=args.text_column,
-            label_column=args.label_column,
-            errors=args.errors,
+        column, refused = "label_column", "target_column"
+        kind = (
+            "multi-label classifier" if isinstance(run, MultiLabelRun) else "classifier"
         )
-        table = _report_table
+        why = f"is a {kind}: its labels are --label-column"
+        table = _multi_label_table if isinstance(run, MultiLabelRun) else _report_table
+    if getattr(args, refused):
+        raise InvalidArgumentError(f"{args.run_dir} {why}")
+    options = {column: getattr(args, column)}
+    if isinstance(run, MultiLabelRun):
+        options["label_separator"] = args.label_separator
+    report = run.evaluate(
+        args.dataset,
+        args.split,
+        text_column=args.text_column,
+        errors=args.errors,
+        **options,
+    )
     if args.json:
         print(json.dumps(report, indent=2))
     else:

@@ -22,8 +22,8 @@ from textgru.models import build_classifier, classifier_from_lm
 from textgru.models.adversarial import check_backend
 from textgru.tasks import calibration, gate_examples, imbalance, misclassified
 from textgru.tasks.metrics import classification_report, probability_report
-from textgru.tasks.reading import ReadingConfig
-from textgru.tasks.runs import TaskRun, rows_of
+from textgru.tasks.reading import ReadingConfig, check_held_out
+from textgru.tasks.runs import TaskRun, recorded_labels, rows_of
 from textgru.tasks.task import Task
 from textgru.training import TrainConfig
 from textgru.training.losses import classification_loss
@@ -141,22 +141,15 @@ class ClassifierRun(TaskRun):
 
     @classmethod
     def made(cls, path, model, tokenizer, config, metrics, info):
-        labels = info.get("label_names")
-        outputs = model.output_shape[-1]
-        if not isinstance(labels, list) or outputs != (
-            1 if len(labels) == 2 else len(labels)
-        ):
-            raise RunIntegrityError(
-                f"{path}/config.json names {labels!r} as labels, which does not fit "
-                f"the model's {outputs} output(s); it is not this run's config.json"
-            )
+        # One sigmoid output for two labels, a softmax over more.
+        labels = recorded_labels(path, info, model, lambda n: 1 if n == 2 else n)
         return cls(
             path=Path(path),
             model=model,
             tokenizer=tokenizer,
             config=config,
             metrics=metrics,
-            label_names=list(labels),
+            label_names=labels,
             threshold=_recorded(
                 path, info, "threshold", _binary_threshold(len(labels))
             ),
@@ -356,15 +349,13 @@ class ClassificationTask(Task):
     def info(self, config, data, parent):
         source = describe_source(config.dataset)
         label_names = data["train"].features["label"].names
-        for split in ("validation", "test"):
-            if not len(data[split]):
-                raise DatasetError(
-                    f"{source}: the {split} split is empty "
-                    f"({len(data['train'])} training rows in {len(label_names)} "
-                    "classes; a split carved out of train takes its share of each "
-                    "class, rounded down); give more rows per class, or a file with "
-                    f"its own {split} split"
-                )
+        check_held_out(
+            data,
+            source,
+            why=f" in {len(label_names)} classes; a split carved out of train takes "
+            "its share of each class, rounded down",
+            more="more rows per class",
+        )
         if len(label_names) < 2:
             raise DatasetError(
                 f"{source}: the label column "

@@ -28,8 +28,8 @@ from textgru.interpret import plots
 from textgru.models import build_classifier
 from textgru.tasks import gate_examples, imbalance, misclassified
 from textgru.tasks.metrics import multi_label_report
-from textgru.tasks.reading import ReadingConfig
-from textgru.tasks.runs import TaskRun, rows_of
+from textgru.tasks.reading import ReadingConfig, check_held_out
+from textgru.tasks.runs import TaskRun, recorded_labels, rows_of
 from textgru.tasks.task import Task
 from textgru.training import TrainConfig
 from textgru.training.optimizers import make_optimizer
@@ -129,20 +129,14 @@ class MultiLabelRun(TaskRun):
 
     @classmethod
     def made(cls, path, model, tokenizer, config, metrics, info):
-        labels = info.get("label_names")
-        outputs = model.output_shape[-1]
-        if not isinstance(labels, list) or outputs != len(labels):
-            raise RunIntegrityError(
-                f"{path}/config.json names {labels!r} as labels, which does not fit "
-                f"the model's {outputs} output(s); it is not this run's config.json"
-            )
+        labels = recorded_labels(path, info, model, lambda n: n)  # one per label
         return cls(
             path=Path(path),
             model=model,
             tokenizer=tokenizer,
             config=config,
             metrics=metrics,
-            label_names=list(labels),
+            label_names=labels,
             thresholds=_recorded_thresholds(path, info, labels),
         )
 
@@ -312,13 +306,7 @@ class MultiLabelTask(Task):
     def info(self, config, data, parent):
         source = describe_source(config.dataset)
         names = data["train"].features["labels"].feature.names
-        for split in ("validation", "test"):
-            if not len(data[split]):
-                raise DatasetError(
-                    f"{source}: the {split} split is empty ({len(data['train'])} "
-                    f"training rows); give more rows, or a file with its own {split} "
-                    "split"
-                )
+        check_held_out(data, source)
         if len(names) < 2:
             raise DatasetError(
                 f"{source}: the label column {config.label_column!r} has one label "

@@ -5,6 +5,7 @@ import dataclasses
 
 from textgru import _validation
 from textgru._config import Section, field
+from textgru.errors import DatasetError
 from textgru.models import POOLINGS
 
 
@@ -49,3 +50,16 @@ class ReadingConfig(Section):
         _validation.rate("embedding_dropout", self.embedding_dropout)
         _validation.rate("word_dropout", self.word_dropout)
         _validation.one_of("pooling", self.pooling, POOLINGS)
+
+
+def check_held_out(data, source, *, why="", more="more rows"):
+    """A one-line `DatasetError` if the validation or test split of `data`
+    is empty (`why`: what follows the training row count in the message,
+    `more`: what to give more of)."""
+    for split in ("validation", "test"):
+        if not len(data[split]):
+            raise DatasetError(
+                f"{source}: the {split} split is empty ({len(data['train'])} "
+                f"training rows{why}); give {more}, or a file with its own "
+                f"{split} split"
+            )

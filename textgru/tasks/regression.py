@@ -23,7 +23,7 @@ from textgru.models.adversarial import check_backend
 from textgru.models.regressor import build_regressor
 from textgru.tasks import misclassified
 from textgru.tasks.metrics import regression_report
-from textgru.tasks.reading import ReadingConfig
+from textgru.tasks.reading import ReadingConfig, check_held_out
 from textgru.tasks.runs import TaskRun, rows_of
 from textgru.tasks.task import Task
 from textgru.training import TrainConfig
@@ -170,13 +170,7 @@ class RegressionTask(Task):
 
     def info(self, config, data, parent):
         source = describe_source(config.dataset)
-        for split in ("validation", "test"):
-            if not len(data[split]):
-                raise DatasetError(
-                    f"{source}: the {split} split is empty ({len(data['train'])} "
-                    f"training rows); give more rows, or a file with its own {split} "
-                    "split"
-                )
+        check_held_out(data, source)
         targets = np.asarray(data["train"]["target"], np.float64)
         if not targets.std() > 0:
             raise DatasetError(

@@ -6,7 +6,7 @@ from pathlib import Path
 import keras
 
 from textgru.data import Tokenizer
-from textgru.errors import InvalidArgumentError
+from textgru.errors import InvalidArgumentError, RunIntegrityError
 from textgru.training import run_directory
 
 
@@ -58,6 +58,20 @@ class TaskRun:
     def preprocessor(self):
         """How texts become this run's model input (`textgru.data.Preprocessor`)."""
         return self.task.preprocessor(self.config, self.tokenizer)
+
+
+def recorded_labels(path, info, model, outputs_of):
+    """The label names a run's config.json records, checked against its
+    model: `outputs_of(number of labels)` must be the model's output width;
+    anything else is a `RunIntegrityError`."""
+    labels = info.get("label_names")
+    outputs = model.output_shape[-1]
+    if not isinstance(labels, list) or outputs != outputs_of(len(labels)):
+        raise RunIntegrityError(
+            f"{path}/config.json names {labels!r} as labels, which does not fit "
+            f"the model's {outputs} output(s); it is not this run's config.json"
+        )
+    return list(labels)
 
 
 def rows_of(data, split):
