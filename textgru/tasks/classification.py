@@ -15,7 +15,6 @@ from textgru._config import field
 from textgru._status import say
 from textgru.data import Preprocessor, classification_dataset, load_dataset
 from textgru.data.config import describe_source
-from textgru.data.vectors import read_word_vectors
 from textgru.errors import DatasetError, InvalidArgumentError, RunIntegrityError
 from textgru.interpret import plots
 from textgru.models import build_classifier, classifier_from_lm
@@ -25,13 +24,14 @@ from textgru.tasks.metrics import classification_report, probability_report
 from textgru.tasks.reading import ReadingConfig, check_held_out
 from textgru.tasks.runs import TaskRun, recorded_labels, rows_of
 from textgru.tasks.task import Task
+from textgru.tasks.word_vectors import WordVectorsConfig
 from textgru.training import TrainConfig
 from textgru.training.losses import classification_loss
 from textgru.training.optimizers import make_optimizer
 
 
 @dataclasses.dataclass
-class ClassifierConfig(ReadingConfig, TrainConfig):
+class ClassifierConfig(ReadingConfig, WordVectorsConfig, TrainConfig):
     """A `TrainConfig` for text classification (`textgru train classify`);
     its defaults are the recommended sentiment recipe on `rotten_tomatoes`."""
 
@@ -88,28 +88,12 @@ class ClassifierConfig(ReadingConfig, TrainConfig):
         "right; recorded and applied by predict, evaluate and exports",
         resume_free=True,
     )
-    embeddings: str | None = field(
-        None,
-        "a word-vector file (word2vec, GloVe or fastText text format, gzip or "
-        "not) to start the embedding from: its words go through the run's "
-        "tokenizer, the coverage is reported, and the file's checksum recorded; "
-        "its vectors must have --embed-dim numbers",
-        shown="none",
-    )
-    freeze_embeddings: bool = field(
-        False, "with --embeddings: keep the embedding as the file gives it"
-    )
 
     def __post_init__(self):
         super().__post_init__()
         _validation.rate("label_smoothing", self.label_smoothing)
         _validation.non_negative("adversarial", self.adversarial)
         self.class_weight = imbalance.check_class_weight(self.class_weight)
-        if self.freeze_embeddings and not self.embeddings:
-            raise InvalidArgumentError(
-                "`freeze_embeddings` keeps the vectors of `embeddings`; give a "
-                "word-vector file with --embeddings, or drop --freeze-embeddings"
-            )
         if self.threshold is not None:
             _predictions.check_threshold(self.threshold)
         if self.threshold_metric is not None:
@@ -135,8 +119,8 @@ class ClassifierRun(TaskRun):
     threshold: float | None = None
     # The temperature fitted on validation (`calibrate`); None: none.
     temperature: float | None = None
-    # The word-vector file the embedding started from (`embeddings`): its
-    # path, checksum and coverage; None: none.
+    # The word vectors the embedding started from (`embeddings`): their
+    # file or name, checksum, coverage and scale; None: none.
     word_vectors: dict | None = None
 
     @classmethod
@@ -291,24 +275,6 @@ def _binary_threshold(labels):
     return check
 
 
-def start_embedding(embedding, path, tokenizer, *, freeze=False):
-    """Set the rows of `embedding` (a Keras `Embedding`) whose tokens have a
-    vector in the word-vector file `path` (`textgru.data.vectors`), keep the
-    others as initialised, and with `freeze` stop it training; returns the
-    file's facts (coverage, checksum) to record."""
-    vectors = read_word_vectors(path, tokenizer, embedding.output_dim)
-    facts = vectors.facts
-    say(
-        f"word vectors for {facts['found']:,} of {facts['vocabulary']:,} tokens "
-        f"({facts['coverage']:.1%}) from {facts['path']}"
-    )
-    initial = np.asarray(embedding.get_weights()[0])
-    embedding.set_weights([np.where(vectors.found[:, None], vectors.matrix, initial)])
-    if freeze:
-        embedding.trainable = False
-    return {**facts, "frozen": bool(freeze)}
-
-
 def _labels_as(split, names):
     """The split's labels as ids into `names` (mapped by label name)."""
     own = split.features["label"].names
@@ -398,17 +364,6 @@ class ClassificationTask(Task):
         )
 
     def build_model(self, config, tokenizer, info, parent=None):
-        model = self._build(config, tokenizer, info, parent)
-        if config.embeddings:
-            info["embeddings"] = start_embedding(
-                model.backbone.token_embedding,
-                config.embeddings,
-                tokenizer,
-                freeze=config.freeze_embeddings,
-            )
-        return model
-
-    def _build(self, config, tokenizer, info, parent):
         num_classes = len(info["label_names"])
         head = {"pooling": config.pooling, "adversarial": config.adversarial}
         if parent is not None:  # the language model's sizes and GRUs
@@ -483,11 +438,7 @@ class ClassificationTask(Task):
             "validation": report("validation"),
             "label_names": run.label_names,
         }
-        if run.word_vectors:
-            metrics["embeddings"] = {
-                key: run.word_vectors[key]
-                for key in ("coverage", "found", "vocabulary", "sha256", "frozen")
-            }
+        warn_if_one_class(metrics["validation"], run.label_names)
         return metrics
 
     def reports(self, run, data):
@@ -510,6 +461,21 @@ class ClassificationTask(Task):
         return (
             f"test accuracy {test['accuracy']:.4f}, macro-F1 {test['macro_f1']:.4f} "
             f"({test['num_examples']} texts); run written to {run.path}"
+        )
+
+
+def warn_if_one_class(report, names):
+    """Say so in one line when the run gives every validation text the same
+    label: it has learned no more than the most common class, which its
+    accuracy alone does not show."""
+    predicted = np.asarray(report["confusion_matrix"]).sum(axis=0)
+    if np.count_nonzero(predicted) == 1:
+        label = names[int(np.argmax(predicted))]
+        say(
+            f"warning: the model predicts {label} for all {int(predicted.sum()):,} "
+            f"validation texts (accuracy {report['accuracy']:.1%} is the share of "
+            f"{label}): it has not learned the task; try a lower --learning-rate, "
+            "more --epochs, or --adversarial 0"
         )
 
 

@@ -31,6 +31,7 @@ from textgru.tasks.metrics import multi_label_report
 from textgru.tasks.reading import ReadingConfig, check_held_out
 from textgru.tasks.runs import TaskRun, recorded_labels, rows_of
 from textgru.tasks.task import Task
+from textgru.tasks.word_vectors import WordVectorsConfig
 from textgru.training import TrainConfig
 from textgru.training.optimizers import make_optimizer
 
@@ -42,7 +43,7 @@ DEFAULT_THRESHOLD = 0.5
 
 
 @dataclasses.dataclass
-class MultiLabelConfig(ReadingConfig, TrainConfig):
+class MultiLabelConfig(ReadingConfig, WordVectorsConfig, TrainConfig):
     """A `TrainConfig` for multi-label classification (`textgru train
     multilabel`): the classification recipe's network with a sigmoid per
     label. There is no built-in multi-label dataset: `dataset` is yours."""

@@ -26,6 +26,7 @@ from textgru.tasks.metrics import regression_report
 from textgru.tasks.reading import ReadingConfig, check_held_out
 from textgru.tasks.runs import TaskRun, rows_of
 from textgru.tasks.task import Task
+from textgru.tasks.word_vectors import WordVectorsConfig
 from textgru.training import TrainConfig
 from textgru.training.optimizers import make_optimizer
 
@@ -33,7 +34,7 @@ LOSSES = ("mse", "huber")
 
 
 @dataclasses.dataclass
-class RegressionConfig(ReadingConfig, TrainConfig):
+class RegressionConfig(ReadingConfig, WordVectorsConfig, TrainConfig):
     """A `TrainConfig` for text regression (`textgru train regress`); its
     defaults are the classification recipe's network with a linear head, on
     `tweets_rating` (each tweet's mean human sentiment rating, -4 to +4)."""

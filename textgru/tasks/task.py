@@ -27,6 +27,7 @@ from textgru.data.config import describe_source
 from textgru.data.tokenizer import KINDS
 from textgru.errors import RunError, RunIntegrityError
 from textgru.interpret import plots
+from textgru.tasks.word_vectors import start_embedding, vector_metrics
 from textgru.training import distribute, run_directory
 from textgru.training.loop import FitContext, best_epoch, fit_run
 from textgru.training.run_folder import RunFolder
@@ -197,6 +198,10 @@ class Task:
         )
         with dist.scope():
             model = self.build_model(config, tokenizer, info, parent)
+            # Pretrained word vectors, for the tasks whose config has them.
+            vectors = start_embedding(model, config, tokenizer)
+        if vectors is not None:
+            info["embeddings"] = vectors
         say(
             f"training a {model.count_params():,}-parameter model on "
             f"{len(data['train']):,} texts (at most {config.epochs} epochs)"
@@ -220,6 +225,8 @@ class Task:
             "epochs_run": len(history),
             "split_sizes": {name: len(split) for name, split in data.items()},
         }
+        if "embeddings" in info:
+            run.metrics["embeddings"] = vector_metrics(info["embeddings"])
         names = ("training_curves.png", *self.report_files)
         say(f"writing the reports ({', '.join(names)})")
         run.path = self._close(folder, run, info, history, self.reports(run, data))
