@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[cpu,dev,torch,vectors]"
+	$(BIN)/pip install --quiet -e ".[cpu,dev,torch,vectors,teacher]"
 	touch $(VENV)/.installed $@
 
 # Debian's Chromium and ChromeDriver, for the test of `textgru serve`'s page

@@ -200,9 +200,9 @@ def test_glove_is_read_from_its_package_and_checked(tokenizer):
             got.matrix[tokenizer.token_to_id(word)], table[words.index(word)]
         )
     assert got.facts["name"] == "glove-6b-50d" and "path" not in got.facts
-    assert got.facts["sha256"] == hashlib.sha256(
-        paths["vectors"].read_bytes()
-    ).hexdigest()
+    assert (
+        got.facts["sha256"] == hashlib.sha256(paths["vectors"].read_bytes()).hexdigest()
+    )
     assert got.facts["lines"] == 400_000 and got.coverage == 1.0
     with pytest.raises(DatasetError, match="pass --embed-dim 50"):
         read_word_vectors("glove-6b-50d", tokenizer, 8)

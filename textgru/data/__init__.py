@@ -25,6 +25,7 @@ _NAMES = {
     "language_model_dataset": "pipeline",
     "multi_label_dataset": "pipeline",
     "regression_dataset": "pipeline",
+    "target_dataset": "pipeline",
     "read_word_vectors": "vectors",
     "Preprocessor": "preprocessor",
     "SPECIAL_TOKENS": "tokenizer",

@@ -112,6 +112,20 @@ def multi_label_dataset(dataset, tokenizer, **options):
     return _text_batches(dataset, tokenizer, multi_hot(dataset), **options)
 
 
+def target_dataset(dataset, tokenizer, targets, **options):
+    """Batches of `(ids, targets)` with any float targets per text, as a
+    `tf.data.Dataset`: as `classification_dataset` (the same options, but no
+    class weights), with row i of `targets` (a float32 array of one row per
+    text, such as the soft labels of distillation) as each text's target."""
+    targets = np.asarray(targets, np.float32)
+    if len(targets) != len(dataset):
+        raise InvalidArgumentError(
+            f"Expected one row of `targets` per text ({len(dataset)}). Received: "
+            f"{len(targets)} rows"
+        )
+    return _text_batches(dataset, tokenizer, targets, **options)
+
+
 def multi_hot(dataset):
     """The `labels` column of a multi-label split as a float32 `(texts,
     labels)` array of 0 and 1."""

@@ -13,25 +13,41 @@ import numpy as np
 from textgru import _predictions, _validation
 from textgru._config import field
 from textgru._status import say
-from textgru.data import Preprocessor, classification_dataset, load_dataset
+from textgru.data import (
+    Preprocessor,
+    classification_dataset,
+    load_dataset,
+    target_dataset,
+)
 from textgru.data.config import describe_source
 from textgru.errors import DatasetError, InvalidArgumentError, RunIntegrityError
 from textgru.interpret import plots
 from textgru.models import build_classifier, classifier_from_lm
 from textgru.models.adversarial import check_backend
-from textgru.tasks import calibration, gate_examples, imbalance, misclassified
+from textgru.tasks import (
+    calibration,
+    distillation,
+    gate_examples,
+    imbalance,
+    misclassified,
+)
+from textgru.tasks.distillation import DistillConfig
 from textgru.tasks.metrics import classification_report, probability_report
 from textgru.tasks.reading import ReadingConfig, check_held_out
 from textgru.tasks.runs import TaskRun, recorded_labels, rows_of
 from textgru.tasks.task import Task
 from textgru.tasks.word_vectors import WordVectorsConfig
 from textgru.training import TrainConfig
-from textgru.training.losses import classification_loss
+from textgru.training.losses import (
+    DistillationAccuracy,
+    DistillationLoss,
+    classification_loss,
+)
 from textgru.training.optimizers import make_optimizer
 
 
 @dataclasses.dataclass
-class ClassifierConfig(ReadingConfig, WordVectorsConfig, TrainConfig):
+class ClassifierConfig(ReadingConfig, WordVectorsConfig, DistillConfig, TrainConfig):
     """A `TrainConfig` for text classification (`textgru train classify`);
     its defaults are the recommended sentiment recipe on `rotten_tomatoes`."""
 
@@ -94,6 +110,12 @@ class ClassifierConfig(ReadingConfig, WordVectorsConfig, TrainConfig):
         _validation.rate("label_smoothing", self.label_smoothing)
         _validation.non_negative("adversarial", self.adversarial)
         self.class_weight = imbalance.check_class_weight(self.class_weight)
+        if self.teacher and (self.class_weight != "none" or self.label_smoothing):
+            raise InvalidArgumentError(
+                "With a teacher the loss is its soft labels mixed with the true ones "
+                "(--distill-alpha); drop --class-weight and --label-smoothing, which "
+                "that loss does not take"
+            )
         if self.threshold is not None:
             _predictions.check_threshold(self.threshold)
         if self.threshold_metric is not None:
@@ -122,6 +144,9 @@ class ClassifierRun(TaskRun):
     # The word vectors the embedding started from (`embeddings`): their
     # file or name, checksum, coverage and scale; None: none.
     word_vectors: dict | None = None
+    # The teacher distilled into the run (`teacher`): its accuracies,
+    # settings and cache key; None: none.
+    teacher: dict | None = None
 
     @classmethod
     def made(cls, path, model, tokenizer, config, metrics, info):
@@ -141,6 +166,7 @@ class ClassifierRun(TaskRun):
                 path, info, "temperature", _predictions.check_temperature
             ),
             word_vectors=info.get("embeddings"),
+            teacher=info.get("teacher"),
         )
 
     def predict_proba(self, texts, batch_size=None):
@@ -355,11 +381,20 @@ class ClassificationTask(Task):
     def preprocessor(self, config, tokenizer):
         return Preprocessor(tokenizer, max_length=config.max_length)
 
+    def training_rows(self, config, data, info):
+        if not config.teacher:
+            return data["train"]
+        return distillation.training_rows(config, data, info["label_names"], info)
+
     def batches(self, config, split, tokenizer, *, training, drop_remainder):
+        options = config.batch_options(training=training, drop_remainder=drop_remainder)
+        if config.teacher:  # the targets of DistillationLoss
+            targets = distillation.targets(split, config)
+            return target_dataset(split, tokenizer, targets, **options)
         return classification_dataset(
             split,
             tokenizer,
-            **config.batch_options(training=training, drop_remainder=drop_remainder),
+            **options,
             class_weights=self.class_weights(config, split) if training else None,
         )
 
@@ -381,10 +416,16 @@ class ClassificationTask(Task):
 
     def compile(self, model, config, steps, layer_factors=None):
         check_backend(model.adversarial)
+        if config.teacher:
+            loss = DistillationLoss(model.num_classes, config.distill_temperature)
+            metrics = [DistillationAccuracy(model.num_classes)]
+        else:
+            loss = classification_loss(model.num_classes, config.label_smoothing)
+            metrics = ["accuracy"]
         model.compile(
             optimizer=make_optimizer(config, steps, layer_factors),
-            loss=classification_loss(model.num_classes, config.label_smoothing),
-            metrics=["accuracy"],
+            loss=loss,
+            metrics=metrics,
         )
         return model
 
@@ -439,6 +480,8 @@ class ClassificationTask(Task):
             "label_names": run.label_names,
         }
         warn_if_one_class(metrics["validation"], run.label_names)
+        if run.teacher:
+            metrics["teacher"] = distillation.teacher_metrics(run.teacher)
         return metrics
 
     def reports(self, run, data):
@@ -458,9 +501,15 @@ class ClassificationTask(Task):
 
     def summary(self, run):
         test = run.metrics["test"]
+        teacher = (
+            f" (the teacher's: {run.teacher['test_accuracy']:.4f})"
+            if run.teacher
+            else ""
+        )
         return (
-            f"test accuracy {test['accuracy']:.4f}, macro-F1 {test['macro_f1']:.4f} "
-            f"({test['num_examples']} texts); run written to {run.path}"
+            f"test accuracy {test['accuracy']:.4f}{teacher}, macro-F1 "
+            f"{test['macro_f1']:.4f} ({test['num_examples']} texts); run written to "
+            f"{run.path}"
         )
 
 

@@ -116,6 +116,11 @@ class Task:
         """The `Preprocessor` that turns this task's texts into model input."""
         raise NotImplementedError
 
+    def training_rows(self, config, data, info):
+        """The rows the model is fit on (default: the train split); facts
+        about them may be added to `info`, recorded in config.json."""
+        return data["train"]
+
     def batches(self, config, split, tokenizer, *, training, drop_remainder):
         """A `tf.data.Dataset` of one split (`training`: the one fit on)."""
         raise NotImplementedError
@@ -184,11 +189,15 @@ class Task:
         tokenizer = self._open(
             folder, config, data["train"], info, parent and parent.tokenizer, dist
         )
+        rows = {
+            "train": self.training_rows(config, data, info),
+            "validation": data["validation"],
+        }
         train, validation = (
             dist.shard(
                 self.batches(
                     config,
-                    data[split],
+                    rows[split],
                     tokenizer,
                     training=split == "train",
                     drop_remainder=dist.distributed,

@@ -92,6 +92,11 @@ class TransferConfig(ClassifierConfig):
                 "A TransferConfig needs `from_lm`, the language-model run to start "
                 "from (textgru train lm ... writes one)"
             )
+        if self.teacher:
+            raise InvalidArgumentError(
+                "A classifier from a language model is not distilled from a teacher "
+                "(yet); drop --teacher, or --from-lm to distil into a new GRU"
+            )
         if self.embeddings:
             raise InvalidArgumentError(
                 "A classifier from a language model takes the language model's "
