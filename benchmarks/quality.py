@@ -22,6 +22,18 @@ nyt_rating): test Pearson r, Spearman and MAE, mean ± standard deviation
 over the seeds.
 
     python benchmarks/quality.py --regression
+
+With `--models`, other rows (each on the same split, over the seeds):
+`glove` (the recipe with `embeddings="glove-6b-50d"`, `embed_dim=50`),
+`distilled` (`teacher="minilm"`: the GRU trained on a fine-tuned MiniLM's
+soft labels), `distilled-glove` (both), `teacher` (the fine-tuned MiniLM
+itself: one teacher per dataset, shared by the seeds, so one figure),
+`tfidf-minilm` (TF-IDF features beside frozen mean-pooled MiniLM
+sentence embeddings, logistic regression, C chosen on validation). Each run
+prints a line as it ends (`--set` applies to every GRU row).
+
+    python benchmarks/quality.py --models textgru glove distilled teacher \
+        tfidf tfidf-minilm
 """
 
 import argparse
@@ -88,19 +100,104 @@ def tfidf_logistic_regression(data):
     return report, time.perf_counter() - start, setting
 
 
-def recipe(dataset, gru_layer, workdir, overrides, seeds):
-    """The default recipe once per seed; the report of each run."""
+# The GRU rows of `--models`: their config fields beside the defaults.
+GLOVE = {"embeddings": "glove-6b-50d", "embed_dim": 50}
+RECIPES = {
+    "textgru": {},
+    "keras": {"gru_layer": "keras"},
+    "glove": GLOVE,
+    "distilled": {"teacher": "minilm"},
+    "distilled-glove": {"teacher": "minilm", **GLOVE},
+}
+NAMES = {
+    "textgru": "textgru",
+    "keras": "keras GRU",
+    "glove": "textgru + GloVe",
+    "distilled": "distilled from MiniLM",
+    "distilled-glove": "distilled from MiniLM + GloVe",
+    "teacher": "MiniLM teacher (fine-tuned)",
+    "tfidf": "TF-IDF LR",
+    "tfidf-minilm": "TF-IDF + MiniLM features LR",
+}
+
+
+def recipe(dataset, model, workdir, overrides, seeds, runs=None):
+    """The default recipe with the fields of `RECIPES[model]` once per seed;
+    the report of each run (and each finished run into `runs`)."""
     reports, start = [], time.perf_counter()
     for seed in seeds:
         config = ClassifierConfig(
-            dataset=dataset, out=os.path.join(workdir, f"{dataset}-{gru_layer}-{seed}"),
-            gru_layer=gru_layer, seed=seed, **overrides,
+            dataset=dataset, out=os.path.join(workdir, f"{dataset}-{model}-{seed}"),
+            seed=seed, **{**RECIPES[model], **overrides},
         )  # fmt: skip
         run = train_classifier(config, verbose=0)
-        reports.append((run.metrics["test"], run.metrics["epochs_run"]))
+        test = run.metrics["test"]
+        print(
+            f"# {dataset} {model} seed {seed}: test accuracy {test['accuracy']:.4f}, "
+            f"validation {run.metrics['validation']['accuracy']:.4f}, "
+            f"{run.metrics['train_seconds']:.0f} s of training",
+            flush=True,
+        )
+        reports.append((test, run.metrics["epochs_run"]))
+        if runs is not None:
+            runs.append(run)
     seconds = (time.perf_counter() - start) / len(seeds)
     epochs = "/".join(str(e) for _, e in reports)
     return [r for r, _ in reports], seconds, f"seeds {list(seeds)}; epochs {epochs}"
+
+
+def teacher_row(runs):
+    """The fine-tuned teacher of distilled `runs` (one per dataset: the
+    seeds share it): its test report and fine-tuning time."""
+    facts = runs[0].teacher
+    assert all(run.teacher["key"] == facts["key"] for run in runs)
+    report = {"accuracy": facts["test_accuracy"], "macro_f1": facts["test_macro_f1"]}
+    note = (
+        f"{facts['settings']['epochs']} epochs, validation "
+        f"{facts['validation_accuracy']:.4f}; {len(runs)} students share it"
+    )
+    return [report], facts["fit_seconds"], note
+
+
+def tfidf_minilm(data):
+    """TF-IDF LR with frozen all-MiniLM-L6-v2 sentence embeddings beside the
+    TF-IDF features (each embedding scaled to unit length), its settings
+    and C chosen on the validation split."""
+    import numpy as np
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from textgru.teachers.teacher import Teacher
+
+    start = time.perf_counter()
+    encoder = Teacher.pretrained(2)
+    embedded = {}
+    for name in ("train", "validation", "test"):
+        vectors = encoder.embed(data[name]["text"])
+        embedded[name] = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    best = None
+    for min_df in (1, 2):
+        vectorizer = TfidfVectorizer(
+            ngram_range=(1, 2), sublinear_tf=True, min_df=min_df
+        )
+        vectorizer.fit(data["train"]["text"])
+        features = {
+            name: hstack(
+                [vectorizer.transform(data[name]["text"]), csr_matrix(embedded[name])]
+            ).tocsr()
+            for name in embedded
+        }
+        for c in (1, 4, 16, 32, 64):
+            model = LogisticRegression(C=c, max_iter=3000)
+            model.fit(features["train"], data["train"]["label"])
+            value = model.score(features["validation"], data["validation"]["label"])
+            if best is None or value > best[0]:
+                best = (value, f"C={c}, min_df={min_df}", model, features["test"])
+    _, setting, model, test = best
+    names = data["train"].features["label"].names
+    report = classification_report(data["test"]["label"], model.predict(test), names)
+    return report, time.perf_counter() - start, setting
 
 
 REGRESSION_DATASETS = ["tweets_rating", "amazon_rating", "nyt_rating"]
@@ -201,6 +298,11 @@ def main(argv=None):
     )
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument(
+        "--models", nargs="+", default=["textgru", "keras", "tfidf"],
+        choices=[*RECIPES, "teacher", "tfidf", "tfidf-minilm"],
+        help="the rows of the classification table (see above)",
+    )  # fmt: skip
+    parser.add_argument(
         "--seeds", nargs="+", type=int, default=[0, 1, 2],
         help="one run of each GRU recipe per seed (mean and standard deviation)",
     )  # fmt: skip
@@ -220,18 +322,30 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as workdir:
         for dataset in args.datasets or ["rotten_tomatoes", "trec", "sms_spam"]:
             data = load_dataset(dataset)
-            baseline, seconds, setting = tfidf_logistic_regression(data)
-            runs = [
-                (
-                    "textgru",
-                    *recipe(dataset, "textgru", workdir, overrides, args.seeds),
-                ),
-                (
-                    "keras GRU",
-                    *recipe(dataset, "keras", workdir, overrides, args.seeds),
-                ),
-                ("TF-IDF LR", [baseline], seconds, setting),
-            ]
+            runs, distilled = [], []
+            for model in args.models:
+                if model in RECIPES:
+                    found = distilled if model == "distilled" else None
+                    row = recipe(dataset, model, workdir, overrides, args.seeds, found)
+                elif model == "teacher":
+                    if not distilled:  # the teacher of the first seed's student
+                        recipe(
+                            dataset,
+                            "distilled",
+                            workdir,
+                            overrides,
+                            args.seeds[:1],
+                            distilled,
+                        )
+                    row = teacher_row(distilled)
+                elif model == "tfidf":
+                    row = tfidf_logistic_regression(data)
+                    row = ([row[0]], *row[1:])
+                else:
+                    row = tfidf_minilm(data)
+                    row = ([row[0]], *row[1:])
+                runs.append((NAMES[model], *row))
+                print(f"# {dataset} {model}: {row[0]}"[:300], flush=True)
             for name, reports, seconds, note in runs:
                 accuracy = _summary([r["accuracy"] for r in reports])
                 macro_f1 = _summary([r["macro_f1"] for r in reports])

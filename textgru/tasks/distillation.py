@@ -28,7 +28,7 @@ import datasets
 import numpy as np
 
 from textgru import _validation
-from textgru._atomic import atomic_path
+from textgru._atomic import atomic_path, write_text
 from textgru._config import Section, field
 from textgru._status import say
 from textgru.data import augment as augmentation
@@ -36,6 +36,7 @@ from textgru.data import data_home, load_dataset
 from textgru.data.config import describe_source
 from textgru.data.resources import MINILM
 from textgru.errors import DatasetError, InvalidArgumentError
+from textgru.tasks.metrics import classification_report
 
 TEACHERS = ("minilm",)
 # Bump when what the cache holds changes, so an old one is not reused.
@@ -109,10 +110,14 @@ def training_rows(config, data, label_names, info):
     teacher's logits, then the transfer set (labelled -1); records the
     teacher's facts in `info["teacher"]`."""
     folder, facts = _teacher(config, data, label_names)
-    transfer = _transfer_set(config, data, folder, facts)
+    transfer, seconds = _transfer_set(config, data, folder)
     train = data["train"]
     logits = np.load(folder / "train_logits.npy", allow_pickle=False)
-    info["teacher"] = {**facts, "transfer_texts": len(transfer)}
+    info["teacher"] = {
+        **facts,
+        "transfer_texts": len(transfer),
+        "transfer_label_seconds": seconds,
+    }
     return datasets.Dataset.from_dict(
         {
             "text": list(train["text"]) + list(transfer["text"]),
@@ -129,6 +134,7 @@ METRIC_FACTS = (
     "test_accuracy",
     "fit_seconds",
     "transfer_texts",
+    "transfer_label_seconds",
 )
 
 
@@ -228,10 +234,13 @@ def _fine_tune(config, data, label_names, folder, settings, key):
     fit_seconds = time.perf_counter() - start
     say("scoring the training, validation and test texts with the teacher")
     logits = {name: teacher.logits(data[name]["text"]) for name in data}
-    accuracy = {
-        name: float(np.mean(logits[name].argmax(1) == np.asarray(data[name]["label"])))
+    reports = {
+        name: classification_report(
+            data[name]["label"], logits[name].argmax(1), label_names
+        )
         for name in ("validation", "test")
     }
+    accuracy = {name: report["accuracy"] for name, report in reports.items()}
     facts = {
         "name": config.teacher,
         "source": teacher.source,
@@ -240,6 +249,7 @@ def _fine_tune(config, data, label_names, folder, settings, key):
         "label_names": [str(n) for n in label_names],
         "validation_accuracy": accuracy["validation"],
         "test_accuracy": accuracy["test"],
+        "test_macro_f1": reports["test"]["macro_f1"],
         "fit_seconds": round(fit_seconds, 1),
         "history": history,
     }
@@ -255,7 +265,7 @@ def _fine_tune(config, data, label_names, folder, settings, key):
     return facts
 
 
-def _transfer_set(config, data, folder, facts):
+def _transfer_set(config, data, folder):
     """The augmented and unlabelled texts with the teacher's logits, cached
     in the teacher's folder by what made them."""
     key = _fingerprint(
@@ -264,8 +274,10 @@ def _transfer_set(config, data, folder, facts):
         config.unlabelled and _unlabelled_key(config),
     )
     path = folder / f"transfer-{key}.parquet"
-    if path.is_file():
-        return datasets.Dataset.from_parquet(str(path), keep_in_memory=True)
+    timing = path.with_suffix(".json")
+    if path.is_file() and timing.is_file():
+        transfer = datasets.Dataset.from_parquet(str(path), keep_in_memory=True)
+        return transfer, json.loads(timing.read_text())["seconds"]
     texts = augmentation.augment(
         list(data["train"]["text"]), config.augment, seed=config.teacher_seed
     )
@@ -274,14 +286,17 @@ def _transfer_set(config, data, folder, facts):
     from textgru.teachers.teacher import Teacher
 
     say(f"labelling {len(texts):,} augmented and unlabelled texts with the teacher")
+    start = time.perf_counter()
     teacher = Teacher.load(folder)
     logits = teacher.logits(augmentation.for_teacher(texts))
+    seconds = round(time.perf_counter() - start, 1)
     transfer = datasets.Dataset.from_dict(
         {"text": texts, "teacher_logits": logits.tolist()}
     )
     with atomic_path(path, suffix=".parquet") as tmp:
         transfer.to_parquet(str(tmp))
-    return transfer
+    write_text(timing, json.dumps({"seconds": seconds}))
+    return transfer, seconds
 
 
 def _unlabelled_key(config):

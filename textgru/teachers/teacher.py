@@ -94,17 +94,35 @@ class Teacher:
     def logits(self, texts, *, batch_size=64, max_length=128):
         """Logits `(len(texts), num_classes)`, float32, in the texts' order
         (scored in batches of similar length)."""
+        return self._scored(self.model, texts, batch_size, max_length)
+
+    def _scored(self, function, texts, batch_size, max_length):
+        """`function(ids, mask)` of every text, rows in the texts' order."""
         texts = list(texts)
-        out = np.zeros((len(texts), self.num_classes), np.float32)
-        if not texts:
-            return out
         order = np.argsort([len(t) for t in texts], kind="stable")
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        out = None
         self.model.eval()
         with torch.inference_mode():
             for rows, ids, mask in self._batches(texts, batches, max_length):
-                out[rows] = self.model(ids, mask).numpy()
+                values = function(ids, mask).numpy()
+                if out is None:
+                    out = np.zeros((len(texts), values.shape[1]), np.float32)
+                out[rows] = values
+        if out is None:
+            width = (
+                self.num_classes
+                if function is self.model
+                else self.model.head.in_features
+            )
+            out = np.zeros((0, width), np.float32)
         return out
+
+    def embed(self, texts, *, batch_size=64, max_length=128):
+        """The encoder's states mean-pooled over each text's tokens,
+        `(len(texts), hidden_size)` float32 (of the pretrained teacher:
+        all-MiniLM-L6-v2's sentence embeddings, before normalizing)."""
+        return self._scored(self.model.pooled, texts, batch_size, max_length)
 
     def fit(self, texts, labels, *, validation, settings=None):
         """Fine-tune on `texts` and their int `labels`; keep the epoch of the
