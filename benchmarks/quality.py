@@ -127,7 +127,8 @@ def recipe(dataset, model, workdir, overrides, seeds, runs=None):
     reports, start = [], time.perf_counter()
     for seed in seeds:
         config = ClassifierConfig(
-            dataset=dataset, out=os.path.join(workdir, f"{dataset}-{model}-{seed}"),
+            dataset=dataset,
+            out=os.path.join(workdir, f"{os.path.basename(dataset)}-{model}-{seed}"),
             seed=seed, **{**RECIPES[model], **overrides},
         )  # fmt: skip
         run = train_classifier(config, verbose=0)
@@ -328,15 +329,9 @@ def main(argv=None):
                     found = distilled if model == "distilled" else None
                     row = recipe(dataset, model, workdir, overrides, args.seeds, found)
                 elif model == "teacher":
-                    if not distilled:  # the teacher of the first seed's student
-                        recipe(
-                            dataset,
-                            "distilled",
-                            workdir,
-                            overrides,
-                            args.seeds[:1],
-                            distilled,
-                        )
+                    if not distilled:  # the teacher of a first student
+                        where = os.path.join(workdir, "teacher")
+                        recipe(dataset, "distilled", where, overrides, [0], distilled)
                     row = teacher_row(distilled)
                 elif model == "tfidf":
                     row = tfidf_logistic_regression(data)

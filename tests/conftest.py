@@ -86,6 +86,18 @@ def builtin_home(request):
 
 
 @pytest.fixture
+def toy_teacher(monkeypatch, tmp_home):
+    """A random 2-layer BERT (tests/toy_teacher.py) in all-MiniLM-L6-v2's
+    place, in an empty data home: what `--teacher minilm` fine-tunes."""
+    from tests.toy_teacher import toy_teacher_files
+    from textgru.teachers import teacher
+
+    files = toy_teacher_files(np.random.default_rng(5))
+    monkeypatch.setattr(teacher, "minilm_files", lambda: files)
+    return files
+
+
+@pytest.fixture
 def tmp_home(tmp_path, monkeypatch):
     """An empty data home for one test."""
     home = tmp_path / "textgru-home"

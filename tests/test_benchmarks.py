@@ -80,6 +80,31 @@ def test_quality_runs(tmp_path, capsys):
     assert "| TF-IDF LR |" in capsys.readouterr().out
 
 
+def test_quality_distillation_rows_run(tmp_path, toy_teacher, capsys):
+    """The rows of GloVe, the distilled GRU, its teacher and TF-IDF + MiniLM
+    features (a toy teacher in MiniLM's place)."""
+    data, settings = _tiny_recipe(tmp_path, 200)
+    teacher = {"teacher_epochs": 2, "teacher_learning_rate": 0.01, "augment": 1}
+    settings += ["embed_dim=50", *(f"{k}={json.dumps(v)}" for k, v in teacher.items())]
+    out_file = tmp_path / "quality.json"
+    _load("quality").main(
+        ["--datasets", data, "--seeds", "0", "--json", str(out_file),
+         "--models", "glove", "teacher", "distilled", "tfidf-minilm", "--set",
+         *settings]
+    )  # fmt: skip
+    results = json.loads(out_file.read_text())
+    assert [r["model"] for r in results] == [
+        "textgru + GloVe",
+        "MiniLM teacher (fine-tuned)",
+        "distilled from MiniLM",
+        "TF-IDF + MiniLM features LR",
+    ]
+    for result in results:
+        assert 0.0 <= result["test_accuracy"][0] <= 1.0
+    assert "2 epochs, validation" in results[1]["note"]
+    assert "| TF-IDF + MiniLM features LR |" in capsys.readouterr().out
+
+
 def test_cells_runs(tmp_path, capsys):
     data, settings = _tiny_recipe(tmp_path, 160)
     out_file = tmp_path / "cells.json"

@@ -232,3 +232,30 @@ def test_a_missing_or_changed_glove_package_is_one_error(tokenizer, monkeypatch)
     named(files=((key, member, "0" * 64), glove.files[1]))
     with pytest.raises(ChecksumError, match="expected 0000"):
         read_word_vectors("glove-6b-50d", tokenizer, 50)
+
+
+def test_the_regressor_and_multi_label_classifier_start_from_vectors_too(tmp_path, rng):
+    from textgru.tasks import MultiLabelConfig, RegressionConfig, train_regressor
+
+    lines = ["text,target"]
+    for i in range(120):
+        good, bad = rng.integers(0, 3, size=2)
+        words = [*rng.choice(NEUTRAL, 3), *rng.choice(POSITIVE, good)]
+        lines.append(
+            " ".join([*words, *rng.choice(NEGATIVE, bad)]) + f" {i},{good - bad}"
+        )
+    data = tmp_path / "rated.csv"
+    data.write_text("\n".join(lines) + "\n")
+    vectors = _write(tmp_path / "v.txt", _vectors(rng, WORDS, TINY["embed_dim"]))
+    config = RegressionConfig(
+        dataset=str(data), out=str(tmp_path / "run"), embeddings=str(vectors),
+        **{**TINY, "epochs": 1},
+    )  # fmt: skip
+    run = train_regressor(config, verbose=0)
+    info = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert info["embeddings"]["found"] == len(WORDS)
+    assert run.metrics["embeddings"]["coverage"] == info["embeddings"]["coverage"]
+    tags = MultiLabelConfig(dataset=str(data), embeddings="glove-6b-50d")
+    assert tags.rescale_embeddings and not tags.freeze_embeddings
+    with pytest.raises(InvalidArgumentError, match="give word vectors"):
+        MultiLabelConfig(dataset=str(data), freeze_embeddings=True)
