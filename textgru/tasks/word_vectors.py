@@ -39,8 +39,8 @@ class WordVectorsConfig(Section):
     rescale_embeddings: bool = field(
         True,
         "with --embeddings: scale the vectors so their standard deviation is "
-        "the embedding's initial one (GloVe's is over 20x larger, which the default "
-        "adversarial training does not survive)",
+        "the embedding's initial one (GloVe's is over 20x larger, which adversarial "
+        "training does not survive)",
         before=False,
     )
 
