@@ -269,6 +269,7 @@ def test_unlabelled_texts_of_the_held_out_splits_are_dropped(
         (["--unlabelled", "x.csv"], "add --teacher minilm"),
         (["--teacher", "minilm", "--distill-temperature", "0"], "above 0"),
         (["--teacher", "minilm", "--from-lm", "runs/lm"], "drop --teacher"),
+        (["--teacher", "minilm", "--distribute", "multi-host"], "distil on one host"),
     ],
 )
 def test_bad_teacher_flags_are_one_line(flags, says, capsys):

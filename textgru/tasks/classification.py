@@ -110,6 +110,11 @@ class ClassifierConfig(ReadingConfig, WordVectorsConfig, DistillConfig, TrainCon
         _validation.rate("label_smoothing", self.label_smoothing)
         _validation.non_negative("adversarial", self.adversarial)
         self.class_weight = imbalance.check_class_weight(self.class_weight)
+        if self.teacher and self.distribute == "multi-host":
+            raise InvalidArgumentError(
+                "A teacher is fine-tuned in one process; distil on one host "
+                "(--distribute none or mirrored), or drop --teacher"
+            )
         if self.teacher and (self.class_weight != "none" or self.label_smoothing):
             raise InvalidArgumentError(
                 "With a teacher the loss is its soft labels mixed with the true ones "
