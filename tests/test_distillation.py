@@ -190,8 +190,8 @@ def _train(reviews, out, *flags):
     options = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
     return cli.main(
         ["train", "classify", "--dataset", reviews, "--out", str(out), *options,
-         "--teacher", "minilm", "--teacher-epochs", "6",
-         "--teacher-learning-rate", "1e-2", "--augment", "2", *flags]
+         "--teacher", "minilm", "--teacher-epochs", "8",
+         "--teacher-learning-rate", "5e-3", "--augment", "2", *flags]
     )  # fmt: skip
 
 
@@ -203,8 +203,8 @@ def test_a_distilled_run_records_its_teacher_and_reuses_it(
     out = tmp_path / "run"
     assert _train(reviews, out) == 0, capsys.readouterr().err
     printed, said = capsys.readouterr()
-    assert "fine-tuning the teacher minilm on 256 texts (6 epochs" in said
-    assert "teacher epoch 6/6" in said and "labelling" in said
+    assert "fine-tuning the teacher minilm on 256 texts (8 epochs" in said
+    assert "teacher epoch 8/8" in said and "labelling" in said
     info = json.loads((out / "config.json").read_text())
     teacher = info["teacher"]
     assert teacher["source"] == {"name": "minilm", "sha256": "toy"}

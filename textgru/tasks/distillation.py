@@ -224,7 +224,7 @@ def _fine_tune(config, data, label_names, folder, settings, key):
         f"({settings.epochs} epochs; cached for later runs)"
     )
     start = time.perf_counter()
-    teacher = Teacher.pretrained(len(label_names))
+    teacher = Teacher.pretrained(len(label_names), seed=settings.seed)
     history = teacher.fit(
         train["text"],
         train["label"],

@@ -65,11 +65,13 @@ class Teacher:
         return self.model.head.out_features
 
     @classmethod
-    def pretrained(cls, num_classes, files=None):
+    def pretrained(cls, num_classes, files=None, seed=0):
         """all-MiniLM-L6-v2 (`files`: what `minilm_files()` reads, or the
-        same keys for another BERT) with a new head of `num_classes`."""
+        same keys for another BERT) with a new head of `num_classes`,
+        initialised from `seed`."""
         files = files or minilm_files()
         settings = BertSettings.from_dict(files["config"])
+        torch.manual_seed(seed)
         model = BertClassifier(settings, num_classes)
         load_encoder(model.encoder, read_safetensors(files["model.safetensors"]))
         source = {"name": MINILM.name, "sha256": files["sha256"]}
