@@ -268,6 +268,7 @@ def test_unlabelled_texts_of_the_held_out_splits_are_dropped(
         (["--teacher", "minilm", "--class-weight", "balanced"], "drop --class-weight"),
         (["--unlabelled", "x.csv"], "add --teacher minilm"),
         (["--teacher", "minilm", "--distill-temperature", "0"], "above 0"),
+        (["--teacher", "minilm", "--distill-alpha", "1.5"], "to be in [0, 1]"),
         (["--teacher", "minilm", "--from-lm", "runs/lm"], "drop --teacher"),
         (["--teacher", "minilm", "--distribute", "multi-host"], "distil on one host"),
     ],

@@ -101,7 +101,11 @@ class DistillConfig(Section):
                     f"Expected `{name}` to be above 0. Received: "
                     f"{name}={getattr(self, name)}"
                 )
-        _validation.rate("distill_alpha", self.distill_alpha)
+        if not 0.0 <= self.distill_alpha <= 1.0:
+            raise InvalidArgumentError(
+                "Expected `distill_alpha` (the teacher's share of the loss) to be in "
+                f"[0, 1]. Received: distill_alpha={self.distill_alpha}"
+            )
         _validation.at_least("augment", self.augment, 0)
 
 
@@ -132,6 +136,7 @@ METRIC_FACTS = (
     "name",
     "validation_accuracy",
     "test_accuracy",
+    "test_macro_f1",
     "fit_seconds",
     "transfer_texts",
     "transfer_label_seconds",
