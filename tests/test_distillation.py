@@ -259,6 +259,14 @@ def test_unlabelled_texts_of_the_held_out_splits_are_dropped(
     assert (
         json.loads((out / "config.json").read_text())["teacher"]["transfer_texts"] == 2
     )
+    # The same file changed: its new texts are labelled, not the cached ones.
+    with open(path, "a", newline="") as file:
+        file.write("moving story 7777\n")
+    out = tmp_path / "run2"
+    assert _train(reviews, out, "--unlabelled", str(path), "--augment", "0") == 0
+    assert "labelling 3 augmented" in capsys.readouterr().err
+    teacher = json.loads((out / "config.json").read_text())["teacher"]
+    assert teacher["transfer_texts"] == 3
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ from textgru._status import say
 from textgru.data import augment as augmentation
 from textgru.data import data_home, load_dataset
 from textgru.data.config import describe_source
+from textgru.data.fetch import sha256_of
 from textgru.data.resources import MINILM
 from textgru.errors import DatasetError, InvalidArgumentError
 from textgru.tasks.metrics import classification_report
@@ -272,22 +273,20 @@ def _fine_tune(config, data, label_names, folder, settings, key):
 
 def _transfer_set(config, data, folder):
     """The augmented and unlabelled texts with the teacher's logits, cached
-    in the teacher's folder by what made them."""
-    key = _fingerprint(
-        config.augment,
-        config.teacher_seed,
-        config.unlabelled and _unlabelled_key(config),
-    )
-    path = folder / f"transfer-{key}.parquet"
-    timing = path.with_suffix(".json")
-    if path.is_file() and timing.is_file():
-        transfer = datasets.Dataset.from_parquet(str(path), keep_in_memory=True)
-        return transfer, json.loads(timing.read_text())["seconds"]
+    in the teacher's folder by the texts themselves (so a changed
+    `unlabelled` file is labelled anew) and checked by their sha256."""
     texts = augmentation.augment(
         list(data["train"]["text"]), config.augment, seed=config.teacher_seed
     )
     if config.unlabelled:
         texts += _unlabelled_texts(config, data, set(texts))
+    path = folder / f"transfer-{_fingerprint(texts)}.parquet"
+    timing = path.with_suffix(".json")
+    if path.is_file() and timing.is_file():
+        made = json.loads(timing.read_text())
+        if made.get("sha256") == sha256_of(path):
+            transfer = datasets.Dataset.from_parquet(str(path), keep_in_memory=True)
+            return transfer, made["seconds"]
     from textgru.teachers.teacher import Teacher
 
     say(f"labelling {len(texts):,} augmented and unlabelled texts with the teacher")
@@ -300,12 +299,8 @@ def _transfer_set(config, data, folder):
     )
     with atomic_path(path, suffix=".parquet") as tmp:
         transfer.to_parquet(str(tmp))
-    write_text(timing, json.dumps({"seconds": seconds}))
+    write_text(timing, json.dumps({"seconds": seconds, "sha256": sha256_of(path)}))
     return transfer, seconds
-
-
-def _unlabelled_key(config):
-    return {"source": str(config.unlabelled), "column": config.text_column}
 
 
 def _unlabelled_texts(config, data, made):
