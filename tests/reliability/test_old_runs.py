@@ -85,3 +85,28 @@ def test_old_runs_work_from_the_command_line(old, capsys):
     assert cli.main(["gates", str(old / "lm"), "to be", "--out", str(figure)]) == 0
     assert figure.stat().st_size > 0
     assert type(load_run(old / "lm")) is LanguageModelRun
+
+
+OLD_EXPORTS = OLD.parent / "old_exports"
+
+
+def test_old_exports_load_and_give_the_same_numbers(tmp_path):
+    """Exports of format 1 (a classifier's facts at the top of export.json)
+    load and answer as their runs did, without TensorFlow in the way."""
+    from textgru.deploy import runtime
+
+    folder = tmp_path / "old_exports"
+    shutil.copytree(OLD_EXPORTS, folder)
+    classifier = runtime.load_export(folder / "classify")
+    np.testing.assert_allclose(
+        classifier.predict_proba(TEXTS), EXPECTED["classify"]["probabilities"],
+        atol=1e-5,
+    )  # fmt: skip
+    gates = classifier.update_gates(TEXTS[1])["layers"][0]["update"]
+    np.testing.assert_allclose(gates, EXPECTED["classify"]["update"], atol=1e-5)
+    lm = runtime.load_export(folder / "lm")
+    expected = EXPECTED["lm"]
+    assert (
+        lm.generate("to be", max_new_tokens=12, seed=3, temperature=1.0)
+        == expected["generated"]
+    )
