@@ -64,7 +64,7 @@ def test_every_config_field_is_a_flag(task, config_class, capsys):
 
 
 def test_every_flag_has_help_with_at_most_one_default():
-    parser = cli._parser()
+    parser = cli.build_parser()
     stack = [parser]
     checked = 0
     while stack:

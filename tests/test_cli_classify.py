@@ -170,7 +170,7 @@ def test_run_with_a_missing_file_is_an_error(cli_run, tmp_path, capsys):
 
 
 def test_flags_become_the_config():
-    parser = cli._parser()
+    parser = cli.build_parser()
     args = parser.parse_args(
         ["train", "classify", "--units", "7", "--no-bidirectional",
          "--max-steps", "none", "--label-column", "stars", "--learning-rate", "0.01"]

@@ -241,7 +241,7 @@ def test_an_export_and_a_labelled_file_use_the_threshold(weighted, tmp_path):
         exported = exporter.export(run, tmp_path / f"export{index}")
         assert exported.threshold == run.threshold
         spec = json.loads((exported.path / "export.json").read_text())
-        assert spec["threshold"] == run.threshold
+        assert spec["head"]["threshold"] == run.threshold
         assert [r["label"] for r in exported.predict(texts)] == expected
         source = tmp_path / "in.csv"
         source.write_text("text\n" + "\n".join(json.dumps(t) for t in texts) + "\n")
@@ -478,7 +478,7 @@ def test_an_export_json_with_a_bad_decision_is_refused(
     folder = tmp_path / "export"
     exporter.export(weighted, folder)
     spec = json.loads((folder / "export.json").read_text())
-    spec[key] = value
+    spec["head"][key] = value
     data = json.dumps(spec).encode()
     (folder / "export.json").write_bytes(data)
     # Its manifest made to fit: the value itself is refused.

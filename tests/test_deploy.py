@@ -16,7 +16,7 @@ import textgru
 from tests.cli_output import one_line_error
 from tests.tiny import TINY
 from textgru.deploy import exporter, runtime
-from textgru.deploy.onnx_graph import classifier_graph
+from textgru.deploy.onnx_graph import text_graph
 from textgru.errors import ExportError, ExportIntegrityError, RunError
 from textgru.layers import MGUCell
 from textgru.models import build_classifier
@@ -28,7 +28,7 @@ TEXTS = ["good fun film", "a dull boring plot", "the actor", "superb lovely scen
 
 
 def _onnx(model):
-    session = ort.InferenceSession(classifier_graph(model).SerializeToString())
+    session = ort.InferenceSession(text_graph(model).SerializeToString())
     return lambda ids: session.run(None, {"token_ids": ids})[0]
 
 
@@ -89,14 +89,14 @@ def test_the_gate_graph_gives_what_gate_activations_gives(options):
     """Every layer and direction's update gate after each token, from ONNX's
     GRU states, equals textgru.interpret's step-by-step values."""
     from textgru.data import train_tokenizer
-    from textgru.deploy.onnx_graph import classifier_gates_graph, gate_outputs
+    from textgru.deploy.onnx_graph import gates_graph, gate_outputs
     from textgru.interpret import gate_activations
 
     options = {k: v for k, v in options.items() if k != "classes"}
     tokenizer = train_tokenizer(TEXTS * 3, vocab_size=40)
     model = build_classifier(tokenizer.vocab_size, 2, embed_dim=6, units=5, **options)
     _randomized(model, seed=7)
-    session = ort.InferenceSession(classifier_gates_graph(model).SerializeToString())
+    session = ort.InferenceSession(gates_graph(model).SerializeToString())
     outputs = gate_outputs(model)
     layers = model.backbone.recurrent_layers
     assert len(outputs) == len(layers) * (2 if model.backbone.bidirectional else 1)
@@ -118,17 +118,17 @@ def test_what_the_graph_cannot_compute_is_refused_in_one_line():
 
     mgu = build_classifier(30, 2, embed_dim=4, units=3, cell=MGUCell)
     with pytest.raises(ExportError, match="MGUCell.*--format tf_saved_model"):
-        classifier_graph(mgu)
+        text_graph(mgu)
     relu = TextClassifier(
         GRUBackbone(30, embed_dim=4, units=3, cell_kwargs={"activation": "relu"}), 2
     )
     with pytest.raises(ExportError, match="activations.*tf_saved_model"):
-        classifier_graph(relu)
+        text_graph(relu)
     keras.config.set_dtype_policy("mixed_bfloat16")
     half = build_classifier(30, 2, embed_dim=4, units=3)
     keras.config.set_dtype_policy("float32")
     with pytest.raises(ExportError, match="computes in bfloat16"):
-        classifier_graph(half)
+        text_graph(half)
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +150,8 @@ def test_an_export_predicts_as_its_run(run, exported):
         "export.json", "gates.onnx", "manifest.json", "model.onnx", "tokenizer.json"
     ]  # fmt: skip
     spec = json.loads((exported.path / "export.json").read_text())
-    assert spec["label_names"] == run.label_names == exported.label_names
+    assert spec["head"]["label_names"] == run.label_names == exported.label_names
+    assert spec["task"] == "classify" and spec["graph"]["kind"] == "outputs"
     assert spec["checked"]["largest_difference"] <= exporter.TOLERANCE
     assert spec["checked"]["gates"] <= exporter.TOLERANCE
     assert spec["preprocessing"]["max_length"] == run.config.max_length
@@ -278,8 +279,9 @@ def test_a_tampered_export_is_refused(exported, tmp_path, capsys):
     import hashlib
 
     changes = [
-        (lambda spec: spec.pop("label_names"), "export.json is damaged"),
-        (lambda spec: spec.update(label_names=["a", "b", "c"]), "does not fit"),
+        (lambda spec: spec["head"].pop("label_names"), "export.json is damaged"),
+        (lambda spec: spec["head"].update(label_names=["a", "b", "c"]), "not fit"),
+        (lambda spec: spec["head"].update(name="poetry"), "export.json is damaged"),
         (lambda spec: spec["preprocessing"].update(max_length=0), "is damaged"),
     ]
     for index, (change, says) in enumerate(changes):
@@ -426,7 +428,7 @@ def test_a_language_model_export_generates_as_its_run(corpus, tmp_path, capsys):
     run_text, export_text = capsys.readouterr().out.splitlines()
     assert run_text == export_text
     assert cli.main(["predict", str(exported.path), "a text"]) == 2
-    assert "is an export of a language model" in one_line_error(capsys, 2)
+    assert "generates text rather than answering it" in one_line_error(capsys, 2)
 
 
 def _write_texts(path, texts, column="review"):

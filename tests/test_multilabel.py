@@ -295,14 +295,10 @@ def test_the_command_line(trained, capsys, tmp_path):
     assert out.startswith(f"{trained.metrics['test']['num_examples']} texts: micro-F1")
     for name in TOPICS:
         assert f"\n{name} " in out
-    # What a multi-label run does not do yet, or never, in one line each.
+    # What a multi-label run does not take, in one line each.
     for args, says in [
-        (["predict", str(trained.path), "--input", "a.csv", "--output", "b.csv"],
-         "is a multi-label run; --input/--output"),
-        (["export", str(trained.path), "--out", str(tmp_path / "x")],
-         "exports hold classifiers"),
-        (["serve", str(trained.path), "--port", "0"], "not served yet"),
-        (["evaluate", str(trained.path), "--target-column", "t"], "its labels are"),
+        (["evaluate", str(trained.path), "--target-column", "t"],
+         "is a 'multilabel' run: --target-column is for 'regress' runs"),
         (["predict", str(trained.path), "--top-k", "2", "x"], "add --json"),
     ]:  # fmt: skip
         assert says in one_line_error(capsys, cli.main(args))

@@ -148,23 +148,18 @@ def test_the_command_predicts_and_evaluates(regressor, capsys):
     assert json.loads(capsys.readouterr().out) == regressor.metrics["test"]
 
 
-def test_what_a_regression_run_cannot_do_is_one_line(regressor, tmp_path, capsys):
+def test_what_a_regression_run_cannot_do_is_one_line(regressor, capsys):
     from textgru import cli
 
     path = str(regressor.path)
-    code = cli.main(["export", path, "--out", str(tmp_path / "export")])
-    assert "exports hold classifiers and language models" in one_line_error(
-        capsys, code
-    )
-    assert not (tmp_path / "export").exists()
     code = cli.main(["evaluate", path, "--label-column", "score"])
-    assert "--label-column is for classifiers" in one_line_error(capsys, code)
-    source = tmp_path / "in.csv"
-    source.write_text("text\na film\n")
-    code = cli.main(
-        ["predict", path, "--input", str(source), "--output", str(tmp_path / "o.csv")]
+    assert "is a 'regress' run: --label-column is for 'classify' and 'multilabel'" in (
+        one_line_error(capsys, code)
     )
-    assert "is a regression run" in one_line_error(capsys, code)
+    code = cli.main(["predict", path, "--json", "--top-k", "2", "a film"])
+    assert "one number per text, with no labels for --top-k" in (
+        one_line_error(capsys, code)
+    )
 
 
 def test_evaluating_on_texts_it_trained_on_is_refused(regressor, tmp_path, capsys):

@@ -120,7 +120,12 @@ def test_it_listens_on_loopback_only_and_says_what_it_serves(server, tiny_export
     assert sockets and all(_loopback(address) for address, _ in sockets), sockets
     assert _health(url) == (
         200,
-        {"status": "ok", "labels": tiny_export[0].label_names, "format": "onnx"},
+        {
+            "status": "ok",
+            "task": "classify",
+            "labels": tiny_export[0].label_names,
+            "format": "onnx",
+        },
     )
     with urllib.request.urlopen(url + "/openapi.json", timeout=10) as response:
         schema = json.loads(response.read())

@@ -95,7 +95,7 @@ def test_overrides_parse_and_become_the_same_flags():
         "epochs": 1, "dataset": "sms_spam", "bucket_by_length": False,
         "max_steps": None,
     }  # fmt: skip
-    parser = cli._parser()
+    parser = cli.build_parser()
     args = parser.parse_args(["train", "classify", *as_flags(overrides)])
     config = cli.config_from_args(ClassifierConfig, args)
     assert (config.epochs, config.dataset, config.bucket_by_length) == (

@@ -9,7 +9,7 @@ Its names load on first use, so listing the built-in datasets
 (`textgru datasets`) imports neither `datasets` nor the backend.
 """
 
-import importlib
+from textgru._lazy import lazy_names
 
 # Each public name -> the module that defines it.
 _NAMES = {
@@ -34,16 +34,4 @@ _NAMES = {
 }
 
 
-def __getattr__(name):
-    if name not in _NAMES:
-        raise AttributeError(f"module 'textgru.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"textgru.data.{_NAMES[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted([*globals(), *_NAMES])
-
-
-__all__ = sorted(_NAMES)
+__getattr__, __dir__, __all__ = lazy_names(__name__, _NAMES)

@@ -2,12 +2,13 @@
 
 exporter   `export(run, out, format=...)`: a run as an ONNX graph (predicts
            with onnxruntime, no TensorFlow) or a TensorFlow SavedModel
-runtime    `load_export`, `ExportedClassifier`: an export read back, checked
-           against its manifest
+runtime    `load_export`, `ExportedModel`, `ExportedLanguageModel`: an export
+           read back, checked against its manifest
 loading    `load`: a run or an export (`textgru.load`)
-server     `make_app`, `serve`: a classifier over HTTP, with its page
-           (`page/`: static files) and each token's update gate
-labelling  `label_file`: a CSV, JSON lines or Parquet file, labelled
+server     `make_app`, `serve`: a run or an export over HTTP, from routers
+           by what it does, with its page (`page/`: static files) and each
+           token's update gate; `schemas`: the bodies it reads and answers
+labelling  `label_file`: a CSV, JSON lines or Parquet file, answered
 batch_predictor  `BatchPredictor`: an export labelling batches inside Ray
            Data, Spark or Dask
 
@@ -15,7 +16,7 @@ Its names load on first use, so reading an export imports neither
 TensorFlow nor Keras.
 """
 
-import importlib
+from textgru._lazy import lazy_names
 
 _NAMES = {
     "export": "exporter",
@@ -23,21 +24,11 @@ _NAMES = {
     "load_export": "runtime",
     "is_export": "runtime",
     "ExportedClassifier": "runtime",
+    "ExportedModel": "runtime",
+    "ExportedLanguageModel": "runtime",
     "load": "loading",
     "BatchPredictor": "batch_predictor",
 }
 
 
-def __getattr__(name):
-    if name not in _NAMES:
-        raise AttributeError(f"module 'textgru.deploy' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"textgru.deploy.{_NAMES[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted([*globals(), *_NAMES])
-
-
-__all__ = sorted(_NAMES)
+__getattr__, __dir__, __all__ = lazy_names(__name__, _NAMES)

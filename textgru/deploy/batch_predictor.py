@@ -15,8 +15,10 @@ labels a batch of rows.
     labelled.write_parquet("labelled/")
 
 (`recipes/label_with_ray.py` is this as a command.) Each batch comes back as
-its rows with the columns `textgru predict --input` writes: `label`,
-`probability` and `p_<label>` per label. A worker loads the export as
+its rows with the columns `textgru predict --input` writes (the export's
+head's: a classifier's `label`, `probability` and `p_<label>` per label; a
+multi-label classifier's `labels` and `p_<label>`; a regressor's
+`prediction`). A worker loads the export as
 `textgru.load` does (onnxruntime, no TensorFlow), checked against its
 manifest; a run folder is refused, since every worker would load
 TensorFlow: export it first. A batch that already has one of those columns
@@ -25,7 +27,7 @@ TensorFlow: export it first. A batch that already has one of those columns
 
 import numpy as np
 
-from textgru.deploy.labelling import checked_texts, label_columns
+from textgru.deploy.labelling import checked_texts
 from textgru.deploy.runtime import is_export, load_export
 from textgru.errors import DatasetError, RunError
 
@@ -36,7 +38,8 @@ class BatchPredictor:
     the label columns added, in a batch of the same kind.
 
     Args:
-        export: the folder of a classifier's export (`textgru export`).
+        export: the folder of an export (`textgru export`) of a model that
+            answers texts (a classifier, multi-label classifier or regressor).
         text_column: the column of the texts (default: the one the run
             trained on, `text` unless it was told another).
     """
@@ -47,8 +50,8 @@ class BatchPredictor:
                 f"{export} is not an export: BatchPredictor loads one per worker "
                 "without TensorFlow; make one with `textgru export RUN --out DIR`"
             )
-        self.model = load_export(export, task="classify")
-        self.text_column = text_column or self.model.spec.get("text_column") or "text"
+        self.model = load_export(export, graph="outputs")
+        self.text_column = text_column or self.model.text_column
 
     @property
     def label_names(self):
@@ -61,23 +64,20 @@ class BatchPredictor:
                 f"The batch has no {column!r} column (its columns: "
                 f"{', '.join(map(str, batch.keys()))}); pass text_column="
             )
-        columns = ["label", "probability", *(f"p_{n}" for n in self.label_names)]
-        taken = [name for name in columns if name in batch]
+        head = self.model.head
+        taken = [name for name in head.column_kinds if name in batch]
         if taken:
             raise DatasetError(
                 f"The batch already has a column named {', '.join(taken)}, which "
                 "the predictions would overwrite; rename or drop it first"
             )
         texts = checked_texts(list(batch[column]), column)
-        probabilities = (
-            self.model.predict_proba(texts)
+        outputs = (
+            self.model.outputs(texts)
             if texts
-            else np.zeros((0, len(self.label_names)))  # an engine's empty block
+            else np.zeros((0, head.width))  # an engine's empty block
         )
-        return _with(
-            batch,
-            label_columns(probabilities, self.label_names, self.model.threshold),
-        )
+        return _with(batch, head.columns(outputs))
 
 
 def _with(batch, columns):

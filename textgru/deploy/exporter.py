@@ -1,18 +1,20 @@
-"""`textgru export`: a trained classifier (or language model) as a folder
-that predicts (or generates) without the training stack.
+"""`textgru export`: a trained model of any task as a folder that answers
+(or generates) without the training stack.
 
 - `onnx` (the default): the network as an ONNX graph (`onnx_graph`), with
-  the tokenizer and what preprocessing needs; it predicts strings with
-  onnxruntime, tokenizers and NumPy alone (`textgru.load(folder)`,
-  `textgru predict folder TEXT`, `textgru serve folder`). Before the folder
-  is finished, the graph is run on probe texts and must give the run's own
-  probabilities to `TOLERANCE`, or nothing is written.
+  the tokenizer, what preprocessing needs and the run's head (how outputs
+  become answers: labels at their thresholds, label sets, numbers); it
+  answers strings with onnxruntime, tokenizers and NumPy alone
+  (`textgru.load(folder)`, `textgru predict folder TEXT`, `textgru serve
+  folder`, `textgru gates folder TEXT`). Before the folder is finished, the
+  graph is run on probe texts and must give the run's own outputs and
+  update gates to `TOLERANCE`, or nothing is written.
 - a language model exports its step graph (one token and each layer's
   state in, the next token's logits and the new states out), so `generate`
   runs on the export (`textgru generate folder`), checked the same way.
 - `tf_saved_model`: Keras's own export (`model.export`), which takes any
   cell: a TensorFlow SavedModel whose `serving_default` signature maps token
-  ids `(batch, length)` int32 to probabilities, for TF Serving or
+  ids `(batch, length)` int32 to the model's outputs, for TF Serving or
   `tf.saved_model.load`, beside the same tokenizer and export.json.
 
 The folder is written under a temporary name and renamed into place when
@@ -44,12 +46,12 @@ GATE_PROBES = 4
 
 
 def export(run, out, *, format="onnx", overwrite=False, trust_code=False):
-    """Export the classifier or language model `run` (a `ClassifierRun` or
-    `LanguageModelRun`, or the path of one) to the folder `out`; returns the
-    `ExportedClassifier` (`ExportedLanguageModel`) read back from it.
+    """Export the run `run` (of any task, or the path of one) to the folder
+    `out`; returns the `ExportedModel` (of a language model, the
+    `ExportedLanguageModel`) read back from it.
 
-    `format` is `"onnx"` or `"tf_saved_model"` (a classifier's only: a
-    language model exports its step graph, for `generate`). An existing
+    `format` is `"onnx"` or `"tf_saved_model"` (not a language model's: it
+    exports its step graph, for `generate`). An existing
     `out` is replaced only with `overwrite` and only if it is an export (or
     an empty folder).
     `trust_code` lets a run made with your own cell import its module (see
@@ -64,13 +66,13 @@ def export(run, out, *, format="onnx", overwrite=False, trust_code=False):
     if isinstance(run, (str, Path)):
         tasks = importlib.import_module("textgru.tasks")
         run = tasks.load_run(run, trust_code=trust_code)
-    if run.task.name not in ("classify", "lm"):
+    kind = run.task.graph
+    if kind is None:
         raise ExportError(
-            f"{run.path} is a {run.task.name!r} run; exports hold classifiers and "
-            "language models (use the run itself: textgru.load, textgru predict)"
+            f"{run.path} is a {run.task.name!r} run, which has no export (use the "
+            "run itself: textgru.load, textgru predict)"
         )
-    task = "classify" if hasattr(run, "label_names") else "lm"
-    if task == "lm" and format != "onnx":
+    if kind == "steps" and format != "onnx":
         raise ExportError(
             f"{run.path} is a language model, which exports as onnx only (a step "
             "graph for generation); leave out --format"
@@ -78,46 +80,46 @@ def export(run, out, *, format="onnx", overwrite=False, trust_code=False):
     with atomic_path(out, directory=True) as folder:
         if format == "onnx":
             graph = importlib.import_module("textgru.deploy.onnx_graph")
-            build = (
-                graph.classifier_graph
-                if task == "classify"
-                else graph.language_model_step_graph
-            )
             say(f"writing the ONNX graph of {run.path}")
-            (folder / "model.onnx").write_bytes(build(run.model).SerializeToString())
-            if task == "classify":
-                gates = graph.classifier_gates_graph(run.model)
+            if kind == "outputs":
+                model = graph.text_graph(run.model)
+                gates = graph.gates_graph(run.model)
                 (folder / runtime.GATES).write_bytes(gates.SerializeToString())
+            else:
+                model = graph.language_model_step_graph(run.model)
+            (folder / "model.onnx").write_bytes(model.SerializeToString())
         else:
             say(f"writing the SavedModel of {run.path}")
             run.model.export(
                 str(folder / "saved_model"), format="tf_saved_model", verbose=False
             )
         (folder / "tokenizer.json").write_text(run.tokenizer.to_json(), "utf-8")
-        spec = _spec(run, format, task)
+        spec = _spec(run, format, kind)
         (folder / runtime.SPEC).write_text(json.dumps(spec, indent=2), "utf-8")
         _write_manifest(folder)
         exported = runtime.load_export(folder)
-        check = check_same if task == "classify" else check_same_steps
+        check = check_same if kind == "outputs" else check_same_steps
         difference = check(run, exported)
         spec["checked"] = {"texts": PROBES, "largest_difference": difference}
         if exported.spec.get("gates"):
             spec["checked"]["gates"] = check_same_gates(run, exported)
         (folder / runtime.SPEC).write_text(json.dumps(spec, indent=2), "utf-8")
         _write_manifest(folder)
-    what = "predicts" if task == "classify" else "generates"
+    what = "answers" if kind == "outputs" else "generates"
     say(f"exported {run.path} to {out} ({format}); it {what} as the run does")
     return runtime.load_export(out)
 
 
 def check_same(run, exported):
-    """The largest difference between the run's and the export's
-    probabilities on probe texts (every length up to past `max_length`, and
-    a word the tokenizer never saw); an `ExportError` above `TOLERANCE`."""
+    """The largest difference between the run's and the export's outputs
+    (probabilities, or a regressor's numbers relative to the largest) on
+    probe texts (every length up to past `max_length`, and a word the
+    tokenizer never saw); an `ExportError` above `TOLERANCE`."""
     texts = probe_texts(run.tokenizer, run.preprocessor.max_length, PROBES)
-    expected = run.predict_proba(texts)
-    got = exported.predict_proba(texts)
-    return _compared(float(np.abs(expected - got).max()), "probabilities")
+    expected = run.outputs(texts)
+    got = exported.outputs(texts)
+    scale = 1.0 if exported.head.label_names else max(1.0, np.abs(expected).max())
+    return _compared(float(np.abs(expected - got).max() / scale), "outputs")
 
 
 def check_same_steps(run, exported, steps=12, streams=3, seed=0):
@@ -194,11 +196,12 @@ def probe_texts(tokenizer, max_length, count, seed=0):
     return texts
 
 
-def _spec(run, format, task):
-    if task == "classify":
+def _spec(run, format, kind):
+    if kind == "outputs":
         pre = run.preprocessor
         facts = {
-            "label_names": list(run.label_names),
+            # How the graph's outputs become answers (`textgru.heads`).
+            "head": run.head.facts(),
             "preprocessing": {
                 "max_length": pre.max_length,
                 "add_bos": pre.add_bos,
@@ -208,7 +211,7 @@ def _spec(run, format, task):
                 # Padding is masked: a text's answer is the same in any batch.
                 "masked": bool(run.model.backbone.mask_zero),
             },
-            "graph": {"input": "token_ids", "output": "probabilities"},
+            "graph": {"kind": kind, "input": "token_ids", "width": run.head.width},
             # gates.onnx's outputs: the update gate of each layer and direction.
             "gates": (
                 importlib.import_module("textgru.deploy.onnx_graph").gate_outputs(
@@ -219,17 +222,12 @@ def _spec(run, format, task):
             ),
             # The column the run read its texts from (None: "text").
             "text_column": run.config.text_column,
-            # A binary run's decision threshold on the second label (None:
-            # the likelier label).
-            "threshold": run.threshold,
-            # The calibration temperature the run's probabilities are
-            # divided by (None: none).
-            "temperature": run.temperature,
         }
     else:
         units = [layer.cell.units for layer in run.model.backbone.recurrent_layers]
         facts = {
             "graph": {
+                "kind": kind,
                 "input": ["token", *(f"state_{i}" for i in range(len(units)))],
                 "output": ["logits", *(f"new_state_{i}" for i in range(len(units)))],
                 "state_units": units,
@@ -238,7 +236,7 @@ def _spec(run, format, task):
     return {
         "export_format": runtime.EXPORT_FORMAT,
         "format": format,
-        "task": task,
+        "task": run.task.name,
         **facts,
         "tokenizer_fingerprint": run.tokenizer.fingerprint,
         "source": {

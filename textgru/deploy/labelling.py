@@ -6,8 +6,12 @@ so memory stays flat however long the file is.
 The input is CSV (a header row), JSON lines (one object per line) or Parquet,
 by its extension; the texts are in one column (the run's text column unless
 told). The output (CSV, JSON lines or Parquet, by its extension) has one row
-per input row, in order: the text, the label, its probability and one
-`p_<label>` column per label. It is written under a temporary name and
+per input row, in order: the text, then the columns of the model's head
+(`textgru.heads`): a classifier's label, its probability and one
+`p_<label>` column per label; a multi-label classifier's labels (joined by
+the run's separator, "|" unless it had one) and `p_<label>` columns; a
+regressor's `prediction`. A JSON-lines output holds each text's answer as
+`predict --json` prints it. It is written under a temporary name and
 renamed when complete, so a failure leaves no half-written file.
 """
 
@@ -18,9 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
-from textgru import _predictions
 from textgru._atomic import atomic_path
 from textgru._status import say
 from textgru.errors import DatasetError, InvalidArgumentError
@@ -33,9 +34,10 @@ CHUNK = 4096
 def label_file(
     model, source, target, *, text_column=None, overwrite=False, chunk=CHUNK
 ):
-    """Label every text of the file `source` with `model` (a `ClassifierRun`
-    or an `ExportedClassifier`) into the file `target`; returns `{"texts":
-    N, "seconds": S, "texts_per_s": R}`."""
+    """Label every text of the file `source` with `model` (a run or an
+    export of a task with a head: anything with `head` and `outputs`) into
+    the file `target`; returns `{"texts": N, "seconds": S, "texts_per_s":
+    R}`."""
     source, target = Path(source), Path(target)
     read, write = _format(source, "--input"), _format(target, "--output")
     if not source.is_file():
@@ -49,13 +51,12 @@ def label_file(
             f"{target} already exists; pass --overwrite to replace it"
         )
     column = text_column or "text"
-    names = list(model.label_names)
+    head = model.head
     start, count = time.perf_counter(), 0
     with atomic_path(target, suffix=target.suffix) as tmp:
-        with _WRITERS[write](tmp, names, model.threshold) as writer:
+        with _WRITERS[write](tmp, head) as writer:
             for texts in _READERS[read](source, column, chunk):
-                probabilities = model.predict_proba(texts)
-                writer.write(texts, probabilities)
+                writer.write(texts, model.outputs(texts))
                 count += len(texts)
                 _progress(count, start)
     seconds = time.perf_counter() - start
@@ -65,22 +66,6 @@ def label_file(
         f"labelled {count:,} texts in {seconds:.1f} s ({rate:,.0f} texts/s) to {target}"
     )
     return {"texts": count, "seconds": seconds, "texts_per_s": rate}
-
-
-def label_columns(probabilities, names, threshold=None):
-    """The columns a labelled file (or batch) gains, from the probabilities
-    `(texts, labels)`: `label` (the likelier one, or by a binary model's
-    decision `threshold`), its `probability`, and `p_<label>` for each label
-    (NumPy arrays, one row per text)."""
-    probabilities = np.asarray(probabilities, np.float64)
-    best = _predictions.decide(probabilities, threshold)
-    columns = {
-        "label": np.asarray([str(name) for name in names], dtype=object)[best],
-        "probability": probabilities[np.arange(len(best)), best],
-    }
-    for i, name in enumerate(names):
-        columns[f"p_{name}"] = probabilities[:, i]
-    return columns
 
 
 def checked_texts(texts, column, first_row=1):
@@ -191,8 +176,8 @@ def _read_parquet(path, column, chunk):
 
 
 class _Writer:
-    def __init__(self, path, names, threshold):
-        self.path, self.names, self.threshold = path, names, threshold
+    def __init__(self, path, head):
+        self.path, self.head = path, head
 
     def __enter__(self):
         return self
@@ -200,24 +185,22 @@ class _Writer:
     def __exit__(self, *exc):
         self.close()
 
-    def records(self, texts, probabilities):
-        chosen = _predictions.decide(probabilities, self.threshold)
-        for text, row, best in zip(texts, probabilities, chosen, strict=True):
-            yield text, self.names[best], float(row[best]), [float(p) for p in row]
-
 
 class _CsvWriter(_Writer):
     def __enter__(self):
         self.file = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115
         self.csv = csv.writer(self.file)
-        self.csv.writerow(
-            ["text", "label", "probability", *(f"p_{n}" for n in self.names)]
-        )
+        self.kinds = self.head.column_kinds
+        self.csv.writerow(["text", *self.kinds])
         return self
 
-    def write(self, texts, probabilities):
-        for text, label, p, each in self.records(texts, probabilities):
-            self.csv.writerow([text, label, f"{p:.6g}", *(f"{q:.6g}" for q in each)])
+    def write(self, texts, outputs):
+        columns = self.head.columns(outputs)
+        shown = [
+            columns[name] if kind == "string" else [f"{v:.6g}" for v in columns[name]]
+            for name, kind in self.kinds.items()
+        ]
+        self.csv.writerows(zip(texts, *shown, strict=True))
 
     def close(self):
         self.file.close()
@@ -228,16 +211,10 @@ class _JsonlWriter(_Writer):
         self.file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
         return self
 
-    def write(self, texts, probabilities):
+    def write(self, texts, outputs):
         out = io.StringIO()
-        for text, label, p, each in self.records(texts, probabilities):
-            record = {
-                "text": text,
-                "label": label,
-                "probability": p,
-                "probabilities": dict(zip(self.names, each, strict=True)),
-            }
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        for answer in self.head.answers(texts, outputs):
+            out.write(json.dumps(answer, ensure_ascii=False) + "\n")
         self.file.write(out.getvalue())
 
     def close(self):
@@ -249,18 +226,15 @@ class _ParquetWriter(_Writer):
         import pyarrow as pa
 
         self.pa, parquet = pa, _pyarrow_parquet()
-        fields = [("text", pa.string()), ("label", pa.string())]
-        fields += [("probability", pa.float64())]
-        fields += [(f"p_{n}", pa.float64()) for n in self.names]
+        types = {"string": pa.string(), "float": pa.float64()}
+        fields = [("text", pa.string())]
+        fields += [(name, types[kind]) for name, kind in self.head.column_kinds.items()]
         self.schema = pa.schema(fields)
         self.writer = parquet.ParquetWriter(self.path, self.schema)
         return self
 
-    def write(self, texts, probabilities):
-        columns = {
-            "text": texts,
-            **label_columns(probabilities, self.names, self.threshold),
-        }
+    def write(self, texts, outputs):
+        columns = {"text": texts, **self.head.columns(outputs)}
         self.writer.write_table(self.pa.table(columns, schema=self.schema))
 
     def close(self):

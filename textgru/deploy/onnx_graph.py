@@ -1,4 +1,4 @@
-"""A textgru classifier as an ONNX graph built from its weights: ONNX's own
+"""A textgru classifier or regressor as an ONNX graph built from its weights: ONNX's own
 `GRU` operator computes textgru's equations exactly.
 
 ONNX's `GRU` (opset 7 and later) is the seed's cell: its gate blocks are in
@@ -15,8 +15,9 @@ token, and the pooling reads only real steps.
       -> Gather (the embedding)
       -> GRU per layer (forward or bidirectional, sequence_lens from ids != 0)
       -> pooling: the last state, max and/or mean over the real steps
-      -> MatMul + Add (the head) -> Sigmoid or Softmax
-      -> probabilities (batch, 1 or classes)
+      -> MatMul + Add (the head) -> Sigmoid or Softmax (a regressor: the
+         targets' scale and mean)
+      -> probabilities (batch, 1 or classes), or values (batch, 1)
 
 Anything the graph cannot compute exactly (your own cell or a subclass of
 `GRUCell`, other activations, a stateful or unmasked-but-padded layout it
@@ -31,28 +32,36 @@ from onnx import TensorProto, helper, numpy_helper
 
 from textgru.errors import ExportError
 from textgru.layers import GRU, GRUCell
-from textgru.models import GRUBackbone, GRULanguageModel, TextClassifier
+from textgru.models import GRUBackbone, GRULanguageModel, TextClassifier, TextRegressor
 
 # 17: the last opset where ReduceMax takes its axes as an attribute and the
 # first that every onnxruntime of the last three years runs.
 OPSET = 17
 INPUT = "token_ids"
 OUTPUT = "probabilities"
+# A regressor's output: the number, in the targets' units.
+VALUES = "values"
 # A language model's step graph: one token per stream and each layer's state
 # in; the next token's logits and the new states out.
 TOKEN, LOGITS = "token", "logits"
 _TAIL = "; export it with --format tf_saved_model instead"
 
 
-def classifier_graph(model):
-    """The ONNX model (`onnx.ModelProto`) of a `TextClassifier`: token ids
-    `(batch, length)` int32, right-padded with 0, to probabilities `(batch,
-    1)` (binary: of class 1) or `(batch, num_classes)`. Refused with an
-    `ExportError` where the graph would not compute what the model does."""
-    if not isinstance(model, TextClassifier):
+def text_graph(model):
+    """The ONNX model (`onnx.ModelProto`) of a textgru model over a
+    `GRUBackbone`, from token ids `(batch, length)` int32, right-padded with
+    0, to its outputs `(batch, width)`:
+
+    - a `TextClassifier`: probabilities, `(batch, 1)` (binary: of class 1)
+      or `(batch, num_classes)`; a multi-label one, each label's sigmoid;
+    - a `TextRegressor`: the number, in the targets' units.
+
+    Refused with an `ExportError` where the graph would not compute what
+    the model does."""
+    if not isinstance(model, TextClassifier | TextRegressor):
         raise ExportError(
-            f"Expected a textgru TextClassifier. Received: {type(model).__name__}"
-            + _TAIL
+            "Expected a textgru TextClassifier or TextRegressor. Received: "
+            f"{type(model).__name__}" + _TAIL
         )
     check_float32(model)
     graph = _Graph()
@@ -65,24 +74,33 @@ def classifier_graph(model):
     if model.pooling in ("mean", "concat"):
         pooled.append(graph.pool("mean", sequence, mask))
     x = pooled[0] if len(pooled) == 1 else graph.node("Concat", pooled, axis=-1)
-    logits = graph.dense(x, model.head)
-    activation = "Sigmoid" if model.num_classes == 2 else "Softmax"
-    kwargs = {} if activation == "Sigmoid" else {"axis": -1}
-    graph.node(activation, [logits], name=OUTPUT, **kwargs)
-    outputs = 1 if model.num_classes == 2 else model.num_classes
+    if isinstance(model, TextRegressor):
+        y = graph.dense(x, model.head)
+        scaled = graph.node("Mul", [y, graph.constant(np.float32(model.target_scale))])
+        offset = graph.constant(np.float32(model.target_mean))
+        graph.node("Add", [scaled, offset], name=VALUES)
+        name, width = VALUES, 1
+    else:
+        logits = graph.dense(x, model.head)
+        width = int(model.head.units)
+        if width == 1 or model.multi_label:
+            graph.node("Sigmoid", [logits], name=OUTPUT)
+        else:
+            graph.node("Softmax", [logits], name=OUTPUT, axis=-1)
+        name = OUTPUT
     return graph.model(
         inputs=[
             helper.make_tensor_value_info(INPUT, TensorProto.INT32, ["batch", "length"])
         ],
         outputs=[
-            helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", outputs])
+            helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", width])
         ],
         name=model.name,
     )
 
 
-def classifier_gates_graph(model):
-    """The ONNX model of a `TextClassifier`'s update gates, for one text:
+def gates_graph(model):
+    """The ONNX model of a `text_graph` model's update gates, for one text:
     token ids `(1, length)` int32 in; for each GRU layer and direction, the
     update gate z_t after each token out, `(1, length, units)`, named as
     `gate_outputs(model)` lists them. These are the values
@@ -90,7 +108,7 @@ def classifier_gates_graph(model):
     states of ONNX's `GRU`): z_t = sigmoid(W_z x_t + U_z h_(t-1) + b_z),
     where h_(t-1) is the state before token t in the direction read (the
     state after token t + 1 for a backward direction, zeros at its start)."""
-    classifier_graph(model)  # refuses what the export cannot compute
+    text_graph(model)  # refuses what the export cannot compute
     graph = _Graph()
     graph.backbone(model.backbone)
     outputs = []
@@ -115,7 +133,7 @@ def classifier_gates_graph(model):
 
 
 def gate_outputs(model):
-    """What `classifier_gates_graph` outputs, in order: one dict per GRU
+    """What `gates_graph` outputs, in order: one dict per GRU
     layer and direction, with its `layer` name (as
     `textgru.interpret.gate_activations` names it), `direction` and the
     graph's `output`."""

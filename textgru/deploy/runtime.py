@@ -1,18 +1,20 @@
-"""An exported classifier, read back and used: `onnxruntime`, `tokenizers` and
+"""An exported model, read back and used: `onnxruntime`, `tokenizers` and
 NumPy, without TensorFlow or Keras (a `tf_saved_model` export loads with
 TensorFlow).
 
 An export folder (`textgru.deploy.exporter`) holds:
 
-- `model.onnx` (or `saved_model/`): the network, from token ids to
-  probabilities;
-- `gates.onnx` (a classifier's ONNX export): the update gates of its GRU
-  layers after each token of one text, for `update_gates` (the page of
-  `textgru serve`);
+- `model.onnx` (or `saved_model/`): the network, from token ids to its
+  outputs (a classifier's probabilities, a regressor's number), or a
+  language model's step graph;
+- `gates.onnx` (an ONNX export of a model that answers texts): the update
+  gates of its GRU layers after each token of one text, for `update_gates`
+  (`textgru gates EXPORT`, the page of `textgru serve`);
 - `tokenizer.json`: the run's tokenizer;
-- `export.json`: what the graph needs around it (the labels, how texts
-  become ids: `max_length`, `[BOS]`/`[EOS]`, the batch size), where it came
-  from and which textgru wrote it;
+- `export.json`: what the graph needs around it (its task and head: how
+  outputs become answers, with the labels and thresholds; how texts become
+  ids: `max_length`, `[BOS]`/`[EOS]`, the batch size), where it came from
+  and which textgru wrote it;
 - `manifest.json`: the sha256 and size of every file, checked on load: a
   file changed since the export was written is refused.
 
@@ -39,10 +41,15 @@ from textgru.errors import (
     InvalidArgumentError,
     RunError,
 )
+from textgru.heads import Labels, head_from_facts
+from textgru.interpret.activations import GateActivations
 
 INPUT = "token_ids"
-# Bump when the files or their meaning change; others are refused.
-EXPORT_FORMAT = 1
+# Bump when the files or their meaning change; others are refused. Format 2
+# (every task): export.json records the run's task, its head and its
+# graph's kind; format 1 (a classifier or a language model) still reads.
+EXPORT_FORMAT = 2
+READS = (1, 2)
 SPEC = "export.json"
 MANIFEST = "manifest.json"
 # What each format's export holds besides SPEC and MANIFEST (a folder's
@@ -53,9 +60,12 @@ FORMATS = {
 }
 # The update gates of an ONNX classifier (listed in export.json's "gates").
 GATES = "gates.onnx"
-# What an export can hold: a classifier, or a language model's step graph
-# (ONNX only).
-TASKS = ("classify", "lm")
+# What an export's graph can do: answer texts through a head, or (a language
+# model's, ONNX only) step through tokens.
+_WHAT = {
+    "outputs": "a model that answers texts",
+    "steps": "a language model (its step graph, for generation)",
+}
 # The most texts onnxruntime runs at once for a masked classifier (above).
 ENGINE_BATCH = 64
 # The most bytes read of the small files: an export writes far less.
@@ -67,33 +77,32 @@ def is_export(path):
     return (Path(path) / SPEC).is_file()
 
 
-def load_export(path, task=None):
-    """The `ExportedClassifier` (or `ExportedLanguageModel`) in the export
-    folder `path`, after checking every file against the manifest; `task`
-    ("classify" or "lm"), if given, is the kind of model asked for."""
+def load_export(path, graph=None):
+    """The `ExportedModel` (or, of a language model, the
+    `ExportedLanguageModel`) in the export folder `path`, after checking
+    every file against the manifest; `graph`, if given, is the kind asked
+    for: `"outputs"` (a model that answers texts) or `"steps"` (a language
+    model's step graph, for generation)."""
     path = Path(path)
     if not path.is_dir():
         raise RunError(f"No export folder at {path}")
     spec = _read_json(path / SPEC)
-    if not isinstance(spec, dict) or spec.get("export_format") != EXPORT_FORMAT:
+    if not isinstance(spec, dict) or spec.get("export_format") not in READS:
         made_by = spec.get("textgru_version", "?") if isinstance(spec, dict) else "?"
         raise RunError(
             f"{path} was exported by textgru {made_by} in a format this textgru "
             "cannot read; export the run again"
         )
-    kind = spec.get("format")
-    holds = spec.get("task")
-    if kind not in FORMATS or holds not in TASKS or (holds == "lm" and kind != "onnx"):
+    kind, holds = spec.get("format"), graph_of(spec)
+    if kind not in FORMATS or holds is None or (holds == "steps" and kind != "onnx"):
         raise ExportIntegrityError(
             f"{path}/{SPEC} names a format {kind!r} and task {spec.get('task')!r}; "
             "it is not an export textgru wrote"
         )
-    if task is not None and task != holds:
-        have, need = (
-            "a language model" if t == "lm" else "a classifier" for t in (holds, task)
-        )
+    if graph is not None and graph != holds:
+        have, need = (_WHAT[g] for g in (holds, graph))
         raise RunError(f"{path} is an export of {have}; this needs {need}")
-    gates = spec.get("gates") if holds == "classify" and kind == "onnx" else None
+    gates = spec.get("gates") if holds == "outputs" and kind == "onnx" else None
     files = check_manifest(path, FORMATS[kind] + (SPEC,) + ((GATES,) if gates else ()))
     try:
         tokenizer = Tokenizer.from_json(files["tokenizer.json"].decode("utf-8"))
@@ -103,7 +112,7 @@ def load_export(path, task=None):
         raise ExportIntegrityError(
             f"{path}/tokenizer.json is not the tokenizer this model was exported with"
         )
-    if holds == "lm":
+    if holds == "steps":
         return ExportedLanguageModel(
             path, spec, tokenizer, _session(files["model.onnx"])
         )
@@ -112,47 +121,55 @@ def load_export(path, task=None):
     else:
         engine, outputs = _saved_model_engine(path / "saved_model"), None
     try:
-        model = ExportedClassifier(
+        model = ExportedModel(
             path, spec, tokenizer, engine, gates=gates and files[GATES]
         )
+        model.head.check_width(outputs, f"{path}/{SPEC}")
     except (KeyError, TypeError, ValueError) as error:
         raise ExportIntegrityError(
             f"{path}/{SPEC} is damaged ({type(error).__name__}: {error}); export the "
             "run again"
         ) from None
-    labels = len(model.label_names)
-    if outputs is not None and outputs != (1 if labels == 2 else labels):
-        raise ExportIntegrityError(
-            f"{path}/{SPEC} names {labels} labels, which does not fit the graph's "
-            f"{outputs} output(s); it is not this export's {SPEC}"
-        )
     return model
 
 
-class ExportedClassifier:
-    """A classifier read from an export: `predict` and `predict_proba` as a
-    `ClassifierRun` has them, with the same answers (to 1e-5).
+def graph_of(spec):
+    """What an export's graph does, from its export.json: `"outputs"` (a
+    model that answers texts through its head), `"steps"` (a language
+    model's step graph), or None (neither: not an export textgru wrote)."""
+    if spec.get("export_format") == 1:  # before every task shipped
+        return {"classify": "outputs", "lm": "steps"}.get(spec.get("task"))
+    graph = spec.get("graph")
+    kind = graph.get("kind") if isinstance(graph, dict) else None
+    return kind if kind in _WHAT else None
 
-    Attributes: `path`, `label_names`, `tokenizer`, `preprocessor`,
-    `batch_size` (texts per batch by default), `spec` (the export.json).
+
+def head_of(spec):
+    """The head (`textgru.heads.Head`) an export's export.json records."""
+    if spec.get("export_format") == 1:  # a classifier's facts at the top
+        return Labels(
+            spec["label_names"], spec.get("threshold"), spec.get("temperature")
+        )
+    return head_from_facts(spec["head"])
+
+
+class ExportedModel:
+    """A model read from an export: `predict` as its run has it, with the
+    same answers (to 1e-5), through the same head (`textgru.heads`): a
+    classifier's labels, a multi-label classifier's label sets, a
+    regressor's numbers.
+
+    Attributes: `path`, `task` (the run's task), `head`, `label_names`,
+    `tokenizer`, `preprocessor`, `batch_size` (texts per batch by default),
+    `spec` (the export.json).
     """
 
     def __init__(self, path, spec, tokenizer, engine, gates=None):
         self.path = Path(path)
         self.spec = spec
+        self.task = str(spec.get("task"))
         self.tokenizer = tokenizer
-        self.label_names = list(spec["label_names"])
-        if len(self.label_names) < 2:
-            raise ValueError("fewer than 2 labels")
-        # Exports made before thresholds existed have none: the likelier label.
-        self.threshold = spec.get("threshold")
-        if self.threshold is not None:
-            if len(self.label_names) != 2:
-                raise ValueError("a threshold for more than 2 labels")
-            self.threshold = _predictions.check_threshold(self.threshold)
-        self.temperature = spec.get("temperature")
-        if self.temperature is not None:
-            self.temperature = _predictions.check_temperature(self.temperature)
+        self.head = head_of(spec)
         pre = spec["preprocessing"]
         self.preprocessor = Preprocessor(
             tokenizer,
@@ -176,33 +193,71 @@ class ExportedClassifier:
             for entry in (spec.get("gates") or [])
         ]
 
+    graph = "outputs"
+
     @property
     def format(self):
         return self.spec["format"]
+
+    @property
+    def task_name(self):
+        return self.task
+
+    @property
+    def label_names(self):
+        return self.head.label_names
+
+    @property
+    def threshold(self):
+        """A binary classifier's decision threshold (None: the likelier label)."""
+        return getattr(self.head, "threshold", None)
+
+    @property
+    def temperature(self):
+        """A classifier's calibration temperature (None: none)."""
+        return getattr(self.head, "temperature", None)
+
+    @property
+    def text_column(self):
+        """The column the run read its texts from."""
+        return self.spec.get("text_column") or "text"
 
     def predict_ids(self, ids):
         """The model's outputs for a padded int32 id batch `(batch, length)`."""
         return self._engine(np.asarray(ids, np.int32))
 
-    def predict_proba(self, texts, batch_size=None):
-        """Class probabilities, `(len(texts), num_classes)` (with the run's
-        calibration temperature applied, if it had one)."""
+    def outputs(self, texts, batch_size=None):
+        """The graph's outputs `(len(texts), width)` (float64) for `texts`."""
         batch_size = batch_size or self.batch_size
         if self.engine_batch and self.format == "onnx":
             batch_size = min(batch_size, self.engine_batch)
-        raw = _predictions.probabilities(
+        return _predictions.outputs(
             self.predict_ids, self.preprocessor, texts, batch_size
         )
-        return _predictions.calibrated(raw, self.temperature)
+
+    def predict_proba(self, texts, batch_size=None):
+        """Of a classifier, its probabilities, `(len(texts), labels)` (with
+        the run's calibration temperature applied, if it had one)."""
+        outputs = self.outputs(texts, batch_size)
+        if hasattr(self.head, "probabilities"):
+            return self.head.probabilities(outputs)
+        if self.head.label_names:  # each label's own sigmoid
+            return outputs
+        raise InvalidArgumentError(
+            f"{self.path} predicts numbers, not probabilities; use predict"
+        )
 
     def predict(self, texts, batch_size=None, top_k=None):
-        """One dict per text: `label`, its `probability`, and all
-        `probabilities`; with `top_k`, also the `top` k labels."""
+        """What its run's `predict` gives: one dict per text (a classifier's
+        `label` and `probabilities`, a multi-label classifier's `labels`),
+        or a regressor's numbers; with `top_k`, the `top` k labels too."""
         texts = list(texts)
-        return _predictions.labelled(
-            texts, self.predict_proba(texts, batch_size), self.label_names,
-            self.threshold, top_k,
-        )  # fmt: skip
+        return self.head.predict(texts, self.outputs(texts, batch_size), top_k)
+
+    def answers(self, texts, batch_size=None, top_k=None):
+        """One JSON-ready dict per text, as `POST /predict` answers."""
+        texts = list(texts)
+        return self.head.answers(texts, self.outputs(texts, batch_size), top_k)
 
     def update_gates(self, text):
         """The update gate of each GRU layer and direction after each token of
@@ -212,9 +267,9 @@ class ExportedClassifier:
         as there)."""
         if self._gates is None:
             raise ExportError(
-                f"{self.path} has no gate graph ({self.format} exports of textgru "
-                "classifiers have it as onnx only); export the run with --format "
-                "onnx, or serve the run itself"
+                f"{self.path} has no gate graph (textgru's {self.format} exports "
+                "have none; onnx ones do); export the run with --format onnx, or "
+                "use the run itself"
             )
         if not isinstance(text, str):
             raise InvalidArgumentError(
@@ -247,11 +302,63 @@ class ExportedClassifier:
             ],
         }
 
+    def gate_activations(self, texts, layer=0, direction="forward"):
+        """`textgru.interpret.gate_activations` of the export, from
+        gates.onnx: a `GateActivations` per text (one for a str) with the
+        update gate of GRU layer `layer` (its index, or the name of one
+        direction's layer) in `direction`, the other gates None (an export
+        holds the update gates only)."""
+        single = isinstance(texts, str)
+        texts = [texts] if single else list(texts)
+        if not texts:
+            raise InvalidArgumentError("Expected at least one text. Received none")
+        found = []
+        for text in texts:
+            gates = self.update_gates(text)
+            chosen = [
+                entry
+                for entry, output in zip(
+                    gates["layers"], self.gate_outputs, strict=True
+                )
+                if _is_layer(output, layer, direction)
+            ]
+            if not chosen:
+                have = ", ".join(
+                    f"{i} ({e['layer']}, {e['direction']})"
+                    for i, e in enumerate(gates["layers"])
+                )
+                raise InvalidArgumentError(
+                    f"{self.path} has no GRU layer {layer!r} read {direction}; it "
+                    f"has {have}"
+                )
+            entry = chosen[0]
+            ids, _ = dataclasses.replace(
+                self.preprocessor, add_eos=False
+            ).encode_pieces(text)
+            found.append(
+                GateActivations(
+                    text=text,
+                    tokens=gates["tokens"],
+                    token_ids=np.asarray(ids),
+                    update=entry["update"],
+                    reset=None,
+                    candidate=None,
+                    hidden=None,
+                    layer=entry["layer"],
+                    direction=entry["direction"],
+                )
+            )
+        return found[0] if single else found
+
     def __repr__(self):
         return (
-            f"ExportedClassifier({str(self.path)!r}, format={self.format!r}, "
-            f"labels={self.label_names})"
+            f"ExportedModel({str(self.path)!r}, task={self.task!r}, "
+            f"format={self.format!r})"
         )
+
+
+# The name of `ExportedModel` when only classifiers shipped.
+ExportedClassifier = ExportedModel
 
 
 class ExportedLanguageModel:
@@ -261,6 +368,9 @@ class ExportedLanguageModel:
 
     Attributes: `path`, `tokenizer`, `spec` (the export.json).
     """
+
+    graph = "steps"
+    head = None  # it generates; it has no answers to texts
 
     def __init__(self, path, spec, tokenizer, session):
         self.path = Path(path)
@@ -272,6 +382,10 @@ class ExportedLanguageModel:
     @property
     def format(self):
         return self.spec["format"]
+
+    @property
+    def task_name(self):
+        return str(self.spec.get("task", "lm"))
 
     def step(self, tokens, states):
         """`(logits, new_states)` for one token per stream `(batch,)` and each
@@ -297,12 +411,29 @@ class ExportedLanguageModel:
 
         return step
 
+    def gate_activations(self, texts, layer=0, direction="forward"):
+        raise ExportError(
+            f"{self.path} is a language model's step graph, which has no gate "
+            "graph; draw the gates of its run (textgru gates RUN)"
+        )
+
     def generate(self, prompt="", **kwargs):
         """`textgru.models.generate`'s arguments and result, on the export."""
         return _sampling.continue_text(self.start, self.tokenizer, prompt, **kwargs)
 
     def __repr__(self):
         return f"ExportedLanguageModel({str(self.path)!r})"
+
+
+def _is_layer(output, layer, direction):
+    """Whether a gates.onnx output (an entry of export.json's "gates", named
+    `update_<number>_<direction>`) is of GRU `layer` (its number, or a
+    direction's layer name) in `direction`."""
+    if output["direction"] != direction:
+        return False
+    if isinstance(layer, str):
+        return output["layer"] == layer
+    return output["output"] == f"update_{layer}_{direction}"
 
 
 def check_manifest(path, needed):

@@ -1,46 +1,64 @@
-"""`textgru serve`: a classifier (a run, or its export) behind HTTP, on
-FastAPI and uvicorn.
+"""`textgru serve`: a run or its export behind HTTP, on FastAPI and uvicorn.
 
-    GET  /          a page: type texts, see their labels, probabilities
-                    and the update gate of each token (static files of
-                    this package, nothing from elsewhere)
+The app is assembled from routers by what the model does (its `graph`):
+
+    a model that answers texts (a classifier, multi-label classifier or
+    regressor, a run or its export):
+    GET  /          a page: type texts, see their answers (a label and the
+                    probabilities, a chip per label, or the number) and the
+                    update gate of each token (static files of this
+                    package, nothing from elsewhere)
     POST /predict   {"texts": ["A gem.", "A mess."]}
-                    -> {"predictions": [{"text", "label", "probability",
-                        "probabilities"}, ...]}  (as `predict` returns them)
+                    -> {"predictions": [...]}: each text's answer as
+                    `predict` gives it (`textgru.heads`)
     POST /gates     {"text": "A gem."} -> {"text", "tokens", "layers":
                         [{"layer", "direction", "update"}]}: each GRU layer
                         and direction's update gate after each token,
                         `(tokens, units)`, as
                         `textgru.interpret.gate_activations` gives it
-    GET  /health    {"status": "ok", "labels": [...], "format": ...}
+
+    a language model (a run or its export):
+    POST /generate  {"prompt", "max_new_tokens", "temperature", "top_k",
+                    "top_p", "seed"} -> {"prompt", "text"}: the same text
+                    as `textgru generate` for the same seed
+
+    GET  /health    {"status": "ok", "task", "labels": [...], "format"}
     GET  /openapi.json  the schema (FastAPI's own; its /docs pages load
                     scripts from a CDN, so they are off)
 
 Loading follows `textgru.load`: an export needs onnxruntime only; a run
 loads with TensorFlow, and a run made with your own cell imports its module
 only with `trust_code`. The server binds 127.0.0.1 unless told another host.
-With an API key (`api_key`, or `TEXTGRU_API_KEY`), `/predict` answers only
+With an API key (`api_key`, or `TEXTGRU_API_KEY`), every POST answers only
 requests that send it (`Authorization: Bearer KEY` or `X-API-Key: KEY`,
-compared in constant time); others get 401. Limits: texts per request, a
-text's length (characters) and the body's size (bytes); a request over one
-gets a JSON error (413 or 422) and the server serves on. uvicorn stops on
+FastAPI's `HTTPBearer` and `APIKeyHeader`, compared in constant time);
+others get 401. `Limits`: texts per request, a text's length (characters),
+tokens per generation and the body's size (bytes); a request over one gets
+a JSON error (413 or 422) and the server serves on. uvicorn stops on
 SIGTERM or Ctrl-C after the requests in flight are answered.
 """
 
 import contextlib
+import dataclasses
 import hmac
 import importlib.resources
 import os
 import socket
 import threading
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from textgru._status import say
 from textgru._version import __version__
-from textgru.errors import InvalidArgumentError, RunError, TextgruError
+from textgru.deploy import schemas
+from textgru.deploy.limits import DEFAULT_HOST, DEFAULT_PORT, Limits
+from textgru.errors import RunError, TextgruError
 
 API_KEY = "TEXTGRU_API_KEY"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
 # The most bytes of an over-long body read (and dropped) before the 413.
 DRAIN = 64 << 20
 # The page's files (textgru/deploy/page/) by route, with their media types.
@@ -62,133 +80,174 @@ PAGE_HEADERS = {
 }
 
 
-def make_app(
-    model, *, api_key=None, max_texts=256, max_chars=10_000, max_bytes=1 << 20
-):
-    """The FastAPI app that serves `model` (a `ClassifierRun` or an
-    `ExportedClassifier`: anything with `predict` and `label_names`)."""
-    from typing import Annotated
-
-    from fastapi import Depends, FastAPI, HTTPException, Request
-    from fastapi.responses import JSONResponse, Response
-    from pydantic import BaseModel, Field, StringConstraints
-
-    if not hasattr(model, "label_names"):
+def make_app(model, *, api_key=None, **limits):
+    """The FastAPI app that serves `model`: a run or an export (anything
+    `textgru.load` gives), with `Limits` (`max_texts`, `max_chars`,
+    `max_bytes`, `max_new_tokens`)."""
+    limits = Limits(**limits)
+    routers = ROUTERS.get(getattr(model, "graph", None))
+    if routers is None:
         raise RunError(
-            "textgru serve labels texts: it needs a classifier (a run of `textgru "
-            "train classify`, or its export)"
+            f"textgru serve needs a run or an export (textgru.load gives one). "
+            f"Received: {type(model).__name__}"
         )
-    if getattr(getattr(model, "task", None), "name", None) == "multilabel":
-        raise RunError(
-            "textgru serve gives one label per text: a multi-label run is not "
-            "served yet (use textgru predict --json, or textgru.load in Python)"
-        )
-    for name, value in (
-        ("max_texts", max_texts),
-        ("max_chars", max_chars),
-        ("max_bytes", max_bytes),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidArgumentError(
-                f"Expected `{name}` to be a positive integer. Received: {value!r}"
-            )
-    key = (api_key or "").encode("utf-8")
+    app = FastAPI(
+        title="textgru",
+        version=__version__,
+        summary=_summary(model),
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_middleware(BodyLimit, max_bytes=limits.max_bytes)
+    app.state.model, app.state.limits = model, limits
+    app.state.api_key = (api_key or "").encode("utf-8")
     # onnxruntime runs requests side by side (its sessions are thread-safe);
     # a run's Keras model answers one request at a time.
-    one_at_a_time = (
+    app.state.one_at_a_time = (
         contextlib.nullcontext()
         if getattr(model, "format", None) == "onnx"
         else threading.Lock()
     )
-    Text = Annotated[str, StringConstraints(max_length=max_chars)]
+    for router in (health, *routers):
+        app.include_router(router)
+    # What `serve` says it serves: each route of the routers, the page's by /.
+    app.state.served = [
+        f"{'/'.join(sorted(route.methods))} {route.path}"
+        for router in routers
+        if router is not page
+        for route in router.routes
+    ] + (["the page at /"] if page in routers else [])
+    return app
 
-    class PredictRequest(BaseModel):
-        texts: list[Text] = Field(
-            min_length=1,
-            max_length=max_texts,
-            description=f"1 to {max_texts} texts, each at most {max_chars} characters",
-            examples=[["A gem of a film.", "A dull mess."]],
+
+def _summary(model):
+    labels = list(getattr(getattr(model, "head", None), "label_names", []))
+    what = f"labels: {', '.join(map(str, labels))}" if labels else ""
+    return f"A textgru {model.task_name} model" + (f" ({what})" if what else "")
+
+
+# --- who may ask ------------------------------------------------------------
+
+_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+_bearer = HTTPBearer(auto_error=False)
+
+
+def authorized(
+    request: Request,
+    key: Annotated[str | None, Security(_key_header)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+):
+    """Every POST's dependency: with an API key set, the request must send
+    it (X-API-Key or a Bearer token), compared in constant time."""
+    expected = request.app.state.api_key
+    if not expected:
+        return
+    sent = key or (bearer.credentials if bearer is not None else "")
+    if not hmac.compare_digest(sent.encode("utf-8"), expected):
+        raise HTTPException(
+            401, "A missing or wrong API key", {"WWW-Authenticate": "Bearer"}
         )
 
-    class Prediction(BaseModel):
-        text: str
-        label: str
-        probability: float
-        probabilities: dict[str, float]
 
-    class PredictResponse(BaseModel):
-        predictions: list[Prediction]
+def _too_long(where, value, limit, what):
+    """The 422 pydantic gives a value over its limit, for the server's own
+    limits (set per server, not per schema)."""
+    raise RequestValidationError(
+        [
+            {
+                "type": "too_long",
+                "loc": ("body", *where),
+                "msg": f"{what} should have at most {limit} {_UNITS[what]}",
+                "input": value if isinstance(value, int) else None,
+            }
+        ]
+    )
 
-    class GatesRequest(BaseModel):
-        text: Text = Field(
-            description=f"One text, at most {max_chars} characters",
-            examples=["A gem of a film."],
+
+_UNITS = {"List": "items", "String": "characters", "Value": "tokens"}
+
+
+def _check_text(text, where, limits):
+    if len(text) > limits.max_chars:
+        _too_long(where, None, limits.max_chars, "String")
+
+
+@contextlib.contextmanager
+def _answering(request):
+    """The model, one request at a time where it must be; a textgru error is
+    a 422 with its message."""
+    try:
+        with request.app.state.one_at_a_time:
+            yield request.app.state.model
+    except TextgruError as error:
+        raise HTTPException(422, str(error)) from None
+
+
+# --- the routers --------------------------------------------------------------
+
+health = APIRouter()
+
+
+@health.get("/health", response_model=schemas.Health)
+def _health(request: Request):
+    model = request.app.state.model
+    head = getattr(model, "head", None)
+    return {
+        "status": "ok",
+        "task": model.task_name,
+        "labels": list(head.label_names) if head is not None else [],
+        "format": getattr(model, "format", "run"),
+    }
+
+
+answers = APIRouter(dependencies=[Depends(authorized)])
+
+
+@answers.post("/predict", response_model=schemas.PredictResponse)
+def _predict(body: schemas.PredictRequest, request: Request):
+    limits = request.app.state.limits
+    if len(body.texts) > limits.max_texts:
+        _too_long(("texts",), None, limits.max_texts, "List")
+    for i, text in enumerate(body.texts):
+        _check_text(text, ("texts", i), limits)
+    with _answering(request) as model:
+        return {"predictions": model.answers(body.texts)}
+
+
+@answers.post("/gates", response_model=schemas.GatesResponse)
+def _gates(body: schemas.GatesRequest, request: Request):
+    _check_text(body.text, ("text",), request.app.state.limits)
+    with _answering(request) as model:
+        found = model.update_gates(body.text)
+    for entry in found["layers"]:
+        entry["update"] = entry["update"].tolist()
+    return found
+
+
+generation = APIRouter(dependencies=[Depends(authorized)])
+
+
+@generation.post("/generate", response_model=schemas.GenerateResponse)
+def _generate(body: schemas.GenerateRequest, request: Request):
+    limits = request.app.state.limits
+    _check_text(body.prompt, ("prompt",), limits)
+    if body.max_new_tokens > limits.max_new_tokens:
+        _too_long(("max_new_tokens",), body.max_new_tokens, limits.max_new_tokens,
+                  "Value")  # fmt: skip
+    with _answering(request) as model:
+        text = model.generate(
+            body.prompt,
+            max_new_tokens=body.max_new_tokens,
+            temperature=body.temperature,
+            top_k=body.top_k,
+            top_p=body.top_p,
+            seed=body.seed,
         )
+    return {"prompt": body.prompt, "text": text}
 
-    class LayerGates(BaseModel):
-        layer: str
-        direction: str
-        update: list[list[float]] = Field(
-            description="The update gate after each token, (tokens, units)"
-        )
 
-    class GatesResponse(BaseModel):
-        text: str
-        tokens: list[str]
-        layers: list[LayerGates]
-
-    app = FastAPI(
-        title="textgru",
-        version=__version__,
-        summary=f"Labels texts: {', '.join(map(str, model.label_names))}",
-        docs_url=None,
-        redoc_url=None,
-    )
-    app.add_middleware(BodyLimit, max_bytes=max_bytes)
-
-    def authorized(request: Request):
-        if not key:
-            return
-        sent = request.headers.get("x-api-key", "")
-        bearer = request.headers.get("authorization", "")
-        if not sent and bearer.lower().startswith("bearer "):
-            sent = bearer[7:]
-        if not hmac.compare_digest(sent.encode("utf-8"), key):
-            raise HTTPException(
-                401, "A missing or wrong API key", {"WWW-Authenticate": "Bearer"}
-            )
-
-    @app.get("/health")
-    def health():
-        return {
-            "status": "ok",
-            "labels": list(model.label_names),
-            "format": getattr(model, "format", "run"),
-        }
-
-    @app.post(
-        "/predict", response_model=PredictResponse, dependencies=[Depends(authorized)]
-    )
-    def predict(request: PredictRequest):
-        try:
-            with one_at_a_time:
-                return {"predictions": model.predict(request.texts)}
-        except TextgruError as error:
-            return JSONResponse({"detail": str(error)}, status_code=422)
-
-    @app.post(
-        "/gates", response_model=GatesResponse, dependencies=[Depends(authorized)]
-    )
-    def gates(request: GatesRequest):
-        try:
-            with one_at_a_time:
-                found = update_gates(model, request.text)
-        except TextgruError as error:
-            return JSONResponse({"detail": str(error)}, status_code=422)
-        for entry in found["layers"]:
-            entry["update"] = entry["update"].tolist()
-        return found
-
+def _page_router():
+    router = APIRouter(include_in_schema=False)
     page = importlib.resources.files("textgru.deploy") / "page"
     for route, (name, media_type) in PAGE.items():
         content = (page / name).read_bytes()
@@ -196,35 +255,14 @@ def make_app(
         def send(content=content, media_type=media_type):
             return Response(content, media_type=media_type, headers=PAGE_HEADERS)
 
-        app.get(route, include_in_schema=False)(send)
-    return app
+        router.get(route)(send)
+    return router
 
 
-def update_gates(model, text):
-    """What `POST /gates` answers: `model.update_gates(text)` of an export,
-    or, for a run, `textgru.interpret.gate_activations` of each GRU layer
-    and direction in the same form (a cell without an update gate left
-    out; none at all is an error)."""
-    if hasattr(model, "update_gates"):
-        return model.update_gates(text)
-    from textgru.interpret import gate_activations, gru_directions
+page = _page_router()
 
-    layers, tokens = [], None
-    for index, (_, directions) in enumerate(gru_directions(model.model)):
-        for direction in directions:
-            found = gate_activations(model, text, layer=index, direction=direction)
-            tokens = found.tokens
-            if found.update is not None:
-                layers.append(
-                    {
-                        "layer": found.layer,
-                        "direction": direction,
-                        "update": found.update,
-                    }
-                )
-    if not layers:
-        raise RunError(f"The cells of {model.path} have no update gate to show")
-    return {"text": text, "tokens": tokens, "layers": layers}
+# The routers of each kind of graph a model runs (`Task.graph`).
+ROUTERS = {"outputs": (answers, page), "steps": (generation,)}
 
 
 class _TooLarge(Exception):
@@ -271,8 +309,6 @@ class BodyLimit:
             await self._refuse(send)
 
     async def _refuse(self, send):
-        from fastapi.responses import JSONResponse
-
         detail = f"The request body is larger than {self.max_bytes} bytes"
         response = JSONResponse({"detail": detail}, status_code=413)
         await response({"type": "http"}, None, send)
@@ -288,17 +324,20 @@ def serve(
     **limits,
 ):
     """Load the run or export at `path` and serve it until SIGTERM or Ctrl-C
-    (`make_app`'s `limits`: `max_texts`, `max_chars`, `max_bytes`)."""
+    (`limits`: `Limits`' fields)."""
     import uvicorn
 
     from textgru.deploy.loading import load
 
+    limits = Limits(**limits)  # refused before loading anything
     model = load(path, trust_code=trust_code)
-    app = make_app(model, api_key=api_key or os.environ.get(API_KEY), **limits)
+    app = make_app(
+        model, api_key=api_key or os.environ.get(API_KEY), **dataclasses.asdict(limits)
+    )
     sock = bind(host, port)
     where = sock.getsockname()
     url = f"http://{_host(where[0])}:{where[1]}"
-    say(f"serving {path} at {url} (the page at /, POST /predict, GET /health)")
+    say(f"serving {path} at {url} ({', '.join(app.state.served)}, GET /health)")
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=30)
     uvicorn.Server(config).run(sockets=[sock])
 

@@ -21,6 +21,7 @@ from textgru.data import (
 )
 from textgru.data.config import describe_source
 from textgru.errors import DatasetError, InvalidArgumentError, RunIntegrityError
+from textgru.heads import Labels
 from textgru.interpret import plots
 from textgru.models import build_classifier, classifier_from_lm
 from textgru.models.adversarial import check_backend
@@ -174,16 +175,15 @@ class ClassifierRun(TaskRun):
             teacher=info.get("teacher"),
         )
 
+    @property
+    def head(self):
+        """Its labels, threshold and temperature (`textgru.heads.Labels`)."""
+        return Labels(self.label_names, self.threshold, self.temperature)
+
     def predict_proba(self, texts, batch_size=None):
         """Class probabilities, `(len(texts), num_classes)` (with the run's
         calibration `temperature` applied, if it has one)."""
-        raw = predict_proba(
-            self.model,
-            self.preprocessor,
-            texts,
-            batch_size=batch_size or self.config.batch_size,
-        )
-        return _predictions.calibrated(raw, self.temperature)
+        return self.head.probabilities(self.outputs(texts, batch_size))
 
     def predict(self, texts, batch_size=None, top_k=None):
         """One dict per text: `label`, its `probability`, and all
@@ -191,10 +191,7 @@ class ClassifierRun(TaskRun):
         with a `threshold`, the second where its probability reaches it);
         with `top_k`, also the `top` k labels with their probabilities."""
         texts = list(texts)
-        return _predictions.labelled(
-            texts, self.predict_proba(texts, batch_size), self.label_names,
-            self.threshold, top_k,
-        )  # fmt: skip
+        return self.head.answers(texts, self.outputs(texts, batch_size), top_k)
 
     def decide(self, probabilities):
         """The label id of each row of `probabilities` (the run's threshold
@@ -332,6 +329,10 @@ class ClassificationTask(Task):
     config_class = ClassifierConfig
     run_class = ClassifierRun
     report_files = ("confusion_matrix.png", "calibration.png", "gates.png")
+    evaluate_flags = {
+        "label_column": "the column with the labels (default: the run's own, "
+        "usually label)",
+    }
 
     def load_data(self, config):
         # The label column is required: a file without it is refused with
@@ -504,6 +505,37 @@ class ClassificationTask(Task):
             "gates.png": gate_figure(run, data["test"]),
         }
 
+    def report_text(self, report):
+        """A classification report as a few lines of text."""
+        names = report["label_names"]
+        width = max(10, *map(len, map(str, names)))
+        threshold = report.get("threshold")
+        decided = (
+            f" ({names[1]} where its probability >= {threshold:.3f})"
+            if threshold is not None
+            else ""
+        )
+        lines = [
+            f"{report['num_examples']} texts: accuracy {report['accuracy']:.4f}, "
+            f"macro-F1 {report['macro_f1']:.4f}{decided}",
+            _probability_line(report),
+            "",
+            f"{'label':<{width}}  precision  recall      f1  support",
+        ]
+        for name in names:
+            row = report["per_class"][str(name)]
+            lines.append(
+                f"{name!s:<{width}}  {row['precision']:>9.4f}  {row['recall']:>6.4f}  "
+                f"{row['f1']:>6.4f}  {row['support']:>7}"
+            )
+        lines += ["", "confusion matrix (rows: true label, columns: predicted)"]
+        lines.append(" " * width + "  " + "  ".join(f"{n!s:>8}" for n in names))
+        for name, counts in zip(names, report["confusion_matrix"], strict=True):
+            lines.append(
+                f"{name!s:<{width}}  " + "  ".join(f"{count:>8}" for count in counts)
+            )
+        return "\n".join(lines)
+
     def summary(self, run):
         test = run.metrics["test"]
         teacher = (
@@ -572,3 +604,16 @@ def train_classifier(config=None, *, callbacks=(), verbose="auto"):
     """
     config = config or ClassifierConfig()
     return Task.for_config(config).train(config, callbacks=callbacks, verbose=verbose)
+
+
+def _probability_line(report):
+    """The probabilities' measures of a report, in one line."""
+    parts = []
+    if report.get("roc_auc") is not None:
+        parts.append(f"ROC-AUC {report['roc_auc']:.4f}")
+    if report.get("pr_auc") is not None:
+        parts.append(f"PR-AUC {report['pr_auc']:.4f} ({report['positive_label']})")
+    parts.append(f"expected calibration error {report['ece']:.4f}")
+    if report.get("temperature") is not None:
+        parts.append(f"temperature {report['temperature']:.3f}")
+    return ", ".join(parts)

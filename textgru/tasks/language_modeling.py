@@ -187,6 +187,7 @@ class LanguageModelTask(Task):
     """Language modelling: a `GRULanguageModel` on a stream of texts."""
 
     name = "lm"
+    graph = "steps"  # its export steps through tokens, for generate
     help = "language modelling (character level by default)"
     description = (
         "Train a GRU language model. The defaults are a character model of shakespeare."

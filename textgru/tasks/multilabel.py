@@ -24,6 +24,7 @@ from textgru.data import Preprocessor, load_dataset, multi_label_dataset
 from textgru.data.config import describe_source
 from textgru.data.pipeline import multi_hot
 from textgru.errors import DatasetError, InvalidArgumentError, RunIntegrityError
+from textgru.heads import LabelSets
 from textgru.interpret import plots
 from textgru.models import build_classifier
 from textgru.tasks import gate_examples, imbalance, misclassified
@@ -141,14 +142,16 @@ class MultiLabelRun(TaskRun):
             thresholds=_recorded_thresholds(path, info, labels),
         )
 
+    @property
+    def head(self):
+        """Its labels and thresholds (`textgru.heads.LabelSets`)."""
+        return LabelSets(
+            self.label_names, list(self.thresholds), self.config.label_separator
+        )
+
     def predict_proba(self, texts, batch_size=None):
         """Each label's probability, `(len(texts), num_labels)`, each on its own."""
-        return _predictions.outputs(
-            self.model.predict_on_batch,
-            self.preprocessor,
-            texts,
-            batch_size or self.config.batch_size,
-        )
+        return self.outputs(texts, batch_size)
 
     def predict(self, texts, batch_size=None, top_k=None):
         """One dict per text: its `labels` (those whose probability reaches
@@ -156,13 +159,7 @@ class MultiLabelRun(TaskRun):
         `probabilities`; with `top_k`, also the `top` k labels whatever
         their thresholds."""
         texts = list(texts)
-        return _predictions.label_sets(
-            texts,
-            self.predict_proba(texts, batch_size),
-            self.label_names,
-            self.thresholds,
-            top_k,
-        )
+        return self.head.answers(texts, self.outputs(texts, batch_size), top_k)
 
     def decide(self, probabilities):
         """Which labels each text has: a bool `(texts, labels)` array."""
@@ -300,6 +297,12 @@ class MultiLabelTask(Task):
     config_class = MultiLabelConfig
     run_class = MultiLabelRun
     report_files = ("label_scores.png", "gates.png")
+    evaluate_flags = {
+        "label_column": "the column with the labels (default: the run's own, "
+        "usually labels)",
+        "label_separator": "what separates the labels in a string of another "
+        "--dataset (default: the run's own)",
+    }
 
     def load_data(self, config):
         return load_dataset(config.data_source(), **config.data_options())
@@ -413,6 +416,28 @@ class MultiLabelTask(Task):
             ),
             "gates.png": gate_examples.gate_figure(run, split["text"], captions),
         }
+
+    def report_text(self, report):
+        """A multi-label report as a few lines of text."""
+        names = report["label_names"]
+        width = max(10, *map(len, names))
+        auc = report.get("macro_roc_auc")
+        lines = [
+            f"{report['num_examples']} texts: micro-F1 {report['micro_f1']:.4f}, "
+            f"macro-F1 {report['macro_f1']:.4f}, subset accuracy "
+            f"{report['subset_accuracy']:.4f}, Hamming loss "
+            f"{report['hamming_loss']:.4f}"
+            + ("" if auc is None else f", macro ROC-AUC {auc:.4f}"),
+            "",
+            f"{'label':<{width}}  threshold  precision  recall      f1  support",
+        ]
+        for name in names:
+            row = report["per_label"][name]
+            lines.append(
+                f"{name:<{width}}  {row['threshold']:>9.3f}  {row['precision']:>9.4f}  "
+                f"{row['recall']:>6.4f}  {row['f1']:>6.4f}  {row['support']:>7}"
+            )
+        return "\n".join(lines)
 
     def summary(self, run):
         test = run.metrics["test"]

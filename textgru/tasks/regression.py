@@ -11,13 +11,14 @@ import os
 import datasets
 import numpy as np
 
-from textgru import _predictions, _validation
+from textgru import _validation
 from textgru._config import field
 from textgru._status import say
 from textgru.data import Preprocessor, load_dataset, regression_dataset
 from textgru.data.config import describe_source
 from textgru.data.leakage import check_no_leak
 from textgru.errors import DatasetError, InvalidArgumentError
+from textgru.heads import Number
 from textgru.interpret import plots
 from textgru.models.adversarial import check_backend
 from textgru.models.regressor import build_regressor
@@ -84,14 +85,15 @@ class RegressorRun(TaskRun):
 
     config: RegressionConfig
 
+    @property
+    def head(self):
+        """One number per text (`textgru.heads.Number`)."""
+        return Number()
+
     def predict(self, texts, batch_size=None):
         """The predicted number of each text, float64 `(len(texts),)`."""
-        return _predictions.outputs(
-            self.model.predict_on_batch,
-            self.preprocessor,
-            texts,
-            batch_size or self.config.batch_size,
-        )[:, 0]
+        texts = list(texts)
+        return self.head.predict(texts, self.outputs(texts, batch_size))
 
     def evaluate(
         self,
@@ -160,6 +162,10 @@ class RegressionTask(Task):
     config_class = RegressionConfig
     run_class = RegressorRun
     report_files = ("predictions.png",)
+    evaluate_flags = {
+        "target_column": "the column with the numbers (default: the run's own, "
+        "usually target)",
+    }
 
     def load_data(self, config):
         return load_dataset(
@@ -238,6 +244,18 @@ class RegressionTask(Task):
                 unit=run.config.target_column,
             )
         }
+
+    def report_text(self, report):
+        """A regression report in one line."""
+
+        def shown(value):
+            return "undefined" if value is None else f"{value:.4f}"
+
+        return (
+            f"{report['num_examples']} texts: MAE {report['mae']:.4f}, RMSE "
+            f"{report['rmse']:.4f}, Pearson r {shown(report['pearson'])}, Spearman "
+            f"{shown(report['spearman'])}"
+        )
 
     def summary(self, run):
         test = run.metrics["test"]

@@ -5,8 +5,10 @@ from pathlib import Path
 
 import keras
 
+from textgru import _predictions
 from textgru.data import Tokenizer
-from textgru.errors import InvalidArgumentError, RunIntegrityError
+from textgru.errors import InvalidArgumentError, RunError, RunIntegrityError
+from textgru.interpret import gate_activations, gru_directions
 from textgru.training import run_directory
 
 
@@ -58,6 +60,71 @@ class TaskRun:
     def preprocessor(self):
         """How texts become this run's model input (`textgru.data.Preprocessor`)."""
         return self.task.preprocessor(self.config, self.tokenizer)
+
+    @property
+    def head(self):
+        """How this run's model outputs become its answers (a
+        `textgru.heads.Head`, the same as its export's); None for a run
+        that answers otherwise (a language model generates)."""
+        return None
+
+    @property
+    def graph(self):
+        """What its export's graph does (`Task.graph`): "outputs" for a run
+        that answers texts through its `head`, "steps" for a language model."""
+        return self.task.graph
+
+    @property
+    def task_name(self):
+        return self.task.name
+
+    def answers(self, texts, batch_size=None, top_k=None):
+        """One JSON-ready dict per text (`head.answers`), as `POST /predict`
+        and `predict --json` give them."""
+        texts = list(texts)
+        return self.head.answers(texts, self.outputs(texts, batch_size), top_k)
+
+    @property
+    def text_column(self):
+        """The column it read its texts from."""
+        return getattr(self.config, "text_column", None) or "text"
+
+    def gate_activations(self, texts, layer=0, direction="forward"):
+        """`textgru.interpret.gate_activations` of this run."""
+        return gate_activations(self, texts, layer=layer, direction=direction)
+
+    def update_gates(self, text):
+        """The update gate of each GRU layer and direction after each token
+        of one text, as an export's `update_gates` gives them: `{"text",
+        "tokens", "layers": [{"layer", "direction", "update"}]}` from
+        `textgru.interpret.gate_activations` (a cell without an update gate
+        left out; none at all is an error)."""
+        layers, tokens = [], None
+        for index, (_, directions) in enumerate(gru_directions(self.model)):
+            for direction in directions:
+                found = gate_activations(self, text, layer=index, direction=direction)
+                tokens = found.tokens
+                if found.update is not None:
+                    layers.append(
+                        {
+                            "layer": found.layer,
+                            "direction": direction,
+                            "update": found.update,
+                        }
+                    )
+        if not layers:
+            raise RunError(f"The cells of {self.path} have no update gate to show")
+        return {"text": text, "tokens": tokens, "layers": layers}
+
+    def outputs(self, texts, batch_size=None):
+        """The model's outputs `(len(texts), width)` (float64) for `texts`,
+        batched by length (`batch_size` at a time, the run's by default)."""
+        return _predictions.outputs(
+            self.model.predict_on_batch,
+            self.preprocessor,
+            texts,
+            batch_size or self.config.batch_size,
+        )
 
 
 def recorded_labels(path, info, model, outputs_of):

@@ -54,6 +54,13 @@ class Task:
             field of its own whose value picks it (`from_lm` for transfer);
             None for a task of its own.
         switch_help: what the variant is, for the command line's messages.
+        evaluate_flags: the options of its runs' `evaluate` beyond every
+            task's (the dataset, split, text column and errors file), by
+            name -> help: `textgru evaluate` gives each as a flag.
+        graph: what its export's graph does (`textgru export`): "outputs",
+            the model's outputs for texts, made answers by the run's `head`
+            (`textgru.heads`); "steps", a language model's step graph; None,
+            no export.
     """
 
     name = None
@@ -64,6 +71,8 @@ class Task:
     report_files = ()
     switch = None
     switch_help = ""
+    evaluate_flags = {}
+    graph = "outputs"
 
     def __init__(self):
         _BY_CONFIG[self.config_class] = self
@@ -159,6 +168,11 @@ class Task:
     def summary(self, run):
         """The one line `textgru train` prints at the end."""
         return f"run written to {run.path}"
+
+    def report_text(self, report):
+        """A report of its runs' `evaluate` as the few lines `textgru
+        evaluate` prints."""
+        return json.dumps(report, indent=2)
 
     # --- what every task shares -----------------------------------------------
 

@@ -1,0 +1,7 @@
+"""`python -m textgru.cli ...`: the `textgru` command."""
+
+import sys
+
+from textgru.cli.main import main
+
+sys.exit(main())
