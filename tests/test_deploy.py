@@ -5,6 +5,7 @@ a tampered export is refused, and what the graph cannot express is refused
 in one line."""
 
 import json
+import urllib.request
 import subprocess
 import sys
 
@@ -429,6 +430,26 @@ def test_a_language_model_export_generates_as_its_run(corpus, tmp_path, capsys):
     assert run_text == export_text
     assert cli.main(["predict", str(exported.path), "a text"]) == 2
     assert "generates text rather than answering it" in one_line_error(capsys, 2)
+
+    # POST /generate: the same text as `textgru generate` for the same seed,
+    # from the export and from the run, its length bounded by the server.
+    from tests.local_server import serving
+    from tests.test_serve import _post
+    from textgru.deploy.server import make_app
+
+    body = {"prompt": "the", "seed": 2, "max_new_tokens": 8}
+    for model in (exported, lm):
+        app = make_app(model, max_new_tokens=20)
+        with serving(app, log_config=None) as (url, _):
+            status, answer = _post(url + "/generate", body, key=None)
+            assert status == 200, answer
+            assert answer["prompt"] + answer["text"] == run_text
+            status, answer = _post(url + "/generate", {"max_new_tokens": 21}, key=None)
+            assert status == 422 and "at most 20" in json.dumps(answer)
+            status, answer = _post(url + "/predict", {"texts": ["a"]}, key=None)
+            assert status == 404  # a language model answers no texts
+            with urllib.request.urlopen(url + "/health", timeout=10) as response:
+                assert json.loads(response.read())["task"] == "lm"
 
 
 def _write_texts(path, texts, column="review"):

@@ -393,3 +393,18 @@ def test_label_lists_given_to_a_one_label_classifier_are_named(tmp_path):
     (tmp_path / "l.jsonl").write_text("\n".join(lines) + "\n")
     with pytest.raises(DatasetError, match="is a list; .*textgru train multilabel"):
         load_dataset(str(tmp_path / "l.jsonl"), label_column="labels")
+
+
+def test_a_multi_label_run_ships(trained, tmp_path, capsys):
+    """Its export answers as the run does everywhere (tests/shipping.py): the
+    labels at their thresholds and every probability; a file gets the labels
+    joined by "|" and a p_<label> column each."""
+    from tests.shipping import assert_ships
+
+    texts = ["rain storm n1", "tax bank goal n2", "a plain text", "match team n3"]
+    exported = assert_ships(trained, tmp_path, capsys, texts)
+    assert exported.label_names == trained.label_names
+    np.testing.assert_allclose(exported.head.thresholds, trained.thresholds)
+    assert list(exported.head.column_kinds) == [
+        "labels", *(f"p_{name}" for name in trained.label_names)
+    ]

@@ -225,3 +225,16 @@ def test_evaluate_writes_every_text_worst_first(regressor, tmp_path, capsys):
         assert float(row["error"]) == pytest.approx(
             float(row["predicted"]) - float(row["target"]), abs=1e-5
         )
+
+
+def test_a_regression_run_ships(regressor, tmp_path, capsys):
+    """Its export answers as the run does everywhere (tests/shipping.py): one
+    number per text, in a `prediction` column of a file."""
+    from tests.shipping import assert_ships
+
+    texts = ["good great fun", "bad", "a plain film", "great but bad"]
+    exported = assert_ships(regressor, tmp_path, capsys, texts)
+    np.testing.assert_allclose(
+        exported.predict(texts), regressor.predict(texts), rtol=0, atol=1e-5
+    )
+    assert list(exported.head.column_kinds) == ["prediction"]

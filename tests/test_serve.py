@@ -124,6 +124,7 @@ def test_it_listens_on_loopback_only_and_says_what_it_serves(server, tiny_export
             "status": "ok",
             "task": "classify",
             "labels": tiny_export[0].label_names,
+            "answers": "a label and its probability",
             "format": "onnx",
         },
     )

@@ -94,4 +94,5 @@ class Health(BaseModel):
     status: str
     task: str
     labels: list[str]
+    answers: str = Field(description="what POST /predict answers per text")
     format: str

@@ -196,6 +196,7 @@ def _health(request: Request):
         "status": "ok",
         "task": model.task_name,
         "labels": list(head.label_names) if head is not None else [],
+        "answers": head.answer if head is not None else "",
         "format": getattr(model, "format", "run"),
     }
 

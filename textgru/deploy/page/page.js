@@ -1,5 +1,6 @@
-// The page of `textgru serve`: labels texts with POST /predict and draws the
-// update gate of each token with POST /gates. Text from the user or the
+// The page of `textgru serve`: answers texts with POST /predict (a label and
+// its probability, a chip per label of a multi-label model, or a regressor's
+// number) and draws the update gate of each token with POST /gates. Text from the user or the
 // server is only ever set as textContent, never parsed as HTML.
 "use strict";
 
@@ -68,12 +69,9 @@ function showResults(predictions) {
   predictions.forEach((prediction, index) => {
     const row = element("tr");
     row.dataset.index = index;
-    row.append(element("td", "text", prediction.text));
-    const cell = element("td", "label", prediction.label);
-    cell.dataset.probability = prediction.probability;
-    row.append(cell);
+    row.append(element("td", "text", prediction.text), answerCell(prediction));
     const bars = element("td", "probabilities");
-    for (const [name, p] of Object.entries(prediction.probabilities)) {
+    for (const [name, p] of Object.entries(prediction.probabilities || {})) {
       const bar = element("div", "bar");
       bar.dataset.label = name;
       bar.dataset.probability = p;
@@ -89,6 +87,25 @@ function showResults(predictions) {
     row.addEventListener("click", () => showGates(index).catch((e) => showError(e.message)));
     body.append(row);
   });
+}
+
+// A text's answer: its label (a classifier), a chip per label at its
+// threshold (a multi-label classifier), or the number (a regressor).
+function answerCell(prediction) {
+  if (Array.isArray(prediction.labels)) {
+    const cell = element("td", "labels");
+    for (const name of prediction.labels) cell.append(element("span", "chip", name));
+    if (!prediction.labels.length) cell.append(element("span", "none", "no label"));
+    return cell;
+  }
+  if (typeof prediction.prediction === "number") {
+    const cell = element("td", "number", prediction.prediction.toFixed(3));
+    cell.dataset.value = prediction.prediction;
+    return cell;
+  }
+  const cell = element("td", "label", prediction.label);
+  cell.dataset.probability = prediction.probability;
+  return cell;
 }
 
 async function showGates(index) {
@@ -146,7 +163,9 @@ async function describeModel() {
     const response = await fetch("/health");
     const health = await response.json();
     const what = health.format === "run" ? "A run" : `An export (${health.format})`;
-    $("model").textContent = `${what} of a classifier of ${health.labels.join(", ")}.`;
+    const labels = health.labels.length ? ` (labels: ${health.labels.join(", ")})` : "";
+    $("model").textContent =
+      `${what} of a textgru ${health.task} model${labels}; it answers ${health.answers}.`;
   } catch (error) {
     $("model").textContent = "The server did not answer /health.";
   }
