@@ -5,9 +5,9 @@ a tampered export is refused, and what the graph cannot express is refused
 in one line."""
 
 import json
-import urllib.request
 import subprocess
 import sys
+import urllib.request
 
 import keras
 import numpy as np
@@ -90,7 +90,7 @@ def test_the_gate_graph_gives_what_gate_activations_gives(options):
     """Every layer and direction's update gate after each token, from ONNX's
     GRU states, equals textgru.interpret's step-by-step values."""
     from textgru.data import train_tokenizer
-    from textgru.deploy.onnx_graph import gates_graph, gate_outputs
+    from textgru.deploy.onnx_graph import gate_outputs, gates_graph
     from textgru.interpret import gate_activations
 
     options = {k: v for k, v in options.items() if k != "classes"}

@@ -406,5 +406,6 @@ def test_a_multi_label_run_ships(trained, tmp_path, capsys):
     assert exported.label_names == trained.label_names
     np.testing.assert_allclose(exported.head.thresholds, trained.thresholds)
     assert list(exported.head.column_kinds) == [
-        "labels", *(f"p_{name}" for name in trained.label_names)
+        "labels",
+        *(f"p_{name}" for name in trained.label_names),
     ]

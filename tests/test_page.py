@@ -89,7 +89,10 @@ def test_the_page_labels_texts_and_draws_their_update_gates(
         browser.get(url + "/")
         wait = WebDriverWait(browser, WAIT)
         wait.until(
-            lambda b: "classify model (labels: neg, pos)" in b.find_element(By.ID, "model").text
+            lambda b: (
+                "classify model (labels: neg, pos)"
+                in b.find_element(By.ID, "model").text
+            )
         )
         browser.find_element(By.ID, "texts").send_keys("\n".join(TEXTS))
 
