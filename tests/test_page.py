@@ -148,3 +148,70 @@ def test_the_page_labels_texts_and_draws_their_update_gates(
         e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"
     ]
     assert all("401" in message for message in problems), problems
+
+
+@pytest.fixture(scope="module")
+def other_tasks(tmp_path_factory):
+    """Tiny multi-label and regression runs, each with its ONNX export."""
+    from tests.test_multilabel import SIZES, _label_sets, _write
+    from tests.test_regression import _scored
+    from textgru.deploy import exporter
+    from textgru.tasks import (
+        MultiLabelConfig,
+        RegressionConfig,
+        train_multi_label,
+        train_regressor,
+    )
+
+    folder = tmp_path_factory.mktemp("other_tasks")
+    tags = _write(folder / "tags.csv", _label_sets(300))
+    sizes = {**SIZES, "epochs": 4}
+    tagged = train_multi_label(
+        MultiLabelConfig(dataset=tags, out=str(folder / "tags"), **sizes), verbose=0
+    )
+    rated = train_regressor(
+        RegressionConfig(
+            dataset=_scored(folder / "scored.csv"), target_column="score",
+            out=str(folder / "rated"), **sizes,
+        ),
+        verbose=0,
+    )  # fmt: skip
+    return {
+        run.task.name: (run, exporter.export(run, folder / f"{run.task.name}-export"))
+        for run in (tagged, rated)
+    }
+
+
+@pytest.mark.parametrize("task", ["multilabel", "regress"])
+def test_the_page_answers_every_task(other_tasks, browser, task):
+    """A chip per label at its threshold (multi-label), the number
+    (regression), and the update gates of either, as the run gives them."""
+    run, export = other_tasks[task]
+    texts = ["rain storm goal team n1", "good great fun film"]
+    with serving(make_app(export), log_config=None) as (url, _):
+        browser.get(url + "/")
+        wait = WebDriverWait(browser, WAIT)
+        wait.until(lambda b: f"{task} model" in b.find_element(By.ID, "model").text)
+        box = browser.find_element(By.ID, "texts")
+        box.clear()
+        box.send_keys("\n".join(texts))
+        browser.find_element(By.ID, "label").click()
+        wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#heatmap td"))
+        rows = browser.find_elements(By.CSS_SELECTOR, "#results tbody tr")
+        assert len(rows) == len(texts)
+        for row, answer in zip(rows, run.answers(texts), strict=True):
+            cells = row.find_elements(By.TAG_NAME, "td")
+            assert cells[0].text == answer["text"]
+            if task == "multilabel":
+                chips = [
+                    c.text for c in cells[1].find_elements(By.CSS_SELECTOR, ".chip")
+                ]
+                assert chips == answer["labels"]
+                assert len(cells[2].find_elements(By.CSS_SELECTOR, ".bar")) == len(
+                    run.label_names
+                )
+            else:
+                shown = float(cells[1].get_attribute("data-value"))
+                assert abs(shown - answer["prediction"]) <= 1e-5
+                assert cells[1].text == f"{answer['prediction']:.3f}"
+        _check_heatmap(browser, run, texts[0], "forward")
