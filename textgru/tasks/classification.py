@@ -35,7 +35,7 @@ from textgru.tasks import (
 from textgru.tasks.distillation import DistillConfig
 from textgru.tasks.metrics import classification_report, probability_report
 from textgru.tasks.reading import ReadingConfig, check_held_out
-from textgru.tasks.runs import TaskRun, recorded_labels, rows_of
+from textgru.tasks.runs import TaskRun, recorded_labels
 from textgru.tasks.task import Task
 from textgru.tasks.word_vectors import WordVectorsConfig
 from textgru.training import TrainConfig
@@ -197,53 +197,6 @@ class ClassifierRun(TaskRun):
         """The label id of each row of `probabilities` (the run's threshold
         applied)."""
         return _predictions.decide(probabilities, self.threshold)
-
-    def evaluate(
-        self,
-        dataset=None,
-        split=None,
-        *,
-        text_column=None,
-        label_column=None,
-        errors=None,
-    ):
-        """A report on a split of the run's dataset (default `"test"`), or on
-        another labelled `dataset` (a source for `load_dataset`; all of its
-        rows by default): `classification_report` of the run's decisions,
-        with the `probability_report` of its probabilities (calibration
-        error; ROC-AUC and PR-AUC of two labels). The columns are the run's
-        own (`config.text_column`, `config.label_column`) unless
-        `text_column` / `label_column` name others; label names are mapped
-        to the run's (one it never saw is a `DatasetError`). `split` is
-        `"train"`, `"validation"`, `"test"` or `"all"`. With `errors` (a
-        `.csv` or `.jsonl` path that does not exist yet), the texts the run
-        gets wrong are written there, the most confidently wrong first
-        (`textgru.tasks.misclassified`)."""
-        config = self.config
-        if errors is not None:
-            errors = misclassified.check_target(errors)
-        if dataset is None:
-            data = CLASSIFY.load_data(config)
-        else:
-            data = load_dataset(
-                dataset,
-                text_column=text_column or config.text_column,
-                label_column=label_column or config.label_column or "label",
-                split_seed=config.split_seed,
-            )
-        rows = rows_of(data, split or ("test" if dataset is None else "all"))
-        labels = _labels_as(rows, self.label_names)
-        say(f"scoring {len(rows):,} texts")
-        probabilities = self.predict_proba(rows["text"])
-        decided = self.decide(probabilities)
-        if errors is not None:
-            wrong = misclassified.misclassified(
-                rows["text"], labels, decided, probabilities, self.label_names
-            )
-            columns = misclassified.classifier_columns(self.label_names)
-            misclassified.write(errors, wrong, columns)
-            say(f"wrote the {len(wrong):,} texts the run gets wrong to {errors}")
-        return self.report(labels, probabilities, decided)
 
     def report(self, labels, probabilities, decided=None):
         """The report of `evaluate` from true label ids and the run's
@@ -504,6 +457,21 @@ class ClassificationTask(Task):
             ),
             "gates.png": gate_figure(run, data["test"]),
         }
+
+    def truth(self, run, rows):
+        return _labels_as(rows, run.label_names)
+
+    def score(self, run, truth, outputs):
+        probabilities = run.head.probabilities(outputs)
+        return run.report(truth, probabilities, run.decide(probabilities))
+
+    def errors(self, run, texts, truth, outputs):
+        probabilities = run.head.probabilities(outputs)
+        wrong = misclassified.misclassified(
+            texts, truth, run.decide(probabilities), probabilities, run.label_names
+        )
+        columns = misclassified.classifier_columns(run.label_names)
+        return wrong, columns, f"the {len(wrong):,} texts the run gets wrong"
 
     def report_text(self, report):
         """A classification report as a few lines of text."""

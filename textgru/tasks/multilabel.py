@@ -11,7 +11,6 @@ and recorded in the run, so `predict` and `evaluate` decide as it did.
 """
 
 import dataclasses
-import os
 from pathlib import Path
 
 import datasets
@@ -30,7 +29,7 @@ from textgru.models import build_classifier
 from textgru.tasks import gate_examples, imbalance, misclassified
 from textgru.tasks.metrics import multi_label_report
 from textgru.tasks.reading import ReadingConfig, check_held_out
-from textgru.tasks.runs import TaskRun, recorded_labels, rows_of
+from textgru.tasks.runs import TaskRun, recorded_labels
 from textgru.tasks.task import Task
 from textgru.tasks.word_vectors import WordVectorsConfig
 from textgru.training import TrainConfig
@@ -164,52 +163,6 @@ class MultiLabelRun(TaskRun):
     def decide(self, probabilities):
         """Which labels each text has: a bool `(texts, labels)` array."""
         return _predictions.decide_labels(probabilities, self.thresholds)
-
-    def evaluate(
-        self,
-        dataset=None,
-        split=None,
-        *,
-        text_column=None,
-        label_column=None,
-        label_separator=None,
-        errors=None,
-    ):
-        """A `multi_label_report` on a split of the run's dataset (default
-        `"test"`), or on every row of another `dataset` read as the run's
-        own unless `text_column`, `label_column` or `label_separator` say
-        otherwise (a label the run does not know is a `DatasetError`).
-        With `errors` (a new `.csv` or `.jsonl` path), the texts whose set
-        of labels the run gets wrong are written there, the most confident
-        mistakes first (`textgru.tasks.misclassified`)."""
-        config = self.config
-        if errors is not None:
-            errors = misclassified.check_target(errors)
-        own = dataset is None
-        if not own:
-            config = config.replace(
-                dataset=os.fspath(dataset)
-                if isinstance(dataset, os.PathLike)
-                else dataset,
-                text_column=text_column or config.text_column,
-                label_column=label_column or config.label_column,
-                label_separator=label_separator or config.label_separator,
-            )
-        rows = rows_of(
-            MULTI_LABEL.load_data(config), split or ("test" if own else "all")
-        )
-        labels = _label_sets_as(rows, self.label_names)
-        say(f"scoring {len(rows):,} texts")
-        probabilities = self.predict_proba(rows["text"])
-        decided = self.decide(probabilities)
-        if errors is not None:
-            wrong = misclassified.wrong_label_sets(
-                rows["text"], labels, decided, probabilities, self.label_names
-            )
-            columns = misclassified.multi_label_columns(self.label_names)
-            misclassified.write(errors, wrong, columns)
-            say(f"wrote the {len(wrong):,} texts the run gets wrong to {errors}")
-        return self.report(labels, probabilities)
 
     def report(self, labels, probabilities):
         """The report of `evaluate` from the true label sets (`(texts,
@@ -416,6 +369,19 @@ class MultiLabelTask(Task):
             ),
             "gates.png": gate_examples.gate_figure(run, split["text"], captions),
         }
+
+    def truth(self, run, rows):
+        return _label_sets_as(rows, run.label_names)
+
+    def score(self, run, truth, outputs):
+        return run.report(truth, outputs)
+
+    def errors(self, run, texts, truth, outputs):
+        wrong = misclassified.wrong_label_sets(
+            texts, truth, run.decide(outputs), outputs, run.label_names
+        )
+        columns = misclassified.multi_label_columns(run.label_names)
+        return wrong, columns, f"the {len(wrong):,} texts the run gets wrong"
 
     def report_text(self, report):
         """A multi-label report as a few lines of text."""

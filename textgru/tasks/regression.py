@@ -6,14 +6,12 @@ RegressorRun.load("runs/tweets").predict(["What a great day!", "Ugh."])
 """
 
 import dataclasses
-import os
 
 import datasets
 import numpy as np
 
 from textgru import _validation
 from textgru._config import field
-from textgru._status import say
 from textgru.data import Preprocessor, load_dataset, regression_dataset
 from textgru.data.config import describe_source
 from textgru.data.leakage import check_no_leak
@@ -25,7 +23,7 @@ from textgru.models.regressor import build_regressor
 from textgru.tasks import misclassified
 from textgru.tasks.metrics import regression_report
 from textgru.tasks.reading import ReadingConfig, check_held_out
-from textgru.tasks.runs import TaskRun, rows_of
+from textgru.tasks.runs import TaskRun
 from textgru.tasks.task import Task
 from textgru.tasks.word_vectors import WordVectorsConfig
 from textgru.training import TrainConfig
@@ -94,59 +92,6 @@ class RegressorRun(TaskRun):
         """The predicted number of each text, float64 `(len(texts),)`."""
         texts = list(texts)
         return self.head.predict(texts, self.outputs(texts, batch_size))
-
-    def evaluate(
-        self,
-        dataset=None,
-        split=None,
-        *,
-        text_column=None,
-        target_column=None,
-        errors=None,
-    ):
-        """A `regression_report` on a split of the run's dataset (default
-        `"test"`), or on every row of another `dataset` (a source for
-        `load_dataset`) whose columns are the run's own unless
-        `text_column` / `target_column` name others. Another dataset is
-        refused (`DataLeakError`) if it holds texts the run trained on.
-        With `errors` (a new `.csv` or `.jsonl` path), every scored text is
-        written there with its target, prediction and error, the largest
-        error first."""
-        config = self.config
-        if errors is not None:
-            errors = misclassified.check_target(errors)
-        own = dataset is None
-        data = REGRESS.load_data(
-            config
-            if own
-            else config.replace(
-                dataset=os.fspath(dataset)
-                if isinstance(dataset, os.PathLike)
-                else dataset,
-                text_column=text_column or config.text_column,
-                target_column=target_column or config.target_column,
-            )
-        )
-        rows = rows_of(data, split or ("test" if own else "all"))
-        if not own:
-            trained_on = REGRESS.load_data(config)["train"]["text"]
-            check_no_leak(
-                list(trained_on),
-                list(rows["text"]),
-                corpus_name=f"The run {self.path} trained on "
-                f"{describe_source(config.dataset)}, which",
-                heldout_name=f"{describe_source(dataset)}",
-                advice="score it on texts it never trained on",
-            )
-        say(f"scoring {len(rows):,} texts")
-        predicted = self.predict(rows["text"])
-        if errors is not None:
-            worst = misclassified.worst_predicted(
-                rows["text"], rows["target"], predicted
-            )
-            misclassified.write(errors, worst, misclassified.REGRESSOR_COLUMNS)
-            say(f"wrote {len(worst):,} texts, the worst predicted first, to {errors}")
-        return regression_report(rows["target"], predicted)
 
 
 class RegressionTask(Task):
@@ -244,6 +189,31 @@ class RegressionTask(Task):
                 unit=run.config.target_column,
             )
         }
+
+    def truth(self, run, rows):
+        return np.asarray(rows["target"], np.float64)
+
+    def score(self, run, truth, outputs):
+        return regression_report(truth, run.head.predict(None, outputs))
+
+    def errors(self, run, texts, truth, outputs):
+        worst = misclassified.worst_predicted(
+            texts, truth, run.head.predict(None, outputs)
+        )
+        what = f"{len(worst):,} texts, the worst predicted first,"
+        return worst, misclassified.REGRESSOR_COLUMNS, what
+
+    def check_scored(self, run, rows, dataset):
+        # Texts the run trained on would score it on what it memorised.
+        trained_on = self.load_data(run.config)["train"]["text"]
+        check_no_leak(
+            list(trained_on),
+            list(rows["text"]),
+            corpus_name=f"The run {run.path} trained on "
+            f"{describe_source(run.config.dataset)}, which",
+            heldout_name=f"{describe_source(dataset)}",
+            advice="score it on texts it never trained on",
+        )
 
     def report_text(self, report):
         """A regression report in one line."""

@@ -1,14 +1,17 @@
 """A finished run, read back: what every task's run class shares."""
 
 import dataclasses
+import os
 from pathlib import Path
 
 import keras
 
 from textgru import _predictions
+from textgru._status import say
 from textgru.data import Tokenizer
 from textgru.errors import InvalidArgumentError, RunError, RunIntegrityError
 from textgru.interpret import gate_activations, gru_directions
+from textgru.tasks import misclassified
 from textgru.training import run_directory
 
 
@@ -115,6 +118,49 @@ class TaskRun:
         if not layers:
             raise RunError(f"The cells of {self.path} have no update gate to show")
         return {"text": text, "tokens": tokens, "layers": layers}
+
+    def evaluate(
+        self, dataset=None, split=None, *, text_column=None, errors=None, **columns
+    ):
+        """This task's report (`Task.score`) on a split of the run's dataset
+        (default `"test"`), or on every row of another `dataset` (a source
+        for `load_dataset`) read as the run's own unless `text_column` or
+        the task's `columns` (its `evaluate_flags`: `label_column`,
+        `target_column`, `label_separator`) say otherwise. `split` is
+        `"train"`, `"validation"`, `"test"` or `"all"`. With `errors` (a new
+        `.csv` or `.jsonl` path), the texts the run gets wrong are written
+        there, the worst first (`Task.errors`)."""
+        task = self.task
+        unknown = sorted(set(columns) - set(task.evaluate_flags))
+        if unknown:
+            raise InvalidArgumentError(
+                f"Expected the options of a {task.name!r} run's evaluate "
+                f"({', '.join(task.evaluate_flags) or 'none'}). Received: "
+                f"{', '.join(unknown)}"
+            )
+        if errors is not None:
+            errors = misclassified.check_target(errors)
+        own = dataset is None
+        config = self.config
+        if not own:
+            changes = {"text_column": text_column, **columns}
+            config = config.replace(
+                dataset=os.fspath(dataset)
+                if isinstance(dataset, os.PathLike)
+                else dataset,
+                **{name: value for name, value in changes.items() if value is not None},
+            )
+        rows = rows_of(task.load_data(config), split or ("test" if own else "all"))
+        if not own:
+            task.check_scored(self, rows, dataset)
+        truth = task.truth(self, rows)
+        say(f"scoring {len(rows):,} texts")
+        outputs = self.outputs(rows["text"])
+        if errors is not None:
+            found, names, what = task.errors(self, rows["text"], truth, outputs)
+            misclassified.write(errors, found, names)
+            say(f"wrote {what} to {errors}")
+        return task.score(self, truth, outputs)
 
     def outputs(self, texts, batch_size=None):
         """The model's outputs `(len(texts), width)` (float64) for `texts`,

@@ -169,6 +169,25 @@ class Task:
         """The one line `textgru train` prints at the end."""
         return f"run written to {run.path}"
 
+    def truth(self, run, rows):
+        """What `evaluate` scores against, from the rows of a split (their
+        labels, label sets or targets, as the run's own)."""
+        raise NotImplementedError
+
+    def score(self, run, truth, outputs):
+        """The report of `evaluate`: the run's `outputs` against `truth`."""
+        raise NotImplementedError
+
+    def errors(self, run, texts, truth, outputs):
+        """`(rows, columns, what)` of `evaluate(errors=...)`: the texts the
+        run gets wrong, worst first, their file's columns, and what they
+        are for the status line."""
+        raise NotImplementedError
+
+    def check_scored(self, run, rows, dataset):
+        """Refuse to score another `dataset`'s `rows` where it would say
+        nothing (none by default)."""
+
     def report_text(self, report):
         """A report of its runs' `evaluate` as the few lines `textgru
         evaluate` prints."""
