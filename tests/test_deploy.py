@@ -16,7 +16,7 @@ import pytest
 import textgru
 from tests.cli_output import one_line_error
 from tests.tiny import TINY
-from textgru.deploy import exporter, runtime
+from textgru.deploy import exporter, formats, runtime
 from textgru.deploy.onnx_graph import text_graph
 from textgru.errors import ExportError, ExportIntegrityError, RunError
 from textgru.layers import MGUCell
@@ -166,7 +166,7 @@ def test_an_export_predicts_as_its_run(run, exported):
         atol=1e-5,
     )
     # In any batch size (onnxruntime gets at most ENGINE_BATCH texts at once).
-    assert len(texts) > runtime.ENGINE_BATCH == loaded.engine_batch
+    assert len(texts) > formats.ENGINE_BATCH == loaded.engine_batch
     np.testing.assert_allclose(
         loaded.predict_proba(texts, batch_size=len(texts)),
         run.predict_proba(texts, batch_size=7),

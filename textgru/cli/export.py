@@ -2,9 +2,7 @@
 TensorFlow (`textgru.deploy.export`)."""
 
 from textgru.cli.flags import add_trust_flag
-from textgru.deploy import runtime
-
-FORMATS = tuple(runtime.FORMATS)
+from textgru.deploy.formats import FORMATS
 
 
 def add_to(commands, argv):
@@ -28,9 +26,9 @@ def add_to(commands, argv):
     export.add_argument("--out", required=True, help="the export folder to write")
     export.add_argument(
         "--format",
-        choices=FORMATS,
-        default=FORMATS[0],
-        help=f"{' or '.join(FORMATS)} (default: {FORMATS[0]})",
+        choices=tuple(FORMATS),
+        default=next(iter(FORMATS)),
+        help=f"{' or '.join(FORMATS)} (default: {next(iter(FORMATS))})",
     )
     export.add_argument(
         "--overwrite", action="store_true", help="replace an export already at --out"

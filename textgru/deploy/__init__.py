@@ -2,6 +2,8 @@
 
 exporter   `export(run, out, format=...)`: a run as an ONNX graph (predicts
            with onnxruntime, no TensorFlow) or a TensorFlow SavedModel
+formats    `ExportFormat`, `FORMATS`, `register_format`: how a network is
+           written into an export and read back (onnx, tf_saved_model)
 runtime    `load_export`, `ExportedModel`, `ExportedLanguageModel`: an export
            read back, checked against its manifest
 loading    `load`: a run or an export (`textgru.load`)
@@ -20,7 +22,9 @@ from textgru._lazy import lazy_names
 
 _NAMES = {
     "export": "exporter",
-    "FORMATS": "exporter",
+    "FORMATS": "formats",
+    "ExportFormat": "formats",
+    "register_format": "formats",
     "load_export": "runtime",
     "is_export": "runtime",
     "ExportedClassifier": "runtime",

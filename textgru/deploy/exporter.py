@@ -33,9 +33,9 @@ from textgru._status import say
 from textgru._version import __version__
 from textgru.data.fetch import sha256_of
 from textgru.deploy import runtime
+from textgru.deploy.formats import FORMATS
 from textgru.errors import ExportError, InvalidArgumentError, RunError
 
-FORMATS = tuple(runtime.FORMATS)
 # The largest difference allowed between the export's probabilities and the
 # run's on the probe texts.
 TOLERANCE = 1e-5
@@ -50,8 +50,9 @@ def export(run, out, *, format="onnx", overwrite=False, trust_code=False):
     `out`; returns the `ExportedModel` (of a language model, the
     `ExportedLanguageModel`) read back from it.
 
-    `format` is `"onnx"` or `"tf_saved_model"` (not a language model's: it
-    exports its step graph, for `generate`). An existing
+    `format` is one of `textgru.deploy.formats.FORMATS`: `"onnx"` or
+    `"tf_saved_model"` (not a language model's: it exports its step graph,
+    for `generate`), or one you registered. An existing
     `out` is replaced only with `overwrite` and only if it is an export (or
     an empty folder).
     `trust_code` lets a run made with your own cell import its module (see
@@ -72,27 +73,9 @@ def export(run, out, *, format="onnx", overwrite=False, trust_code=False):
             f"{run.path} is a {run.task.name!r} run, which has no export (use the "
             "run itself: textgru.load, textgru predict)"
         )
-    if kind == "steps" and format != "onnx":
-        raise ExportError(
-            f"{run.path} is a language model, which exports as onnx only (a step "
-            "graph for generation); leave out --format"
-        )
     with atomic_path(out, directory=True) as folder:
-        if format == "onnx":
-            graph = importlib.import_module("textgru.deploy.onnx_graph")
-            say(f"writing the ONNX graph of {run.path}")
-            if kind == "outputs":
-                model = graph.text_graph(run.model)
-                gates = graph.gates_graph(run.model)
-                (folder / runtime.GATES).write_bytes(gates.SerializeToString())
-            else:
-                model = graph.language_model_step_graph(run.model)
-            (folder / "model.onnx").write_bytes(model.SerializeToString())
-        else:
-            say(f"writing the SavedModel of {run.path}")
-            run.model.export(
-                str(folder / "saved_model"), format="tf_saved_model", verbose=False
-            )
+        say(f"writing the {format} export of {run.path}")
+        FORMATS[format].write(run, folder)
         (folder / "tokenizer.json").write_text(run.tokenizer.to_json(), "utf-8")
         spec = _spec(run, format, kind)
         (folder / runtime.SPEC).write_text(json.dumps(spec, indent=2), "utf-8")
@@ -213,13 +196,7 @@ def _spec(run, format, kind):
             },
             "graph": {"kind": kind, "input": "token_ids", "width": run.head.width},
             # gates.onnx's outputs: the update gate of each layer and direction.
-            "gates": (
-                importlib.import_module("textgru.deploy.onnx_graph").gate_outputs(
-                    run.model
-                )
-                if format == "onnx"
-                else None
-            ),
+            "gates": FORMATS[format].gate_outputs(run),
             # The column the run read its texts from (None: "text").
             "text_column": run.config.text_column,
         }

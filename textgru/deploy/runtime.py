@@ -26,7 +26,6 @@ is read by `tokenizers`, and the graph is handed to onnxruntime as bytes
 import dataclasses
 import hashlib
 import json
-import os
 import threading
 from pathlib import Path
 
@@ -35,6 +34,7 @@ import numpy as np
 from textgru import _predictions, _sampling
 from textgru.data.preprocessor import Preprocessor
 from textgru.data.tokenizer import Tokenizer
+from textgru.deploy.formats import FORMATS, GATES, onnx_session
 from textgru.errors import (
     ExportError,
     ExportIntegrityError,
@@ -52,22 +52,12 @@ EXPORT_FORMAT = 2
 READS = (1, 2)
 SPEC = "export.json"
 MANIFEST = "manifest.json"
-# What each format's export holds besides SPEC and MANIFEST (a folder's
-# files are listed one by one in the manifest).
-FORMATS = {
-    "onnx": ("model.onnx", "tokenizer.json"),
-    "tf_saved_model": ("saved_model", "tokenizer.json"),
-}
-# The update gates of an ONNX classifier (listed in export.json's "gates").
-GATES = "gates.onnx"
 # What an export's graph can do: answer texts through a head, or (a language
 # model's, ONNX only) step through tokens.
 _WHAT = {
     "outputs": "a model that answers texts",
     "steps": "a language model (its step graph, for generation)",
 }
-# The most texts onnxruntime runs at once for a masked classifier (above).
-ENGINE_BATCH = 64
 # The most bytes read of the small files: an export writes far less.
 _SMALL = 1 << 20
 
@@ -93,17 +83,18 @@ def load_export(path, graph=None):
             f"{path} was exported by textgru {made_by} in a format this textgru "
             "cannot read; export the run again"
         )
-    kind, holds = spec.get("format"), graph_of(spec)
-    if kind not in FORMATS or holds is None or (holds == "steps" and kind != "onnx"):
+    kind, holds = FORMATS.get(spec.get("format")), graph_of(spec)
+    if kind is None or holds is None or (holds == "steps" and not kind.steps):
         raise ExportIntegrityError(
-            f"{path}/{SPEC} names a format {kind!r} and task {spec.get('task')!r}; "
-            "it is not an export textgru wrote"
+            f"{path}/{SPEC} names a format {spec.get('format')!r} and task "
+            f"{spec.get('task')!r}; it is not an export textgru wrote"
         )
     if graph is not None and graph != holds:
         have, need = (_WHAT[g] for g in (holds, graph))
         raise RunError(f"{path} is an export of {have}; this needs {need}")
-    gates = spec.get("gates") if holds == "outputs" and kind == "onnx" else None
-    files = check_manifest(path, FORMATS[kind] + (SPEC,) + ((GATES,) if gates else ()))
+    gates = spec.get("gates") if holds == "outputs" and kind.gates else None
+    needed = (*kind.files, "tokenizer.json", SPEC, *((GATES,) if gates else ()))
+    files = check_manifest(path, needed)
     try:
         tokenizer = Tokenizer.from_json(files["tokenizer.json"].decode("utf-8"))
     except UnicodeDecodeError:
@@ -113,13 +104,8 @@ def load_export(path, graph=None):
             f"{path}/tokenizer.json is not the tokenizer this model was exported with"
         )
     if holds == "steps":
-        return ExportedLanguageModel(
-            path, spec, tokenizer, _session(files["model.onnx"])
-        )
-    if kind == "onnx":
-        engine, outputs = _onnx_engine(files["model.onnx"])
-    else:
-        engine, outputs = _saved_model_engine(path / "saved_model"), None
+        return ExportedLanguageModel(path, spec, tokenizer, kind.stepper(path, files))
+    engine, outputs = kind.engine(path, files)
     try:
         model = ExportedModel(
             path, spec, tokenizer, engine, gates=gates and files[GATES]
@@ -179,11 +165,11 @@ class ExportedModel:
         )
         self.batch_size = int(pre["batch_size"])
         # A masked model's answers do not depend on which texts share a batch,
-        # so onnxruntime gets at most `engine_batch` of them at a time: its
-        # GRU runs fewer texts per second in larger batches (500 test texts
-        # of the default sentiment model: 140 ms in batches of 256, 62 ms in
-        # batches of 64, measured), where TensorFlow's loop runs more.
-        self.engine_batch = ENGINE_BATCH if pre.get("masked") else None
+        # so its engine may get fewer at a time (`ExportFormat.engine_batch`).
+        kind = FORMATS[spec["format"]]
+        self.engine_batch = kind.engine_batch if pre.get("masked") else None
+        # Whether a server's threads may share its engine without a lock.
+        self.concurrent = kind.concurrent
         self._engine = engine
         # The gate graph's bytes (checked), made a session on first use.
         self._gates, self._gate_session = gates, None
@@ -229,7 +215,7 @@ class ExportedModel:
     def outputs(self, texts, batch_size=None):
         """The graph's outputs `(len(texts), width)` (float64) for `texts`."""
         batch_size = batch_size or self.batch_size
-        if self.engine_batch and self.format == "onnx":
+        if self.engine_batch:
             batch_size = min(batch_size, self.engine_batch)
         return _predictions.outputs(
             self.predict_ids, self.preprocessor, texts, batch_size
@@ -284,7 +270,7 @@ class ExportedModel:
         names = [entry["output"] for entry in self.gate_outputs]
         with self._gate_lock:  # a server's threads share one session
             if self._gate_session is None:
-                session = _session(self._gates)
+                session = onnx_session(self._gates)
                 have = {output.name for output in session.get_outputs()}
                 if not names or have != set(names):
                     raise ExportIntegrityError(
@@ -371,6 +357,7 @@ class ExportedLanguageModel:
 
     graph = "steps"
     head = None  # it generates; it has no answers to texts
+    concurrent = True  # its states live in each call, its session is shared
 
     def __init__(self, path, spec, tokenizer, session):
         self.path = Path(path)
@@ -511,49 +498,3 @@ def _read_json(path):
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise ExportIntegrityError(f"{path} is damaged: not JSON") from None
-
-
-def _session(model_bytes):
-    """An onnxruntime session over the graph's bytes (the checked ones: a
-    graph given as bytes cannot read files beside it)."""
-    try:
-        import onnxruntime
-    except ImportError:
-        raise ExportError(
-            "Predicting with an ONNX export needs onnxruntime: pip install "
-            "'textgru[serve]' (or onnxruntime)"
-        ) from None
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3  # errors only
-    # Every core (onnxruntime's default counts physical cores only: one of
-    # these machines' two; with both, 1.3x the texts/s at batch 64, measured).
-    options.intra_op_num_threads = os.cpu_count() or 1
-    return onnxruntime.InferenceSession(
-        model_bytes, options, providers=["CPUExecutionProvider"]
-    )
-
-
-def _onnx_engine(model_bytes):
-    """`(run, outputs)`: the graph as a function of an id batch, and how many
-    outputs per text it gives."""
-    session = _session(model_bytes)
-    name = session.get_inputs()[0].name
-    outputs = session.get_outputs()[0].shape[-1]
-
-    def run(ids):
-        return session.run(None, {name: ids})[0]
-
-    return run, outputs if isinstance(outputs, int) else None
-
-
-def _saved_model_engine(folder):
-    import tensorflow as tf
-
-    loaded = tf.saved_model.load(str(folder))
-    serve = loaded.signatures["serving_default"]
-
-    def run(ids):
-        outputs = serve(tf.constant(ids))
-        return next(iter(outputs.values())).numpy()
-
-    return run

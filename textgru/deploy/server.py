@@ -104,9 +104,7 @@ def make_app(model, *, api_key=None, **limits):
     # onnxruntime runs requests side by side (its sessions are thread-safe);
     # a run's Keras model answers one request at a time.
     app.state.one_at_a_time = (
-        contextlib.nullcontext()
-        if getattr(model, "format", None) == "onnx"
-        else threading.Lock()
+        contextlib.nullcontext() if model.concurrent else threading.Lock()
     )
     for router in (health, *routers):
         app.include_router(router)

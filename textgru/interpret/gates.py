@@ -25,7 +25,7 @@ from textgru.interpret.activations import DIRECTIONS, GATES, GateActivations
 from textgru.layers import keras_gru_to_textgru
 from textgru.layers.gru_cell import checked_gate_values
 from textgru.models import GRUBackbone
-from textgru.training import run_directory
+from textgru.training import registry
 
 
 def gate_activations(
@@ -142,7 +142,7 @@ def _layers(model):
 def _resolve(model_or_run, tokenizer, add_bos, max_length, preprocessor):
     """`(model, preprocessor)` from what `gate_activations` was given."""
     if isinstance(model_or_run, (str, os.PathLike)):
-        model_or_run = run_directory.load_run(model_or_run)
+        model_or_run = registry.load(model_or_run)
     if not isinstance(model_or_run, keras.Model) and hasattr(
         model_or_run, "preprocessor"
     ):  # a run

@@ -52,14 +52,18 @@ from textgru.tasks.transfer import (
     pretrained_language_model,
     resolve_from_lm,
 )
+from textgru.training.registry import TASKS, VARIANTS, register
+
+# The registry: each line a task that `textgru train`, `load` and the
+# exporter know (`textgru.training.registry`).
+register(CLASSIFY)
+register(LANGUAGE_MODEL)
+register(REGRESS)
+register(MULTI_LABEL)
+register(TRANSFER, variant_of=CLASSIFY)
 
 # `textgru.load(run_dir)`: any finished run, ready to use.
 load = load_run
-
-# `textgru train TASK`: each task by its word.
-TASKS = {task.name: task for task in (CLASSIFY, LANGUAGE_MODEL, REGRESS, MULTI_LABEL)}
-# A task's variant, picked when the variant's own flags are given (--from-lm).
-VARIANTS = {CLASSIFY.name: TRANSFER}
 
 __all__ = [
     "CLASSIFY",
@@ -91,6 +95,7 @@ __all__ = [
     "load_run",
     "multi_label_report",
     "predict_proba",
+    "register",
     "pretrained_language_model",
     "regression_report",
     "resolve_from_lm",

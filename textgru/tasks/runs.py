@@ -12,7 +12,7 @@ from textgru.data import Tokenizer
 from textgru.errors import InvalidArgumentError, RunError, RunIntegrityError
 from textgru.interpret import gate_activations, gru_directions
 from textgru.tasks import misclassified
-from textgru.training import run_directory
+from textgru.training import registry, run_directory
 
 
 @dataclasses.dataclass
@@ -30,6 +30,8 @@ class TaskRun:
 
     # The `Task` whose runs these are (set by the task).
     task = None
+    # A Keras model answers one request of a server at a time.
+    concurrent = False
 
     @classmethod
     def made(cls, path, model, tokenizer, config, metrics, info):
@@ -201,6 +203,6 @@ def rows_of(data, split):
     )
 
 
-# `textgru.load`: the one reader of any run (it lives with the run folders,
-# so that `textgru.interpret` below the tasks reads runs by path too).
-load_run = run_directory.load_run
+# The one reader of any run by path (`textgru.training.registry.load`;
+# `textgru.load` reads an export too).
+load_run = registry.load

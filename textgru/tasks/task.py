@@ -28,13 +28,10 @@ from textgru.data.tokenizer import KINDS
 from textgru.errors import RunError, RunIntegrityError
 from textgru.interpret import plots
 from textgru.tasks.word_vectors import start_embedding, vector_metrics
-from textgru.training import distribute, run_directory
+from textgru.training import distribute, registry, run_directory
 from textgru.training.loop import FitContext, best_epoch, fit_run
 from textgru.training.run_folder import RunFolder
 from textgru.training.schedules import total_steps
-
-# Each task by its config class, so a config finds the task that trains it.
-_BY_CONFIG = {}
 
 
 class Task:
@@ -74,11 +71,6 @@ class Task:
     evaluate_flags = {}
     graph = "outputs"
 
-    def __init__(self):
-        _BY_CONFIG[self.config_class] = self
-        run_directory.RUN_CLASSES.setdefault(self.name, self.run_class)
-        self.run_class.task = self.run_class.task or self
-
     @property
     def files(self):
         """Every file a finished run of this task holds (its manifest aside)."""
@@ -86,20 +78,17 @@ class Task:
 
     @staticmethod
     def for_config(config):
-        """The task that trains `config` (by its class)."""
-        for kind in type(config).__mro__:
-            if kind in _BY_CONFIG:
-                return _BY_CONFIG[kind]
-        raise RunError(f"No task trains a {type(config).__name__}")
+        """The registered task that trains `config` (by its class)."""
+        return registry.for_config(config)
 
     def config_from_dict(self, values):
         """The config a run of this task recorded (`values`), in the smallest
         config class of a task of this name that has every recorded field
         (a classifier from a language model has a `TransferConfig`)."""
         kinds = [
-            kind
-            for kind, task in _BY_CONFIG.items()
-            if task.name == self.name and set(values) <= _field_names(kind)
+            task.config_class
+            for task in (self, *registry.every_task())
+            if task.name == self.name and set(values) <= _field_names(task.config_class)
         ]
         if not kinds:  # refused with the unknown fields named
             return self.config_class.from_dict(values)

@@ -56,33 +56,6 @@ REPORTS = ("history.csv", "training_curves.png")
 DISTRIBUTED_MODEL = "distributed.keras"
 
 
-# Each task's run class by its word ("classify", "lm"): `load_run` reads
-# any run with the class its config.json names (the tasks register theirs).
-RUN_CLASSES = {}
-
-
-def load_run(path, allow_partial=False, trust_code=False):
-    """The run at `path`, read by its task's run class (a `ClassifierRun`,
-    `LanguageModelRun`, ...): `textgru.load(path).predict(["a text"])` gives
-    each text's label and probabilities, `.generate("ROMEO:")` a continuation.
-
-    A run's `model.keras` holds the network alone; it takes token ids, so
-    texts go in through the run (`run.predict`, `run.predict_proba`: the
-    tokenizer and `run.preprocessor` are part of the run). To load the bare
-    model with `keras.saving.load_model`, `import textgru` first: Keras finds
-    the classes of a library only once it is imported.
-
-    With `allow_partial`, an unfinished `<out>.partial` folder is read too,
-    unchecked. `trust_code=True` lets a run made with your own cell import
-    the cell's module (see `TaskRun.load`)."""
-    task = read_config(path, allow_partial=allow_partial).get("task")
-    if task not in RUN_CLASSES:
-        raise RunError(f"{path} is a {task!r} run, which this textgru cannot read")
-    return RUN_CLASSES[task].load(
-        path, allow_partial=allow_partial, trust_code=trust_code
-    )
-
-
 def workdir_for(out):
     out = Path(out)
     return out.with_name(out.name + ".partial")
