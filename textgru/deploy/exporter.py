@@ -73,6 +73,12 @@ def export(run, out, *, format="onnx", overwrite=False, trust_code=False):
             f"{run.path} is a {run.task.name!r} run, which has no export (use the "
             "run itself: textgru.load, textgru predict)"
         )
+    if kind == "steps" and not FORMATS[format].steps:
+        holding = " or ".join(name for name, f in FORMATS.items() if f.steps)
+        raise ExportError(
+            f"{run.path} is a language model, which exports as {holding} only (a "
+            "step graph for generation); leave out --format"
+        )
     with atomic_path(out, directory=True) as folder:
         say(f"writing the {format} export of {run.path}")
         FORMATS[format].write(run, folder)

@@ -116,11 +116,6 @@ class SavedModel(ExportFormat):
     files = ("saved_model",)
 
     def write(self, run, folder):
-        if run.task.graph == "steps":
-            raise ExportError(
-                f"{run.path} is a language model, which exports as onnx only (a "
-                "step graph for generation); leave out --format"
-            )
         run.model.export(
             str(folder / "saved_model"), format="tf_saved_model", verbose=False
         )
