@@ -45,7 +45,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from textgru.data import load_dataset  # noqa: E402
+from textgru.data import Numbers, load_dataset  # noqa: E402
 from textgru.tasks import ClassifierConfig  # noqa: E402
 from textgru.tasks.classification import train_classifier  # noqa: E402
 from textgru.tasks.metrics import (  # noqa: E402
@@ -232,7 +232,7 @@ def regression(args, overrides):
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         for dataset in args.datasets or REGRESSION_DATASETS:
-            data = load_dataset(dataset, target_column="target")
+            data = load_dataset(dataset, target=Numbers("target"))
             baseline, seconds, setting = tfidf_ridge(data)
             reports, start = [], time.perf_counter()
             for seed in args.seeds:

@@ -78,23 +78,19 @@ def trained(tagged, tmp_path_factory):
 def test_every_way_of_writing_label_sets_reads_the_same(tmp_path):
     import datasets
 
-    from textgru.data import load_dataset
+    from textgru.data import MultiLabels, load_dataset
 
     rows = _label_sets(60)
     as_json = load_dataset(
-        _write(tmp_path / "j.csv", rows), label_column="labels", multi_label=True
+        _write(tmp_path / "j.csv", rows), target=MultiLabels("labels")
     )
     as_pipes = load_dataset(
         _write(tmp_path / "p.csv", rows, _piped),
-        label_column="labels",
-        multi_label=True,
-        label_separator="|",
+        target=MultiLabels("labels", "|"),
     )
     lines = [json.dumps({"text": t, "tags": labels}) for t, labels in rows]
     (tmp_path / "l.jsonl").write_text("\n".join(lines) + "\n")
-    as_lists = load_dataset(
-        str(tmp_path / "l.jsonl"), label_column="tags", multi_label=True
-    )
+    as_lists = load_dataset(str(tmp_path / "l.jsonl"), target=MultiLabels("tags"))
     names = sorted(TOPICS)
     feature = datasets.Sequence(datasets.ClassLabel(names=names))
     in_memory = datasets.Dataset.from_dict(
@@ -103,7 +99,7 @@ def test_every_way_of_writing_label_sets_reads_the_same(tmp_path):
         features=datasets.Features({"text": datasets.Value("string"),
                                     "labels": feature}),
     )  # fmt: skip
-    as_feature = load_dataset(in_memory, label_column="labels", multi_label=True)
+    as_feature = load_dataset(in_memory, target=MultiLabels("labels"))
     truth = dict(rows)
     for data in (as_json, as_pipes, as_lists, as_feature):
         assert data["train"].features["labels"].feature.names == names
@@ -115,13 +111,11 @@ def test_every_way_of_writing_label_sets_reads_the_same(tmp_path):
 
 
 def test_a_carved_split_keeps_every_label_in_train(tmp_path):
-    from textgru.data import load_dataset
+    from textgru.data import MultiLabels, load_dataset
 
     rows = [(f"common words {i}", ["common"]) for i in range(40)]
     rows += [("one rare text", ["common", "rare"])]
-    data = load_dataset(
-        _write(tmp_path / "r.csv", rows), label_column="labels", multi_label=True
-    )
+    data = load_dataset(_write(tmp_path / "r.csv", rows), target=MultiLabels("labels"))
     rare = data["train"].features["labels"].feature.names.index("rare")
     assert any(rare in ids for ids in data["train"]["labels"])
 
@@ -134,23 +128,22 @@ def test_a_carved_split_keeps_every_label_in_train(tmp_path):
      ('["sport", {"a": 1}]', "not a class name")],
 )  # fmt: skip
 def test_malformed_label_sets_are_refused_by_row(tmp_path, cell, says):
-    from textgru.data import load_dataset
+    from textgru.data import MultiLabels, load_dataset
 
     path = tmp_path / "bad.csv"
     with open(path, "w", newline="") as file:
         csv.writer(file).writerows([["text", "labels"], ["a", '["x"]'], ["b", cell]])
     with pytest.raises(DatasetError, match=says):
-        load_dataset(str(path), label_column="labels", multi_label=True)
+        load_dataset(str(path), target=MultiLabels("labels"))
 
 
 def test_a_label_that_train_lacks_is_refused(tmp_path):
-    from textgru.data import load_dataset
+    from textgru.data import MultiLabels, load_dataset
 
     train = _write(tmp_path / "train.csv", _label_sets(30))
     test = _write(tmp_path / "test.csv", [("the film n99", ["money", "cinema"])])
     with pytest.raises(DatasetError, match="split 'test' has label.s. cinema"):
-        load_dataset({"train": train, "test": test}, label_column="labels",
-                     multi_label=True)  # fmt: skip
+        load_dataset({"train": train, "test": test}, target=MultiLabels("labels"))
 
 
 # --- the measures -------------------------------------------------------------

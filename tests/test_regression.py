@@ -53,21 +53,21 @@ def test_the_report_is_scipys(rng):
      ("", "row 1 .* has no target"), ("inf", "is not finite")],
 )  # fmt: skip
 def test_targets_that_are_not_numbers_are_refused(tmp_path, value, says):
-    from textgru.data import load_dataset
+    from textgru.data import Numbers, load_dataset
 
     path = tmp_path / "bad.csv"
     path.write_text(f"text,score\na fine film,1.5\na dull film,{value}\n")
     with pytest.raises(DatasetError, match=says):
-        load_dataset(str(path), target_column="score")
+        load_dataset(str(path), target=Numbers("score"))
     with pytest.raises(DatasetError, match="no target column 'rating'.*score"):
-        load_dataset(str(path), target_column="rating")
+        load_dataset(str(path), target=Numbers("rating"))
 
 
 @pytest.mark.parametrize("name", ["tweets_rating", "amazon_rating", "nyt_rating"])
 def test_the_rated_builtins(builtin_home, name):
-    from textgru.data import builtin, load_dataset
+    from textgru.data import Numbers, builtin, load_dataset
 
-    data = load_dataset(name, target_column="target")
+    data = load_dataset(name, target=Numbers("target"))
     texts = [t for split in data.values() for t in split["text"]]
     assert len(texts) == len(set(texts)) == builtin.BUILTINS[name].num_texts
     targets = np.concatenate([split["target"] for split in data.values()])
@@ -109,14 +109,14 @@ def regressor(tmp_path_factory):
 
 def test_a_run_trains_reloads_and_predicts_numbers(regressor):
     import textgru
-    from textgru.data import load_dataset
+    from textgru.data import Numbers, load_dataset
     from textgru.tasks import REGRESS, RegressorRun, regression_report
     from textgru.training import run_directory
 
     assert sorted(os.listdir(regressor.path)) == sorted(
         [*REGRESS.files, run_directory.MANIFEST]
     )
-    test = load_dataset(regressor.config.dataset, target_column="score")["test"]
+    test = load_dataset(regressor.config.dataset, target=Numbers("score"))["test"]
     predicted = regressor.predict(test["text"])
     assert regressor.metrics["test"] == regression_report(test["target"], predicted)
     # It learned the words' signs: far above chance on its test split.
@@ -205,14 +205,14 @@ def test_evaluate_writes_every_text_worst_first(regressor, tmp_path, capsys):
     import csv
 
     from textgru import cli
-    from textgru.data import load_dataset
+    from textgru.data import Numbers, load_dataset
 
     out = tmp_path / "worst.csv"
     code = cli.main(["evaluate", str(regressor.path), "--errors", str(out)])
     assert code == 0, capsys.readouterr().err
     with open(out, newline="", encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
-    test = load_dataset(regressor.config.dataset, target_column="score")["test"]
+    test = load_dataset(regressor.config.dataset, target=Numbers("score"))["test"]
     predicted = dict(zip(test["text"], regressor.predict(test["text"]), strict=True))
     truth = dict(zip(test["text"], test["target"], strict=True))
     assert sorted(r["text"] for r in rows) == sorted(test["text"])

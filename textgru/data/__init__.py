@@ -1,6 +1,7 @@
 """Text in, batches out: datasets, tokenizers and tf.data pipelines.
 
-data (`load_dataset`) -> tokenizer (`train_tokenizer`) -> preprocessor
+data (`load_dataset`, what the rows are labelled with: a target of
+`targets`) -> tokenizer (`train_tokenizer`) -> preprocessor
 (`Preprocessor`: tokenize, cut, add specials, pad) -> pipeline
 (`classification_dataset`, `multi_label_dataset`, `regression_dataset`,
 `language_model_dataset`).
@@ -27,6 +28,11 @@ _NAMES = {
     "regression_dataset": "pipeline",
     "target_dataset": "pipeline",
     "read_word_vectors": "vectors",
+    "ClassLabels": "targets",
+    "MultiLabels": "targets",
+    "NoTarget": "targets",
+    "Numbers": "targets",
+    "Target": "targets",
     "Preprocessor": "preprocessor",
     "SPECIAL_TOKENS": "tokenizer",
     "Tokenizer": "tokenizer",

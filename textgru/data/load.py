@@ -24,7 +24,13 @@ from textgru.data.builtin import (  # noqa: F401 (list_datasets: its old home)
 )
 from textgru.data.prepare import SPLITS, standardize
 from textgru.data.progress import quiet
-from textgru.errors import DatasetError, DatasetNotFoundError, HubUnreachableError
+from textgru.data.targets import ClassLabels
+from textgru.errors import (
+    DatasetError,
+    DatasetNotFoundError,
+    HubUnreachableError,
+    InvalidArgumentError,
+)
 
 # File suffix -> (packaged `datasets` builder, extra builder arguments).
 FILE_FORMATS = {
@@ -45,11 +51,9 @@ def load_dataset(
     *,
     text_column="text",
     label_column=None,
+    target=None,
     split_fractions=(0.8, 0.1, 0.1),
     split_seed=0,
-    target_column=None,
-    multi_label=False,
-    label_separator=None,
     **kwargs,
 ):
     """Load a dataset as a `datasets.DatasetDict` with train/validation/test splits.
@@ -66,28 +70,26 @@ def load_dataset(
         label_column: the column with the class labels, renamed to `label` and
             made a `datasets.ClassLabel` (names from the train split). `None`
             (default) uses a column named `label` when there is one and
-            otherwise loads plain text.
+            otherwise loads plain text. Short for
+            `target=ClassLabels(label_column)`.
+        target: what the rows are labelled with, instead
+            (`textgru.data.targets`): `ClassLabels(column)`,
+            `MultiLabels(column, separator)` (any number of labels per text, a
+            `labels` column of `datasets.Sequence(datasets.ClassLabel)`), or
+            `Numbers(column)` (one number per text, a float column `target`,
+            each a finite number; missing splits carved out at random).
         split_fractions: (train, validation, test) fractions for the splits a
             source does not have; missing ones are carved out of train,
             stratified by label.
         split_seed: seed of that split.
-        target_column: for regression, the column with one number per text,
-            made a float column `target` (each a finite number); labels are
-            then not read and missing splits are carved out at random.
-        multi_label: each text has a set of labels (`label_column` required):
-            a list, a JSON list in a string, or a string cut at
-            `label_separator`; they become a `labels` column of
-            `datasets.Sequence(datasets.ClassLabel)` (see
-            `textgru.data.prepare.standardize`).
-        label_separator: of `multi_label` data, what separates the labels in
-            a string (`"|"`); None reads a string as one label (or a JSON list).
         **kwargs: passed on to `datasets.load_dataset` for files and hub ids
             (for example `name=` for a hub configuration, or `sample_by=`
             for text files).
 
     Returns:
         A `DatasetDict` with splits `train`, `validation` and `test`, a `text`
-        column, and for labelled data a `label` column. Empty texts and texts
+        column, and for labelled data its target's column (`label`, `labels`
+        or `target`). Empty texts and texts
         seen earlier (in this split or an earlier one) are dropped with a
         `textgru.errors.DataWarning`, so no two splits share a text.
 
@@ -137,18 +139,21 @@ def load_dataset(
             f"Expected a built-in dataset name, a file path or a hub id. "
             f"Received: source={source!r}"
         )
+    if target is not None and label_column is not None:
+        raise InvalidArgumentError(
+            "Give the labels' column as `label_column` or a `target`, not both. "
+            f"Received: label_column={label_column!r}, target={target!r}"
+        )
+    if target is None:
+        target = ClassLabels(label_column or "label", required=label_column is not None)
     return standardize(
         raw,
         source=name,
         text_column=text_column,
-        label_column=label_column or "label",
-        label_required=label_column is not None,
+        target=target,
         split_fractions=split_fractions,
         split_seed=split_seed,
         keep_columns=("title",) if name == "shakespeare" else (),
-        target_column=target_column,
-        multi_label=multi_label,
-        label_separator=label_separator,
     )
 
 

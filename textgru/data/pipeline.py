@@ -86,12 +86,12 @@ def regression_dataset(dataset, tokenizer, **options):
     """Batches of `(ids, targets)` for regression, as a `tf.data.Dataset`:
     as `classification_dataset` (the same options, but no class weights),
     with the split's float `target` column (from `load_dataset(...,
-    target_column=...)`) as float32 `targets` `(batch,)`."""
+    target=Numbers(column))`) as float32 `targets` `(batch,)`."""
     if "target" not in dataset.column_names:
         raise DatasetError(
             "Expected a dataset with a `target` column for regression. Received "
             f"columns: {', '.join(dataset.column_names)}; load it with "
-            "target_column=..."
+            "target=textgru.data.Numbers(column)"
         )
     targets = np.asarray(dataset["target"], dtype=np.float32)
     return _text_batches(dataset, tokenizer, targets, **options)
@@ -101,13 +101,13 @@ def multi_label_dataset(dataset, tokenizer, **options):
     """Batches of `(ids, labels)` for multi-label classification, as a
     `tf.data.Dataset`: as `classification_dataset` (the same options, but no
     class weights), with the split's `labels` column (from
-    `load_dataset(..., multi_label=True)`) as float32 multi-hot `labels`
+    `load_dataset(..., target=MultiLabels(column))`) as float32 multi-hot `labels`
     `(batch, num_labels)`: 1 where the text has the label."""
     if "labels" not in dataset.column_names:
         raise DatasetError(
             "Expected a dataset with a `labels` column for multi-label "
             f"classification. Received columns: {', '.join(dataset.column_names)}; "
-            "load it with multi_label=True"
+            "load it with target=textgru.data.MultiLabels(column)"
         )
     return _text_batches(dataset, tokenizer, multi_hot(dataset), **options)
 

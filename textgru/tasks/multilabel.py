@@ -19,7 +19,7 @@ import numpy as np
 from textgru import _predictions
 from textgru._config import field
 from textgru._status import say
-from textgru.data import Preprocessor, load_dataset, multi_label_dataset
+from textgru.data import MultiLabels, Preprocessor, load_dataset, multi_label_dataset
 from textgru.data.config import describe_source
 from textgru.data.pipeline import multi_hot
 from textgru.errors import DatasetError, InvalidArgumentError, RunIntegrityError
@@ -112,9 +112,7 @@ class MultiLabelConfig(ReadingConfig, WordVectorsConfig, TrainConfig):
         """`load_dataset`'s arguments for this run's labels."""
         return {
             "text_column": self.text_column,
-            "label_column": self.label_column,
-            "multi_label": True,
-            "label_separator": self.label_separator,
+            "target": MultiLabels(self.label_column, self.label_separator),
             "split_seed": self.split_seed,
         }
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from textgru import _validation
 from textgru._config import field
-from textgru.data import Preprocessor, load_dataset, regression_dataset
+from textgru.data import Numbers, Preprocessor, load_dataset, regression_dataset
 from textgru.data.config import describe_source
 from textgru.data.leakage import check_no_leak
 from textgru.errors import DatasetError, InvalidArgumentError
@@ -116,7 +116,7 @@ class RegressionTask(Task):
         return load_dataset(
             config.data_source(),
             text_column=config.text_column,
-            target_column=config.target_column,
+            target=Numbers(config.target_column),
             split_seed=config.split_seed,
         )
 
