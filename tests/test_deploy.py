@@ -268,7 +268,7 @@ def test_a_tampered_export_is_refused(exported, tmp_path, capsys):
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["files"]["../model.onnx"] = manifest["files"].pop("model.onnx")
     (copy / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ExportIntegrityError, match="not a file in the export"):
+    with pytest.raises(ExportIntegrityError, match="not a file of the export"):
         runtime.load_export(copy)
     del manifest["files"]["../model.onnx"]
     (copy / "manifest.json").write_text(json.dumps(manifest))

@@ -21,13 +21,13 @@ The folder is written under a temporary name and renamed into place when
 complete, so an export that fails leaves nothing behind.
 """
 
-import hashlib
 import importlib
 import json
 from pathlib import Path
 
 import numpy as np
 
+from textgru import _manifest
 from textgru._atomic import atomic_path
 from textgru._status import say
 from textgru._version import __version__
@@ -231,16 +231,7 @@ def _spec(run, format, kind):
 
 
 def _write_manifest(folder):
-    files = {}
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.name != runtime.MANIFEST:
-            data = path.read_bytes()
-            files[path.relative_to(folder).as_posix()] = {
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "bytes": len(data),
-            }
-    manifest = {"export_format": runtime.EXPORT_FORMAT, "files": files}
-    (folder / runtime.MANIFEST).write_text(json.dumps(manifest, indent=2), "utf-8")
+    _manifest.write(folder, runtime.KIND, export_format=runtime.EXPORT_FORMAT)
 
 
 def _sha256(path):

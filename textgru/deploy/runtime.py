@@ -24,14 +24,13 @@ is read by `tokenizers`, and the graph is handed to onnxruntime as bytes
 """
 
 import dataclasses
-import hashlib
 import json
 import threading
 from pathlib import Path
 
 import numpy as np
 
-from textgru import _predictions, _sampling
+from textgru import _manifest, _predictions, _sampling
 from textgru.data.preprocessor import Preprocessor
 from textgru.data.tokenizer import Tokenizer
 from textgru.deploy.formats import FORMATS, GATES, onnx_session
@@ -51,7 +50,7 @@ INPUT = "token_ids"
 EXPORT_FORMAT = 2
 READS = (1, 2)
 SPEC = "export.json"
-MANIFEST = "manifest.json"
+MANIFEST = _manifest.NAME
 # What an export's graph can do: answer texts through a head, or (a language
 # model's, ONNX only) step through tokens.
 _WHAT = {
@@ -423,52 +422,26 @@ def _is_layer(output, layer, direction):
     return output["output"] == f"update_{layer}_{direction}"
 
 
+# What an export is, to its manifest (`textgru._manifest`).
+KIND = _manifest.Kind(
+    "export", ExportIntegrityError, "export the run again", nested=True
+)
+
+
 def check_manifest(path, needed):
     """The bytes of every file the manifest of export `path` lists, after
     checking each one's size and sha256 (a folder's files by their paths
     inside it); `needed` must be listed (a file or a folder's files)."""
-    manifest = _read_json(path / MANIFEST)
-    entries = manifest.get("files") if isinstance(manifest, dict) else None
-    if not isinstance(entries, dict):
-        raise ExportIntegrityError(
-            f"{path}/{MANIFEST} is damaged: it has no `files` table"
-        )
+    files = _manifest.files_of(_read_json(path / MANIFEST), f"{path}/{MANIFEST}", KIND)
     read = {}
-    root = path.resolve()
-    for name, entry in entries.items():
-        parts = Path(name).parts
-        if (
-            not parts
-            or Path(name).is_absolute()
-            or any(part in ("", ".", "..") for part in parts)
-            or not isinstance(entry, dict)
-            or not isinstance(entry.get("sha256"), str)
-            or type(entry.get("bytes")) is not int
-        ):
-            raise ExportIntegrityError(
-                f"{path}/{MANIFEST} is damaged: its entry {name!r} is not a file in "
-                "the export with sha256 and bytes"
-            )
-        file = path / name
-        if file.is_symlink() or not file.resolve().is_relative_to(root):
-            raise ExportIntegrityError(
-                f"{file} is a link, and an export holds only its own files"
-            )
+    for name, entry in files.items():
         try:
-            data = file.read_bytes()
+            read[name] = _manifest.check(path, name, entry, KIND, read=True)
         except FileNotFoundError:
             raise ExportIntegrityError(
-                f"{file} is missing; the export cannot be used (export the run again)"
+                f"{path / name} is missing; the export cannot be used (export the "
+                "run again)"
             ) from None
-        if (
-            len(data) != entry["bytes"]
-            or hashlib.sha256(data).hexdigest() != entry["sha256"]
-        ):
-            raise ExportIntegrityError(
-                f"{file} is not the file this export wrote (its checksum differs from "
-                f"{MANIFEST}); export the run again"
-            )
-        read[name] = data
     for name in needed:
         if name == SPEC:
             continue  # read before the manifest, checked below

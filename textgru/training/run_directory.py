@@ -15,9 +15,9 @@ from pathlib import Path
 
 import keras
 
+from textgru import _manifest
 from textgru._version import __version__
 from textgru.data import Tokenizer
-from textgru.data.fetch import sha256_of
 from textgru.errors import (
     RunError,
     RunIntegrityError,
@@ -35,7 +35,11 @@ READABLE_FORMATS = (2, 3)
 # --overwrite may replace), readable or not. Format 1 had no manifest, so
 # nothing of it can be checked: it is refused.
 RUN_FORMATS = (1, 2, 3)
-MANIFEST = "manifest.json"
+MANIFEST = _manifest.NAME
+# What a run is, to its manifest (`textgru._manifest`).
+KIND = _manifest.Kind(
+    "run", RunIntegrityError, "put the run's own file back, or train the run again"
+)
 # The most bytes textgru reads of a run's small files: each is far smaller
 # in any run it writes, so a larger one is not the run's own (and is never
 # read whole).
@@ -158,16 +162,11 @@ def read_manifest(run_dir, info):
     files = _check_manifest(run_dir, manifest)
     for name, entry in files.items():
         path = run_dir / name
-        if not path.is_file():
+        if not path.exists() and not path.is_symlink():
             if name in NEEDED:
                 raise RunIntegrityError(f"{path} is missing; the run cannot be used")
             continue  # a report deleted: not needed to use the run
-        if path.stat().st_size != entry["bytes"] or sha256_of(path) != entry["sha256"]:
-            raise RunIntegrityError(
-                f"{path} is not the file this run wrote (its checksum differs from "
-                f"the run's {MANIFEST}); put the run's own {name} back, or train "
-                "the run again"
-            )
+        _manifest.check(run_dir, name, entry, KIND)
     return manifest
 
 
@@ -177,21 +176,7 @@ def _check_manifest(run_dir, manifest):
     fingerprint (a manifest emptied or cut down would switch those checks
     off)."""
     where = f"{run_dir}/{MANIFEST}"
-    files = manifest.get("files") if isinstance(manifest, dict) else None
-    if not isinstance(files, dict):
-        raise RunIntegrityError(f"{where} is damaged: it has no `files` table")
-    for name, entry in files.items():
-        if (
-            Path(name).name != name
-            or name in ("", ".", "..")
-            or not isinstance(entry, dict)
-            or not isinstance(entry.get("sha256"), str)
-            or type(entry.get("bytes")) is not int
-        ):
-            raise RunIntegrityError(
-                f"{where} is damaged: its entry {name!r} is not a file name with "
-                "sha256 and bytes"
-            )
+    files = _manifest.files_of(manifest, where, KIND)
     unlisted = [name for name in NEEDED if name not in files]
     if unlisted:
         raise RunIntegrityError(

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import keras
 
+from textgru import _manifest
 from textgru._atomic import atomic_path, write_text
 from textgru._version import __version__
 from textgru.data import Tokenizer
-from textgru.data.fetch import sha256_of
 from textgru.errors import RunError
 from textgru.training.run_directory import (
     DISTRIBUTED_MODEL,
-    MANIFEST,
+    KIND,
     MARKER,
     RUN_FORMAT,
     is_run,
@@ -268,8 +268,7 @@ class RunFolder:
             _remove(work / name)
         for path in work.glob(".*.tmp-*"):  # of a save that was killed
             _remove(path)
-        manifest = {"files": file_entries(work), **tokenizer_facts(model, tokenizer)}
-        self.write_json(MANIFEST, manifest)
+        _manifest.write(work, KIND, **tokenizer_facts(model, tokenizer))
         if out.exists():
             if not _replaceable(out):
                 _refuse_replacing(out)
@@ -294,15 +293,6 @@ def check_no_links(folder):
                 f"{path} is {kind}, and textgru writes only the run's own files; "
                 "remove it, then --resume again"
             )
-
-
-def file_entries(folder):
-    """The manifest's `files` table of `folder`: each file's sha256 and size."""
-    return {
-        path.name: {"sha256": sha256_of(path), "bytes": path.stat().st_size}
-        for path in sorted(Path(folder).iterdir())
-        if path.is_file() and path.name != MANIFEST
-    }
 
 
 def _refuse_here(out):
@@ -330,3 +320,8 @@ def _refuse_replacing(path):
         f"neither (it holds {', '.join(entries[:3])}"
         f"{', ...' if len(entries) > 3 else ''}); choose another --out"
     )
+
+
+def file_entries(folder):
+    """The manifest's `files` table of the run folder `folder`."""
+    return _manifest.entries(folder, KIND)
