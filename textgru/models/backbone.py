@@ -14,6 +14,11 @@ from textgru.models.recurrent_layer import recurrent_layer
 GRU_CLASSES = {"textgru": GRU, "keras": keras.layers.GRU}
 
 
+# The embedding's and each GRU direction's width unless told otherwise (the
+# one place it is declared: `ModelConfig` and the model builders take it).
+WIDTH = 128
+
+
 @keras.saving.register_keras_serializable(package="textgru")
 class GRUBackbone(keras.layers.Layer):
     """Token ids to per-token states: an embedding and a stack of GRUs.
@@ -74,8 +79,8 @@ class GRUBackbone(keras.layers.Layer):
         self,
         vocab_size,
         *,
-        embed_dim=128,
-        units=128,
+        embed_dim=WIDTH,
+        units=WIDTH,
         num_layers=1,
         bidirectional=False,
         mask_zero=True,
@@ -251,6 +256,18 @@ def backbone_arguments():
     one list of them, read from its signature."""
     parameters = list(inspect.signature(GRUBackbone.__init__).parameters.values())
     return tuple(p.name for p in parameters[2:] if p.kind is p.KEYWORD_ONLY)
+
+
+class BackboneModel:
+    """What a model over a `GRUBackbone` (`TextClassifier`, `TextRegressor`,
+    `GRULanguageModel`) shares: its config holds the backbone serialized,
+    made a layer again by `from_config`. Put first among the bases."""
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        return cls(**config)
 
 
 def make_backbone(vocab_size, defaults, options):

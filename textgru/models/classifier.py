@@ -6,7 +6,12 @@ from textgru import _validation
 from textgru.errors import InvalidArgumentError
 from textgru.layers import GRU, GRUCell, SequencePooling
 from textgru.models import adversarial as adversarial_training
-from textgru.models.backbone import GRUBackbone, make_backbone, options_of
+from textgru.models.backbone import (
+    BackboneModel,
+    GRUBackbone,
+    make_backbone,
+    options_of,
+)
 from textgru.models.language_model import GRULanguageModel
 from textgru.models.recurrent_layer import cell_options
 
@@ -14,7 +19,9 @@ POOLINGS = ("last", "max", "mean", "concat")
 
 
 @keras.saving.register_keras_serializable(package="textgru")
-class TextClassifier(adversarial_training.AdversarialTraining, keras.Model):
+class TextClassifier(
+    BackboneModel, adversarial_training.AdversarialTraining, keras.Model
+):
     """A `GRUBackbone` with a classification head, as a Keras functional model.
 
     Token ids `(batch, length)` (padding id 0) -> `backbone` -> pooling over
@@ -131,12 +138,6 @@ class TextClassifier(adversarial_training.AdversarialTraining, keras.Model):
             "trainable": self.trainable,
         }
 
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
-
 
 def head_layers(pooling, dropout, head):
     """The layers between a backbone and its task's `head` layer (pooling
@@ -170,8 +171,6 @@ def _classify(layers, sequence, last, training=None):
 # A classifier's backbone unless the caller says otherwise: padding masked,
 # whole embedding channels dropped, read both ways.
 CLASSIFIER_BACKBONE = {
-    "embed_dim": 128,
-    "units": 128,
     "bidirectional": True,
     "mask_zero": True,
     "embedding_dropout_mode": "channels",

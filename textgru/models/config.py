@@ -7,7 +7,7 @@ from textgru import _validation
 from textgru._config import Section, field
 from textgru.errors import InvalidArgumentError
 from textgru.layers.cell_path import cell_path, import_cell
-from textgru.models.backbone import GRU_CLASSES
+from textgru.models.backbone import GRU_CLASSES, WIDTH
 
 DEFAULT_CELL = "textgru.layers:GRUCell"
 
@@ -16,8 +16,8 @@ DEFAULT_CELL = "textgru.layers:GRUCell"
 class ModelConfig(Section):
     """The network: the `GRUBackbone`'s sizes, its cell and its dropout."""
 
-    embed_dim: int = field(128, "embedding width", architecture=True)
-    units: int = field(128, "GRU units (per direction)", architecture=True)
+    embed_dim: int = field(WIDTH, "embedding width", architecture=True)
+    units: int = field(WIDTH, "GRU units (per direction)", architecture=True)
     num_layers: int = field(1, "stacked GRU layers", architecture=True)
     dropout: float = field(0.4, "dropout between layers and before the output")
     recurrent_dropout: float = field(0.0, "GRU dropout on the recurrent state")

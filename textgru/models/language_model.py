@@ -4,11 +4,11 @@ import keras
 
 from textgru import _validation
 from textgru.errors import InvalidArgumentError
-from textgru.models.backbone import GRUBackbone, make_backbone
+from textgru.models.backbone import BackboneModel, GRUBackbone, make_backbone
 
 
 @keras.saving.register_keras_serializable(package="textgru")
-class GRULanguageModel(keras.Model):
+class GRULanguageModel(BackboneModel, keras.Model):
     """A one-way `GRUBackbone` with a next-token head, as a functional model.
 
     Token ids `(batch, length)` -> `backbone` -> dropout -> logits over the
@@ -93,17 +93,10 @@ class GRULanguageModel(keras.Model):
             "trainable": self.trainable,
         }
 
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
-
 
 # A language model's backbone unless the caller says otherwise: one way, no
 # padding mask (windows of running text), dropout on single values.
 LANGUAGE_MODEL_BACKBONE = {
-    "embed_dim": 128,
     "units": 512,
     "mask_zero": False,
     "embedding_dropout_mode": "elements",

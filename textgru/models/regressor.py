@@ -6,7 +6,7 @@ import keras
 from textgru import _validation
 from textgru.errors import InvalidArgumentError
 from textgru.models.adversarial import AdversarialTraining
-from textgru.models.backbone import GRUBackbone, make_backbone
+from textgru.models.backbone import BackboneModel, GRUBackbone, make_backbone
 from textgru.models.classifier import (
     CLASSIFIER_BACKBONE,
     POOLINGS,
@@ -16,7 +16,7 @@ from textgru.models.classifier import (
 
 
 @keras.saving.register_keras_serializable(package="textgru")
-class TextRegressor(AdversarialTraining, keras.Model):
+class TextRegressor(BackboneModel, AdversarialTraining, keras.Model):
     """A `GRUBackbone` with a regression head, as a Keras functional model.
 
     Token ids `(batch, length)` (padding id 0) -> `backbone` -> pooling over
@@ -113,12 +113,6 @@ class TextRegressor(AdversarialTraining, keras.Model):
             "name": self.name,
             "trainable": self.trainable,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
 
 
 def build_regressor(
