@@ -26,7 +26,9 @@ from textgru.training.config import as_flags, parse_overrides
 
 
 def test_each_task_is_found_by_its_word_and_its_config():
-    assert TASKS == {
+    # The built-in tasks, registered first (a test's own task may follow:
+    # tests/test_adding_a_task.py registers one when it is imported).
+    assert dict(list(TASKS.items())[:4]) == {
         "classify": CLASSIFY,
         "lm": LANGUAGE_MODEL,
         "regress": REGRESS,
