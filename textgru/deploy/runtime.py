@@ -223,14 +223,7 @@ class ExportedModel:
     def predict_proba(self, texts, batch_size=None):
         """Of a classifier, its probabilities, `(len(texts), labels)` (with
         the run's calibration temperature applied, if it had one)."""
-        outputs = self.outputs(texts, batch_size)
-        if hasattr(self.head, "probabilities"):
-            return self.head.probabilities(outputs)
-        if self.head.label_names:  # each label's own sigmoid
-            return outputs
-        raise InvalidArgumentError(
-            f"{self.path} predicts numbers, not probabilities; use predict"
-        )
+        return self.head.probabilities(self.outputs(texts, batch_size))
 
     def predict(self, texts, batch_size=None, top_k=None):
         """What its run's `predict` gives: one dict per text (a classifier's

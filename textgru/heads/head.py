@@ -51,6 +51,13 @@ class Head:
         """The labels it answers with (none for a number)."""
         return []
 
+    def probabilities(self, outputs):
+        """The probabilities the outputs stand for, `(texts, labels)`; a
+        head of numbers has none."""
+        raise InvalidArgumentError(
+            f"This model answers {self.answer} per text, not probabilities; use predict"
+        )
+
     def predict(self, texts, outputs, top_k=None):
         """What `predict` returns in Python: the `answers` by default."""
         return self.answers(texts, outputs, top_k)

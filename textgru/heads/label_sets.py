@@ -50,6 +50,10 @@ class LabelSets(Head):
     def label_names(self):
         return list(self.names)
 
+    def probabilities(self, outputs):
+        """Each label's own sigmoid, `(texts, labels)`."""
+        return as_array(outputs)
+
     def answers(self, texts, outputs, top_k=None):
         return _predictions.label_sets(
             list(texts), as_array(outputs), self.names, self.thresholds, top_k
