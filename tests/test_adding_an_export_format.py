@@ -29,7 +29,7 @@ class KerasFile(ExportFormat):
     def write(self, run, folder):
         run.model.save(folder / "model.keras")
 
-    def engine(self, folder, files):  # a function of padded ids, its width
+    def engine(self, folder, files, threads=None):  # padded ids -> outputs, width
         model = keras.saving.load_model(folder / "model.keras")
         return model.predict_on_batch, model.output_shape[-1]
 

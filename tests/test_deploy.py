@@ -18,7 +18,12 @@ from tests.cli_output import one_line_error
 from tests.tiny import TINY
 from textgru.deploy import exporter, formats, runtime
 from textgru.deploy.onnx_graph import text_graph
-from textgru.errors import ExportError, ExportIntegrityError, RunError
+from textgru.errors import (
+    ExportError,
+    ExportIntegrityError,
+    RunError,
+    UntrustedCodeError,
+)
 from textgru.layers import MGUCell
 from textgru.models import build_classifier
 from textgru.tasks import ClassifierConfig, train_classifier
@@ -341,7 +346,11 @@ def test_a_saved_model_export_serves_token_ids(run, tmp_path):
     import tensorflow as tf
 
     saved = exporter.export(run, tmp_path / "saved", format="tf_saved_model")
-    assert isinstance(textgru.load(saved.path), runtime.ExportedClassifier)
+    # A SavedModel is a program: loaded only when trusted.
+    with pytest.raises(UntrustedCodeError, match="--trust-code"):
+        textgru.load(saved.path)
+    trusted = textgru.load(saved.path, trust_code=True)
+    assert isinstance(trusted, runtime.ExportedClassifier)
     loaded = tf.saved_model.load(str(saved.path / "saved_model"))
     serve = loaded.signatures["serving_default"]
     ids = run.preprocessor.pad(run.preprocessor.encode_batch(TEXTS))

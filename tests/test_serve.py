@@ -55,7 +55,12 @@ def _start(folder, *flags, env=None):
                 break  # the server ended
             seen.append(line)
             if " at http://" in line:
-                threading.Thread(target=process.stderr.read, daemon=True).start()
+                # What it says from now on, kept (`process.said`).
+                process.said = seen
+                process.reader = threading.Thread(
+                    target=lambda: seen.extend(process.stderr), daemon=True
+                )
+                process.reader.start()
                 return process, line.split(" at ")[1].split()[0]
     except BaseException:
         _kill(process)
@@ -168,7 +173,7 @@ def test_concurrent_clients_each_get_their_own_answers(server, tiny_export):
         ({"text": ["a good film"]}, 422, "Field required"),
         ({"texts": ["good"] * 10_000}, 422, "at most 256"),
         ({"texts": ["x" * 10_001]}, 422, "at most 10000 characters"),
-        (b'{"texts": ["\xff\xfe"]}', 400, "parsing the body"),
+        (b'{"texts": ["\xff\xfe"]}', 422, "not UTF-8"),
         (b'{"texts": ["' + b"a" * (10 << 20) + b'"]}', 413, "larger than 1048576"),
     ],
     ids=[
@@ -234,6 +239,8 @@ def _answered_through_sigterm(process, url):
     assert process.wait(timeout=30) == -signal.SIGTERM
     with pytest.raises(OSError):
         socket.create_connection((host, int(port)), timeout=5).close()
+    process.reader.join(10)
+    assert f"textgru: stopped serving {process.args[4]} at {url}\n" in process.said
 
 
 def test_a_run_is_served_as_its_export_is(tiny_export):

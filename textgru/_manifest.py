@@ -8,13 +8,19 @@ Only the standard library: an export is checked without TensorFlow.
 """
 
 import dataclasses
+import errno
 import hashlib
 import json
+import os
+import stat
 from pathlib import Path
 
 from textgru._atomic import write_text
 
 NAME = "manifest.json"
+# A listed file larger than this is checked in blocks before it is read
+# whole, so a large file that is not the folder's own is never held.
+HASH_FIRST = 64 << 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,9 +84,11 @@ def files_of(manifest, where, kind):
 
 
 def check(folder, name, entry, kind, read=False):
-    """Check one listed file of `folder` against its manifest `entry` (no
-    link, its size, its sha256); with `read`, return its bytes (the bytes
-    checked, so nothing can change between the check and their use)."""
+    """Check one listed file of `folder` against its manifest `entry` (a
+    plain file, no link, its size, its sha256); with `read`, return its
+    bytes (the bytes checked, so nothing can change between the check and
+    their use). The size is compared before a byte is read: a file larger
+    than the folder wrote is never read whole."""
     folder = Path(folder)
     path = folder / name
     if path.is_symlink() or not path.resolve().is_relative_to(folder.resolve()):
@@ -92,16 +100,55 @@ def check(folder, name, entry, kind, read=False):
         f"from its {NAME}); {kind.again}"
     )
     if read:
-        data = path.read_bytes()
+        if entry["bytes"] > HASH_FIRST:  # hashed in blocks before it is held
+            check(folder, name, entry, kind)
+        data = read_limited(path, entry["bytes"], kind, too_large=changed)
         if (
             len(data) != entry["bytes"]
             or hashlib.sha256(data).hexdigest() != (entry["sha256"])
         ):
             raise changed
         return data
-    if path.stat().st_size != entry["bytes"] or sha256_of(path) != entry["sha256"]:
+    info = path.lstat()
+    if not stat.S_ISREG(info.st_mode):
+        raise _not_a_file(path, kind)
+    if info.st_size != entry["bytes"] or sha256_of(path) != entry["sha256"]:
         raise changed
     return None
+
+
+def read_limited(path, limit, kind, too_large=None):
+    """The bytes of the plain file `path`, at most `limit` of them: a link,
+    a pipe or a device is refused without waiting on it, and a file larger
+    than `limit` without reading it (`too_large`, or a `kind.error` that
+    says so). A missing file raises `FileNotFoundError`."""
+    path = Path(path)
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        handle = os.open(path, flags)
+    except OSError as error:
+        if error.errno == errno.ELOOP:  # O_NOFOLLOW met a link
+            raise kind.error(
+                f"{path} is a link, and a {kind.what} holds only its own files"
+            ) from None
+        raise
+    with os.fdopen(handle, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise _not_a_file(path, kind)
+        if info.st_size > limit:
+            raise too_large or kind.error(
+                f"{path} is larger than a {kind.what} writes ({info.st_size:,} "
+                f"bytes, more than {limit:,}): it is not its own; {kind.again}"
+            )
+        return file.read(limit + 1)
+
+
+def _not_a_file(path, kind):
+    return kind.error(
+        f"{path} is not a plain file (a pipe, a device or a folder), and a "
+        f"{kind.what} holds only its own files; {kind.again}"
+    )
 
 
 def sha256_of(path):

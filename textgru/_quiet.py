@@ -123,14 +123,63 @@ def filtered_stderr():
     reader = _Filter(read_fd, saved)
     os.dup2(write_fd, 2)
     os.close(write_fd)
+    _REAL.append(saved)
     try:
         yield
     finally:
         sys.stderr.flush()
+        _REAL.remove(saved)
         os.dup2(saved, 2)  # closes the pipe's last writer: the filter drains
         reader.thread.join(timeout=5)
         os.close(read_fd)
         os.close(saved)
+
+
+# The process's own stderr while `filtered_stderr` passes fd 2 through its
+# filter (a stack: the innermost last).
+_REAL = []
+
+
+class _Direct:
+    """A text stream that writes straight to a file descriptor (unbuffered:
+    each write is a system call), as `real_stderr` gives."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def write(self, text):
+        try:
+            os.write(self.fd, text.encode("utf-8", "replace"))
+        except OSError:
+            pass  # the terminal went away
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return os.isatty(self.fd)
+
+    def fileno(self):
+        return self.fd
+
+
+def real_stderr():
+    """The process's own stderr, around the filter if one is on: what a
+    progress bar draws on (it is the terminal, if any; the filtered stderr
+    is a pipe), and where a line that must not wait on the filter goes (the
+    last one before the process ends by a signal)."""
+    return _Direct(_REAL[-1]) if _REAL else sys.stderr
+
+
+def terminal():
+    """The process's stderr if it is a terminal (for a progress bar), else
+    None."""
+    stream = real_stderr()
+    try:
+        return stream if stream is not None and stream.isatty() else None
+    except (AttributeError, ValueError, OSError):  # closed, or not a file
+        return None
 
 
 def import_backend():

@@ -12,7 +12,8 @@ def quiet():
     return os.environ.get(QUIET, "") not in ("", "0")
 
 
-def say(message):
-    """Print `textgru: message` on stderr (unless quiet)."""
-    if not quiet() and sys.stderr is not None:  # print(file=None) is stdout
-        print(f"textgru: {message}", file=sys.stderr, flush=True)
+def say(message, stream=None):
+    """Print `textgru: message` on stderr, or on `stream` (unless quiet)."""
+    stream = stream or sys.stderr
+    if not quiet() and stream is not None:  # print(file=None) is stdout
+        print(f"textgru: {message}", file=stream, flush=True)

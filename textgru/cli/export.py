@@ -39,6 +39,13 @@ def needs_backend(args):
     return True
 
 
+def check(args):
+    """What can be refused before the backend loads (seconds of TensorFlow)."""
+    from textgru.deploy.exporter import check_out
+
+    check_out(args.out, args.overwrite)
+
+
 def run(args):
     from textgru.deploy.exporter import export
 

@@ -126,8 +126,19 @@ def add_trust_flag(parser):
     parser.add_argument(
         "--trust-code",
         action="store_true",
-        help="let a run made with a cell of your own import the cell's module "
-        "(only for runs you trust: importing a module runs its code)",
+        help="let a run made with a cell of your own import the cell's module, "
+        "and load a tf_saved_model export (a TensorFlow program): only for "
+        "folders you trust, since both run code",
+    )
+
+
+def add_threads_flag(parser):
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="onnxruntime's threads for an export's graph (default: every core; "
+        "with several processes on one machine, cores / processes)",
     )
 
 

@@ -59,7 +59,7 @@ def run(args):
     from textgru.deploy.loading import load
     from textgru.interpret import plots
 
-    model = load(args.run_dir)
+    model = load(args.run_dir, trust_code=args.trust_code)
     texts = read_texts(args)
     activations = model.gate_activations(
         texts,

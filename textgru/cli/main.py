@@ -121,6 +121,9 @@ def _run(argv):
 
     command = COMMANDS[args.command]
     try:
+        # Refusals that need no backend, made before it loads (a command's
+        # optional `check`).
+        getattr(command, "check", _nothing_to_check)(args)
         if not command.needs_backend(args):
             code = command.run(args)
         else:
@@ -145,6 +148,10 @@ def _run(argv):
     return code or 0
 
 
+def _nothing_to_check(args):
+    return None
+
+
 _EROFS = 30  # errno.EROFS: a read-only file system is the user's to choose around
 _USER_OS_ERRORS = (
     PermissionError,
@@ -160,11 +167,13 @@ def _in_flags(message, args=None):
     as Python (`text_column=...`, `label_column='stars'`, `epochs=0`,
     `` `learning_rate` ``) becomes its flag (`--text-column ...`,
     `--label-column stars`, `--epochs 0`, `--learning-rate`)."""
-    from textgru.tasks import TASKS, VARIANTS
-
+    # The tasks' config fields, if a task was loaded: a message about one comes
+    # from a task, and an export's command must not import the training stack
+    # (an install of the export's runtime alone has none) to print its error.
+    tasks = sys.modules.get("textgru.tasks")
     fields = {
         field.name
-        for task in (*TASKS.values(), *VARIANTS.values())
+        for task in ((*tasks.TASKS.values(), *tasks.VARIANTS.values()) if tasks else ())
         for field in dataclasses.fields(task.config_class)
     }
     if args is not None:  # the command's own options (--temperature, ...)

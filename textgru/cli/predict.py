@@ -5,7 +5,7 @@ file labelled (`--input`/`--output`)."""
 import json
 
 from textgru import _status
-from textgru.cli.flags import add_trust_flag, read_texts
+from textgru.cli.flags import add_threads_flag, add_trust_flag, read_texts
 from textgru.deploy import runtime
 from textgru.errors import InvalidArgumentError
 
@@ -25,6 +25,7 @@ def add_to(commands, argv):
         "the empty text, so output line N is always input line N.",
     )
     add_trust_flag(predict)
+    add_threads_flag(predict)
     predict.add_argument(
         "run_dir",
         help="a run directory from `textgru train`, or an export from `textgru "
@@ -77,7 +78,14 @@ def run(args):
     from textgru.deploy.labelling import label_file
     from textgru.deploy.loading import load
 
-    model = answering(load(args.run_dir, allow_partial=args.allow_partial))
+    model = answering(
+        load(
+            args.run_dir,
+            allow_partial=args.allow_partial,
+            trust_code=args.trust_code,
+            threads=args.threads,
+        )
+    )
     if args.top_k is not None and not args.json:
         raise InvalidArgumentError(
             "--top-k adds the likeliest labels to the JSON output; add --json"

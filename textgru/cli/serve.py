@@ -3,7 +3,7 @@
 
 import dataclasses
 
-from textgru.cli.flags import add_trust_flag, flag_of
+from textgru.cli.flags import add_threads_flag, add_trust_flag, flag_of
 from textgru.deploy import runtime
 from textgru.deploy.limits import DEFAULT_HOST, DEFAULT_PORT, Limits
 from textgru.errors import RunError
@@ -26,6 +26,7 @@ def add_to(commands, argv):
         "the requests in flight are answered.",
     )
     add_trust_flag(serve)
+    add_threads_flag(serve)
     serve.add_argument("run_dir", help="a run from `textgru train`, or its export")
     serve.add_argument(
         "--host",
@@ -77,5 +78,6 @@ def run(args):
         port=args.port,
         api_key=args.api_key,
         trust_code=args.trust_code,
+        threads=args.threads,
         **limits,
     )

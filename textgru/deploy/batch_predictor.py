@@ -42,15 +42,21 @@ class BatchPredictor:
             answers texts (a classifier, multi-label classifier or regressor).
         text_column: the column of the texts (default: the one the run
             trained on, `text` unless it was told another).
+        threads: onnxruntime's threads per worker (None: every core; with
+            several workers on one machine, cores / workers).
+        trust_code: load a `tf_saved_model` export (a TensorFlow program;
+            see `textgru.load`).
     """
 
-    def __init__(self, export, text_column=None):
+    def __init__(self, export, text_column=None, threads=None, trust_code=False):
         if not is_export(export):
             raise RunError(
                 f"{export} is not an export: BatchPredictor loads one per worker "
                 "without TensorFlow; make one with `textgru export RUN --out DIR`"
             )
-        self.model = load_export(export, graph="outputs")
+        self.model = load_export(
+            export, graph="outputs", trust_code=trust_code, threads=threads
+        )
         self.text_column = text_column or self.model.text_column
 
     @property

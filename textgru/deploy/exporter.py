@@ -86,7 +86,7 @@ def export(run, out, *, format="onnx", overwrite=False, trust_code=False):
         spec = _spec(run, format, kind)
         (folder / runtime.SPEC).write_text(json.dumps(spec, indent=2), "utf-8")
         _write_manifest(folder)
-        exported = runtime.load_export(folder)
+        exported = runtime.load_export(folder, trust_code=True)  # its own files
         check = check_same if kind == "outputs" else check_same_steps
         difference = check(run, exported)
         spec["checked"] = {"texts": PROBES, "largest_difference": difference}
@@ -96,7 +96,7 @@ def export(run, out, *, format="onnx", overwrite=False, trust_code=False):
         _write_manifest(folder)
     what = "answers" if kind == "outputs" else "generates"
     say(f"exported {run.path} to {out} ({format}); it {what} as the run does")
-    return runtime.load_export(out)
+    return runtime.load_export(out, trust_code=True)
 
 
 def check_same(run, exported):
@@ -241,6 +241,13 @@ def _sha256(path):
         return None
 
 
+def check_out(out, overwrite=False):
+    """Refuse, in one line, an `out` that `export` would not write: a link,
+    a file, or a folder there already (without `overwrite`, or one that is
+    not an export). Cheap: `textgru export` asks before TensorFlow loads."""
+    _check_out(Path(out), overwrite)
+
+
 def _check_out(out, overwrite):
     if out.is_symlink():
         raise RunError(f"--out {out} is a symbolic link; name a new folder")
@@ -250,8 +257,5 @@ def _check_out(out, overwrite):
         raise RunError(f"--out {out} is a file; name a new folder")
     if not overwrite:
         raise RunError(f"{out} already exists; pass --overwrite to replace it")
-    if any(out.iterdir()) and not runtime.is_export(out):
-        raise RunError(
-            f"{out} is not an export; --overwrite replaces only an export or an "
-            "empty folder"
-        )
+    if any(out.iterdir()):
+        runtime.check_replaceable(out)

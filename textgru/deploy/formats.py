@@ -13,7 +13,7 @@ format's engine needs.
 
 import os
 
-from textgru.errors import ExportError
+from textgru.errors import ExportError, ExportIntegrityError
 
 # The update gates of a model that answers texts, by formats that write them.
 GATES = "gates.onnx"
@@ -37,6 +37,9 @@ class ExportFormat:
             server's threads then share it without a lock).
         engine_batch: the most texts per engine call of a masked model
             (None: the export's batch size).
+        runs_code: whether its files are a program that can do more than
+            compute (a TensorFlow SavedModel's graph can read and write
+            files): such an export loads only with `trust_code`.
     """
 
     name = None
@@ -45,17 +48,19 @@ class ExportFormat:
     steps = False
     concurrent = False
     engine_batch = None
+    runs_code = False
 
     def write(self, run, folder):
         """Write `run`'s network into `folder` (its task's `graph`: the
         outputs for texts, or a language model's steps)."""
         raise NotImplementedError
 
-    def engine(self, folder, files):
+    def engine(self, folder, files, threads=None):
         """`(engine, width)`: the network as a function of a padded int32 id
         batch `(batch, length)` to its outputs, and how many outputs per
         text it says it gives (None: it does not say). `files` holds the
-        bytes of every file the manifest lists, checked."""
+        bytes of every file the manifest lists, checked; `threads`, the
+        threads to compute on (None: every core)."""
         raise NotImplementedError
 
     def gate_outputs(self, run):
@@ -63,7 +68,7 @@ class ExportFormat:
         per GRU layer and direction (None: it writes none)."""
         return None
 
-    def stepper(self, folder, files):
+    def stepper(self, folder, files, threads=None):
         """A language model's step graph as an onnxruntime-like session."""
         raise ExportError(f"A {self.name} export holds no step graph")
 
@@ -94,8 +99,8 @@ class Onnx(ExportFormat):
 
         return onnx_graph.gate_outputs(run.model)
 
-    def engine(self, folder, files):
-        session = onnx_session(files["model.onnx"])
+    def engine(self, folder, files, threads=None):
+        session = onnx_session(files["model.onnx"], f"{folder}/model.onnx", threads)
         name = session.get_inputs()[0].name
         width = session.get_outputs()[0].shape[-1]
 
@@ -104,25 +109,34 @@ class Onnx(ExportFormat):
 
         return run, width if isinstance(width, int) else None
 
-    def stepper(self, folder, files):
-        return onnx_session(files["model.onnx"])
+    def stepper(self, folder, files, threads=None):
+        return onnx_session(files["model.onnx"], f"{folder}/model.onnx", threads)
 
 
 class SavedModel(ExportFormat):
     """Keras's own export (`model.export`): a TensorFlow SavedModel whose
-    `serving_default` maps token ids to the outputs; it takes any cell."""
+    `serving_default` maps token ids to the outputs; it takes any cell. Its
+    graph is a TensorFlow program (it may hold ops that read and write
+    files), so loading one needs `trust_code`, as the custom-cell module
+    of a run does."""
 
     name = "tf_saved_model"
     files = ("saved_model",)
+    runs_code = True
 
     def write(self, run, folder):
         run.model.export(
             str(folder / "saved_model"), format="tf_saved_model", verbose=False
         )
 
-    def engine(self, folder, files):
+    def engine(self, folder, files, threads=None):
         import tensorflow as tf
 
+        if threads is not None:
+            try:
+                tf.config.threading.set_intra_op_parallelism_threads(threads)
+            except RuntimeError:  # TensorFlow started already: its own count
+                pass
         loaded = tf.saved_model.load(str(folder / "saved_model"))
         serve = loaded.signatures["serving_default"]
 
@@ -148,9 +162,12 @@ register_format(Onnx())
 register_format(SavedModel())
 
 
-def onnx_session(model_bytes):
+def onnx_session(model_bytes, where="the graph", threads=None):
     """An onnxruntime session over a graph's bytes (the checked ones: a
-    graph given as bytes cannot read files beside it)."""
+    graph given as bytes cannot read files beside it, and onnxruntime
+    refuses external data then) on `threads` threads (None: every core);
+    a graph it cannot run (not ONNX, an operator it does not have, data
+    outside it) is an `ExportIntegrityError` naming `where`."""
     try:
         import onnxruntime
     except ImportError:
@@ -159,10 +176,24 @@ def onnx_session(model_bytes):
             "'textgru[serve]' (or onnxruntime)"
         ) from None
     options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3  # errors only
-    # Every core (onnxruntime's default counts physical cores only: one of
-    # these machines' two; with both, 1.3x the texts/s at batch 64, measured).
-    options.intra_op_num_threads = os.cpu_count() or 1
-    return onnxruntime.InferenceSession(
-        model_bytes, options, providers=["CPUExecutionProvider"]
-    )
+    options.log_severity_level = 4  # fatal only: a refusal is raised below
+    # Every core by default (onnxruntime's default counts physical cores only:
+    # one of these machines' two; with both, 1.3x the texts/s at batch 64,
+    # measured).
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    try:
+        return onnxruntime.InferenceSession(
+            model_bytes, options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as error:  # onnxruntime's errors share no base class
+        raise ExportIntegrityError(
+            f"{where} is not a graph textgru's onnxruntime can run "
+            f"({_reason(error)}); export the run again"
+        ) from None
+
+
+def _reason(error):
+    """onnxruntime's message, without its code prefix, in one short line."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    text = text.split(" : ", 3)[-1] if text.startswith("[ONNXRuntimeError]") else text
+    return (text[:197] + "...") if len(text) > 200 else text or type(error).__name__

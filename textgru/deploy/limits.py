@@ -8,6 +8,9 @@ from textgru.errors import InvalidArgumentError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+# The names a server bound to a loopback address answers to (its Host
+# header): a page elsewhere that rebinds its own name to 127.0.0.1 is refused.
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 def _limit(default, help_text):
@@ -23,6 +26,10 @@ class Limits:
     max_chars: int = _limit(10_000, "characters per text or prompt")
     max_bytes: int = _limit(1 << 20, "bytes per request body")
     max_new_tokens: int = _limit(1000, "tokens per POST /generate")
+    # How long a request may take to arrive (nginx's client_header_timeout
+    # and client_body_timeout; `textgru.deploy.protocol`).
+    header_timeout: int = _limit(10, "seconds for a request's headers to arrive")
+    body_timeout: int = _limit(30, "seconds for a request's body to arrive")
 
     def __post_init__(self):
         for field in dataclasses.fields(self):

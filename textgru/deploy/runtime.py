@@ -39,6 +39,7 @@ from textgru.errors import (
     ExportIntegrityError,
     InvalidArgumentError,
     RunError,
+    UntrustedCodeError,
 )
 from textgru.heads import Labels, head_from_facts
 from textgru.interpret.activations import GateActivations
@@ -66,13 +67,21 @@ def is_export(path):
     return (Path(path) / SPEC).is_file()
 
 
-def load_export(path, graph=None):
+def load_export(path, graph=None, *, trust_code=False, threads=None):
     """The `ExportedModel` (or, of a language model, the
     `ExportedLanguageModel`) in the export folder `path`, after checking
     every file against the manifest; `graph`, if given, is the kind asked
     for: `"outputs"` (a model that answers texts) or `"steps"` (a language
-    model's step graph, for generation)."""
+    model's step graph, for generation).
+
+    A format whose files are a program (`ExportFormat.runs_code`: a
+    TensorFlow SavedModel, whose graph may read and write files when it
+    runs) loads only with `trust_code=True`, as TF Serving trusts the
+    models it is given: load one only from whoever you would run code from.
+    `threads`: the threads onnxruntime runs each graph on (None: every
+    core)."""
     path = Path(path)
+    threads = check_threads(threads)
     if not path.is_dir():
         raise RunError(f"No export folder at {path}")
     spec = _read_json(path / SPEC)
@@ -91,6 +100,13 @@ def load_export(path, graph=None):
     if graph is not None and graph != holds:
         have, need = (_WHAT[g] for g in (holds, graph))
         raise RunError(f"{path} is an export of {have}; this needs {need}")
+    if kind.runs_code and not trust_code:
+        raise UntrustedCodeError(
+            f"{path} is a {kind.name} export: a TensorFlow SavedModel is a program "
+            "(its graph can read and write files when it runs), so it is loaded only "
+            "if you trust whoever made it: pass --trust-code (trust_code=True in "
+            "Python), or export the run with --format onnx, which holds no code"
+        )
     gates = spec.get("gates") if holds == "outputs" and kind.gates else None
     needed = (*kind.files, "tokenizer.json", SPEC, *((GATES,) if gates else ()))
     files = check_manifest(path, needed)
@@ -103,11 +119,12 @@ def load_export(path, graph=None):
             f"{path}/tokenizer.json is not the tokenizer this model was exported with"
         )
     if holds == "steps":
-        return ExportedLanguageModel(path, spec, tokenizer, kind.stepper(path, files))
-    engine, outputs = kind.engine(path, files)
+        stepper = kind.stepper(path, files, threads=threads)
+        return ExportedLanguageModel(path, spec, tokenizer, stepper)
+    engine, outputs = kind.engine(path, files, threads=threads)
     try:
         model = ExportedModel(
-            path, spec, tokenizer, engine, gates=gates and files[GATES]
+            path, spec, tokenizer, engine, gates=gates and files[GATES], threads=threads
         )
         model.head.check_width(outputs, f"{path}/{SPEC}")
     except (KeyError, TypeError, ValueError) as error:
@@ -116,6 +133,33 @@ def load_export(path, graph=None):
             "run again"
         ) from None
     return model
+
+
+def check_replaceable(path):
+    """Refuse, in one line, to replace the folder `path` unless it is an
+    export by its manifest: an export.json and a manifest.json textgru
+    wrote, and nothing in the folder that the manifest does not list (a
+    folder that merely holds a file named export.json is someone's own)."""
+    refused = "; --overwrite replaces only an export textgru wrote (or an empty folder)"
+    try:
+        spec = _read_json(path / SPEC)
+        manifest = _read_json(path / MANIFEST)
+        listed = set(_manifest.files_of(manifest, f"{path}/{MANIFEST}", KIND))
+    except (RunError, OSError) as error:
+        raise RunError(f"{path} is not an export ({error}){refused}") from None
+    if not isinstance(spec, dict) or spec.get("export_format") not in READS:
+        raise RunError(f"{path}/{SPEC} is not an export's{refused}")
+    unlisted = sorted(
+        found.relative_to(path).as_posix()
+        for found in path.rglob("*")
+        if not found.is_dir() or found.is_symlink()
+        if found.relative_to(path).as_posix() not in listed | {MANIFEST}
+    )
+    if unlisted:
+        shown = ", ".join(unlisted[:3]) + (", ..." if len(unlisted) > 3 else "")
+        raise RunError(
+            f"{path} holds files an export does not write ({shown}){refused}"
+        )
 
 
 def graph_of(spec):
@@ -149,7 +193,7 @@ class ExportedModel:
     `spec` (the export.json).
     """
 
-    def __init__(self, path, spec, tokenizer, engine, gates=None):
+    def __init__(self, path, spec, tokenizer, engine, gates=None, threads=None):
         self.path = Path(path)
         self.spec = spec
         self.task = str(spec.get("task"))
@@ -158,11 +202,12 @@ class ExportedModel:
         pre = spec["preprocessing"]
         self.preprocessor = Preprocessor(
             tokenizer,
-            max_length=pre["max_length"],
-            add_bos=pre["add_bos"],
-            add_eos=pre["add_eos"],
+            max_length=_whole(pre["max_length"], "max_length", none=True),
+            add_bos=_switch(pre["add_bos"], "add_bos"),
+            add_eos=_switch(pre["add_eos"], "add_eos"),
         )
-        self.batch_size = int(pre["batch_size"])
+        self.batch_size = _whole(pre["batch_size"], "batch_size")
+        self.threads = threads
         # A masked model's answers do not depend on which texts share a batch,
         # so its engine may get fewer at a time (`ExportFormat.engine_batch`).
         kind = FORMATS[spec["format"]]
@@ -262,7 +307,9 @@ class ExportedModel:
         names = [entry["output"] for entry in self.gate_outputs]
         with self._gate_lock:  # a server's threads share one session
             if self._gate_session is None:
-                session = onnx_session(self._gates)
+                session = onnx_session(
+                    self._gates, f"{self.path}/{GATES}", self.threads
+                )
                 have = {output.name for output in session.get_outputs()}
                 if not names or have != set(names):
                     raise ExportIntegrityError(
@@ -404,6 +451,34 @@ class ExportedLanguageModel:
         return f"ExportedLanguageModel({str(self.path)!r})"
 
 
+def check_threads(threads):
+    """`threads` (onnxruntime's threads per graph: a positive int, or None
+    for every core), refused in one line otherwise."""
+    if threads is not None and (
+        isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
+    ):
+        raise InvalidArgumentError(
+            f"Expected `threads` to be a positive integer (or None: every core). "
+            f"Received: threads={threads!r}"
+        )
+    return threads
+
+
+def _whole(value, name, none=False):
+    """A count export.json's preprocessing records (at least 1)."""
+    if value is None and none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"preprocessing {name} is {value!r}, not a positive integer")
+    return value
+
+
+def _switch(value, name):
+    if not isinstance(value, bool):
+        raise ValueError(f"preprocessing {name} is {value!r}, not true or false")
+    return value
+
+
 def _is_layer(output, layer, direction):
     """Whether a gates.onnx output (an entry of export.json's "gates", named
     `update_<number>_<direction>`) is of GRU `layer` (its number, or a
@@ -449,17 +524,17 @@ def check_manifest(path, needed):
 
 
 def _read_json(path):
+    too_large = ExportIntegrityError(
+        f"{path} is larger than an export writes: it is not its own"
+    )
     try:
-        with open(path, "rb") as file:
-            data = file.read(_SMALL + 1)
+        data = _manifest.read_limited(path, _SMALL, KIND, too_large=too_large)
     except FileNotFoundError:
         raise RunError(
             f"{path.parent} is not a textgru export: no {path.name}"
         ) from None
     if len(data) > _SMALL:
-        raise ExportIntegrityError(
-            f"{path} is larger than an export writes: it is not its own"
-        )
+        raise too_large
     try:
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):

@@ -42,6 +42,9 @@ import contextlib
 import dataclasses
 import hmac
 import importlib.resources
+import ipaddress
+import json
+import math
 import os
 import socket
 import threading
@@ -49,14 +52,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Security
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from textgru import _quiet
 from textgru._status import say
 from textgru._version import __version__
 from textgru.deploy import schemas
-from textgru.deploy.limits import DEFAULT_HOST, DEFAULT_PORT, Limits
-from textgru.errors import RunError, TextgruError
+from textgru.deploy.limits import DEFAULT_HOST, DEFAULT_PORT, LOOPBACK_NAMES, Limits
+from textgru.errors import InvalidArgumentError, RunError, TextgruError
 
 API_KEY = "TEXTGRU_API_KEY"
 # The most bytes of an over-long body read (and dropped) before the 413.
@@ -80,11 +86,17 @@ PAGE_HEADERS = {
 }
 
 
-def make_app(model, *, api_key=None, **limits):
+def make_app(model, *, api_key=None, hosts=LOOPBACK_NAMES, **limits):
     """The FastAPI app that serves `model`: a run or an export (anything
     `textgru.load` gives), with `Limits` (`max_texts`, `max_chars`,
-    `max_bytes`, `max_new_tokens`)."""
+    `max_bytes`, `max_new_tokens`); `hosts`: the names its Host header may
+    give (None: any), a loopback server's own by default."""
     limits = Limits(**limits)
+    if api_key is not None and not api_key.strip():
+        raise InvalidArgumentError(
+            "The API key is empty, which would leave every POST open: give a key "
+            f"(--api-key, or {API_KEY}), or leave both out to serve without one"
+        )
     routers = ROUTERS.get(getattr(model, "graph", None))
     if routers is None:
         raise RunError(
@@ -99,6 +111,8 @@ def make_app(model, *, api_key=None, **limits):
         redoc_url=None,
     )
     app.add_middleware(BodyLimit, max_bytes=limits.max_bytes)
+    if hosts is not None:
+        app.add_middleware(HostCheck, hosts=hosts)
     app.state.model, app.state.limits = model, limits
     app.state.api_key = (api_key or "").encode("utf-8")
     # onnxruntime runs requests side by side (its sessions are thread-safe);
@@ -106,7 +120,7 @@ def make_app(model, *, api_key=None, **limits):
     app.state.one_at_a_time = (
         contextlib.nullcontext() if model.concurrent else threading.Lock()
     )
-    for router in (health, *routers):
+    for router in (health, docs, *routers):
         app.include_router(router)
     # What `serve` says it serves: each route of the routers, the page's by /.
     app.state.served = [
@@ -181,6 +195,74 @@ def _answering(request):
         raise HTTPException(422, str(error)) from None
 
 
+class StrictJSONRequest(Request):
+    """A request whose JSON body is strict JSON of Unicode text: no `NaN`,
+    `Infinity` or numbers too large for a float, no lone surrogates (an
+    escaped `\\ud800`, which no text can be encoded with), and UTF-8; any
+    of them is FastAPI's 422 `json_invalid`, not a 500 later."""
+
+    async def json(self):
+        if not hasattr(self, "_json"):
+            self._json = strict_json(await self.body())
+        return self._json
+
+
+def strict_json(body):
+    """`body` (bytes) parsed as strict JSON, or a `json.JSONDecodeError`."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise json.JSONDecodeError("the body is not UTF-8", "", error.start) from None
+    value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    _check_strings(value, text)
+    return value
+
+
+def _no_constant(name):
+    raise json.JSONDecodeError(f"{name} is not JSON (JSON has no {name})", name, 0)
+
+
+def _finite(literal):
+    value = float(literal)
+    if not math.isfinite(value):
+        raise json.JSONDecodeError(f"{literal} is too large for a number", literal, 0)
+    return value
+
+
+def _check_strings(value, text):
+    strings = [value] if isinstance(value, str) else []
+    if isinstance(value, dict):
+        strings = list(value)
+        for item in value.values():
+            _check_strings(item, text)
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(item, text)
+    for string in strings:
+        try:
+            string.encode("utf-8")
+        except UnicodeEncodeError:
+            raise json.JSONDecodeError(
+                "a string holds a lone surrogate (an escaped \\ud800-\\udfff "
+                "without its pair), which is not text",
+                text,
+                0,
+            ) from None
+
+
+class StrictJSONRoute(APIRoute):
+    """A route that reads its body as `StrictJSONRequest` (FastAPI's
+    custom-request pattern)."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def strict(request):
+            return await handler(StrictJSONRequest(request.scope, request.receive))
+
+        return strict
+
+
 # --- the routers --------------------------------------------------------------
 
 health = APIRouter()
@@ -199,7 +281,22 @@ def _health(request: Request):
     }
 
 
-answers = APIRouter(dependencies=[Depends(authorized)])
+docs = APIRouter(include_in_schema=False)
+
+
+@docs.get("/docs")
+def _docs():
+    """FastAPI's /docs pages load scripts from a CDN, so they are off: this
+    says where the page and the schema are."""
+    return HTMLResponse(
+        "<!doctype html><title>textgru</title><p>This server's page is at "
+        '<a href="/">/</a>; its API is described by <a href="/openapi.json">'
+        "/openapi.json</a> (open it in any OpenAPI viewer).",
+        headers=PAGE_HEADERS,
+    )
+
+
+answers = APIRouter(dependencies=[Depends(authorized)], route_class=StrictJSONRoute)
 
 
 @answers.post("/predict", response_model=schemas.PredictResponse)
@@ -223,7 +320,7 @@ def _gates(body: schemas.GatesRequest, request: Request):
     return found
 
 
-generation = APIRouter(dependencies=[Depends(authorized)])
+generation = APIRouter(dependencies=[Depends(authorized)], route_class=StrictJSONRoute)
 
 
 @generation.post("/generate", response_model=schemas.GenerateResponse)
@@ -264,8 +361,52 @@ page = _page_router()
 ROUTERS = {"outputs": (answers, page), "steps": (generation,)}
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(StarletteHTTPException):
+    """A body over the limit, found as it streams in (raised inside FastAPI's
+    body read, it reaches the client as this 413)."""
+
+    def __init__(self, max_bytes):
+        super().__init__(413, f"The request body is larger than {max_bytes} bytes")
+
+
+class HostCheck:
+    """ASGI middleware: a request whose Host header names another server
+    gets 400 (a loopback server is not reachable through a DNS name rebound
+    to 127.0.0.1 by a page elsewhere)."""
+
+    def __init__(self, app, hosts):
+        self.app, self.hosts = app, {host.lower() for host in hosts}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            host = _host_name(dict(scope["headers"]).get(b"host", b""))
+            if host not in self.hosts:
+                detail = (
+                    f"The Host header {host!r} is not this server's (it answers "
+                    f"{', '.join(sorted(self.hosts))}); serve with --host to listen "
+                    "on another address"
+                )
+                response = JSONResponse({"detail": detail}, status_code=400)
+                return await response(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+
+def _host_name(header):
+    """The name of a Host header (`[::1]:8000` -> `::1`), lower-cased."""
+    host = header.decode("latin-1").strip().lower()
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def hosts_for(host):
+    """The Host names a server bound to `host` answers: a loopback address's
+    own names, or (None) any, where the user chose to listen elsewhere."""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    return (*LOOPBACK_NAMES, host) if loopback else None
 
 
 class BodyLimit:
@@ -299,7 +440,11 @@ class BodyLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                raise _TooLarge
+                # As above: read the rest (up to DRAIN bytes), then answer.
+                while message.get("more_body") and seen < DRAIN:
+                    message = await receive()
+                    seen += len(message.get("body", b""))
+                raise _TooLarge(self.max_bytes)
             return message
 
         try:
@@ -320,30 +465,58 @@ def serve(
     port=DEFAULT_PORT,
     api_key=None,
     trust_code=False,
+    threads=None,
     **limits,
 ):
     """Load the run or export at `path` and serve it until SIGTERM or Ctrl-C
-    (`limits`: `Limits`' fields)."""
+    (`limits`: `Limits`' fields; `threads`: onnxruntime's, of an export)."""
     import uvicorn
 
     from textgru.deploy.loading import load
+    from textgru.deploy.protocol import timed_protocol
 
     limits = Limits(**limits)  # refused before loading anything
-    model = load(path, trust_code=trust_code)
+    if api_key is None:
+        api_key = os.environ.get(API_KEY)
+    check_port(port)
+    model = load(path, trust_code=trust_code, threads=threads)
     app = make_app(
-        model, api_key=api_key or os.environ.get(API_KEY), **dataclasses.asdict(limits)
+        model, api_key=api_key, hosts=hosts_for(host), **dataclasses.asdict(limits)
     )
     sock = bind(host, port)
     where = sock.getsockname()
     url = f"http://{_host(where[0])}:{where[1]}"
     say(f"serving {path} at {url} ({', '.join(app.state.served)}, GET /health)")
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=30)
-    uvicorn.Server(config).run(sockets=[sock])
+    config = uvicorn.Config(
+        app,
+        http=timed_protocol(limits.header_timeout, limits.body_timeout),
+        log_level="warning",
+        timeout_graceful_shutdown=30,
+    )
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets=None):
+            await super().shutdown(sockets)
+            # Straight to stderr: uvicorn ends the process by the signal it
+            # was sent next, before a filtered line would be passed on.
+            say(f"stopped serving {path} at {url}", stream=_quiet.real_stderr())
+
+    Server(config).run(sockets=[sock])
+
+
+def check_port(port):
+    """A port `bind` can take (0 to 65535; 0 picks a free one)."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise InvalidArgumentError(
+            f"Expected `port` to be from 0 to 65535 (0: a free one). Received: "
+            f"port={port!r}"
+        )
 
 
 def bind(host, port):
     """A listening socket on `host`:`port` (port 0: a free one), or a
     one-line error."""
+    check_port(port)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP named, not left 0: asyncio turns Nagle's algorithm off
     # (TCP_NODELAY) only on sockets that say so, and with it on, each answer

@@ -110,6 +110,9 @@ def named_labels(names):
         or not all(isinstance(name, str) for name in names)
     ):
         raise ValueError(f"label names {names!r} are not a list of strings")
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"label names {names!r} name {', '.join(twice)} twice")
     return list(names)
 
 

@@ -85,13 +85,13 @@ def read_small(path):
     line if it is larger than any run's is."""
     path = Path(path)
     limit = SIZE_LIMITS.get(path.name, 1 << 20)  # others: 1 MB
-    with open(path, "rb") as file:
-        data = file.read(limit + 1)
+    too_large = RunIntegrityError(
+        f"{path} is larger than {limit >> 20} MB, far more than a run writes: "
+        "it is not this run's file"
+    )
+    data = _manifest.read_limited(path, limit, KIND, too_large=too_large)
     if len(data) > limit:
-        raise RunIntegrityError(
-            f"{path} is larger than {limit >> 20} MB, far more than a run writes: "
-            "it is not this run's file"
-        )
+        raise too_large
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
