@@ -481,8 +481,9 @@ def _write_texts(path, texts, column="review"):
     return path
 
 
-def _read_labels(path):
-    """(texts, labels, probability rows) of a labelled file."""
+def _read_labels(path, column="text"):
+    """(texts, labels, probability rows) of a labelled file (the texts in
+    `column`)."""
     if path.suffix == ".csv":
         import csv
 
@@ -490,14 +491,14 @@ def _read_labels(path):
             rows = list(csv.DictReader(file))
         columns = [c for c in rows[0] if c.startswith("p_")]
         return (
-            [r["text"] for r in rows],
+            [r[column] for r in rows],
             [r["label"] for r in rows],
             np.array([[float(r[c]) for c in columns] for r in rows]),
         )
     if path.suffix == ".jsonl":
         rows = [json.loads(line) for line in path.read_text().splitlines()]
         return (
-            [r["text"] for r in rows],
+            [r[column] for r in rows],
             [r["label"] for r in rows],
             np.array([list(r["probabilities"].values()) for r in rows]),
         )
@@ -505,7 +506,25 @@ def _read_labels(path):
 
     table = parquet.read_table(path).to_pydict()
     columns = [c for c in table if c.startswith("p_")]
-    return table["text"], table["label"], np.array([table[c] for c in columns]).T
+    return table[column], table["label"], np.array([table[c] for c in columns]).T
+
+
+def _kept_ids(path):
+    """The `id` column of a labelled file, as ints, after checking it comes
+    first."""
+    if path.suffix == ".csv":
+        import csv
+
+        with open(path, newline="", encoding="utf-8") as file:
+            rows = list(csv.DictReader(file))
+    elif path.suffix == ".jsonl":
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+    else:
+        import pyarrow.parquet as parquet
+
+        rows = parquet.read_table(path).to_pylist()
+    assert list(rows[0])[:2] == ["id", "review"], list(rows[0])
+    return [int(row["id"]) for row in rows]
 
 
 @pytest.mark.parametrize(
@@ -523,8 +542,10 @@ def test_a_file_is_labelled_row_by_row_in_chunks(
         out = tmp_path / f"{type(model).__name__}{target}"
         stats = label_file(model, path, out, text_column="review", chunk=7)
         assert stats["texts"] == len(texts) and stats["texts_per_s"] > 0
-        got_texts, labels, probabilities = _read_labels(out)
+        got_texts, labels, probabilities = _read_labels(out, "review")
         assert got_texts == texts
+        # The input's columns come first, its id among them, so rows join back.
+        assert _kept_ids(out) == list(range(len(texts)))
         expected = run.predict_proba(texts)
         np.testing.assert_allclose(probabilities, expected, rtol=0, atol=1e-5)
         assert labels == [run.label_names[i] for i in expected.argmax(1)]

@@ -139,7 +139,7 @@ def _run(argv):
     except OSError as error:
         # A place the user named that cannot be used is theirs to fix (2); a
         # full disk or another failure of the system is an I/O error (1).
-        print(f"textgru: error: {_os_message(error)}", file=sys.stderr)
+        print(f"textgru: error: {_os_message(error, args.command)}", file=sys.stderr)
         user = isinstance(error, _USER_OS_ERRORS) or error.errno == _EROFS
         return 2 if user else 1
     except KeyboardInterrupt:
@@ -197,14 +197,16 @@ def _in_flags(message, args=None):
     return re.sub(r"`([a-z][a-z_]*)`", quoted, message)
 
 
-def _os_message(error):
+def _os_message(error, command=None):
     import errno
 
     what = error.strerror or str(error) or type(error).__name__
     where = f": {error.filename}" if error.filename else ""
     hint = ""
     if error.errno == errno.ENOSPC:
-        hint = "; free some space, then --resume the run"
+        # Only training resumes; elsewhere nothing half-written was kept.
+        again = "--resume the run" if command == "train" else "run it again"
+        hint = f"; free some space, then {again}"
     elif error.errno == errno.EROFS:
         hint = "; the disk is read-only: choose a place on a writable one (--out)"
     elif isinstance(error, PermissionError):

@@ -42,13 +42,19 @@ def add_to(commands, argv):
     )
     predict.add_argument(
         "--output",
-        help="where --input's answers go: .csv, .jsonl or .parquet (the text, "
-        "then a classifier's label, probability and p_<label> for each label; a "
-        "multi-label run's labels and p_<label>; a regression run's "
+        help="where --input's answers go: .csv, .jsonl or .parquet (the input's "
+        "columns, then a classifier's label, probability and p_<label> for each "
+        "label; a multi-label run's labels and p_<label>; a regression run's "
         "prediction), written whole or not at all",
     )
     predict.add_argument(
         "--text-column", help="--input's text column (default: the run's, or text)"
+    )
+    predict.add_argument(
+        "--columns",
+        metavar="A,B,...",
+        help="--input's columns to keep in --output, before the answers "
+        "(default: all of them, so the answers join back by an id)",
     )
     predict.add_argument(
         "--overwrite", action="store_true", help="replace an --output file"
@@ -97,9 +103,17 @@ def run(args):
             )
         if args.top_k is not None:
             raise InvalidArgumentError("--top-k is for texts, not --input files")
+    elif args.columns is not None:
+        raise InvalidArgumentError("--columns chooses --input's columns; add --input")
+    if args.input or args.output:
         column = args.text_column or model.text_column
         label_file(
-            model, args.input, args.output, text_column=column, overwrite=args.overwrite
+            model,
+            args.input,
+            args.output,
+            text_column=column,
+            columns=_columns(args.columns),
+            overwrite=args.overwrite,
         )
         return
     texts = read_texts(args, keep_blank=True)
@@ -110,6 +124,18 @@ def run(args):
             print(json.dumps(answer, ensure_ascii=False, allow_nan=False))
         else:
             print(head.line(answer))
+
+
+def _columns(text):
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise InvalidArgumentError(
+            f"Expected --columns to be column names joined by commas, like id,text. "
+            f"Received: {text!r}"
+        )
+    return names
 
 
 def answering(model):
