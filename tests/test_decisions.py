@@ -491,3 +491,51 @@ def test_an_export_json_with_a_bad_decision_is_refused(
     code = cli.main(["predict", str(folder), "a text"])
     assert "export.json is damaged" in one_line_error(capsys, code)
     shutil.rmtree(folder)
+
+
+def test_the_positive_label_is_the_one_f1_and_pr_auc_are_about(tmp_path):
+    """The rare label sorts first ("complaint" before "ok"): with
+    --positive-label complaint, the threshold is tuned for its F1 and PR-AUC
+    is its, checked against scikit-learn's."""
+    from textgru.data import load_dataset
+    from textgru.tasks import train_classifier
+
+    source = _imbalanced(tmp_path)
+    text = (
+        open(source).read().replace(",pos\n", ",complaint\n").replace(",neg\n", ",ok\n")
+    )
+    path = tmp_path / "complaints.csv"
+    path.write_text(text)
+    config = ClassifierConfig(
+        dataset=str(path), out=str(tmp_path / "run"), threshold_metric="f1",
+        positive_label="complaint", **TINY,
+    )  # fmt: skip
+    run = train_classifier(config, verbose=0)
+    assert run.label_names == ["complaint", "ok"] and run.positive == 0
+    data = load_dataset(str(path))
+    validation = data["validation"]
+    ok = run.predict_proba(validation["text"])[:, 1]
+    labels = np.asarray(validation["label"])
+    tuned = json.loads((run.path / "config.json").read_text())["threshold"]
+    # The second label ("ok") is predicted at or above the threshold, as ever;
+    # the F1 tuned is the complaint's, the best of any cut.
+    f1 = sk.f1_score(labels, (ok >= run.threshold).astype(int), pos_label=0)
+    assert tuned["validation_score"] == pytest.approx(f1)
+    best = max(
+        sk.f1_score(labels, (ok >= cut).astype(int), pos_label=0)
+        for cut in np.unique(ok)
+    )
+    assert f1 >= best - 1e-12
+    test = data["test"]
+    probabilities = run.predict_proba(test["text"])
+    report = run.metrics["test"]
+    assert report["positive_label"] == "complaint"
+    assert report["pr_auc"] == pytest.approx(
+        sk.average_precision_score(np.asarray(test["label"]) == 0, probabilities[:, 0])
+    )
+
+    wrong = ClassifierConfig(
+        dataset=str(path), out=str(tmp_path / "wrong"), positive_label="spam", **TINY
+    )
+    with pytest.raises(DatasetError, match="--positive-label spam is not one of"):
+        train_classifier(wrong, verbose=0)

@@ -50,7 +50,8 @@ def test_the_report_is_scipys(rng):
 @pytest.mark.parametrize(
     "value, says",
     [("high", "target 'high' .* is not a number"), ("nan", "row 1 .* has no target"),
-     ("", "row 1 .* has no target"), ("inf", "is not finite")],
+     ("", "row 1 .* has no target"), ("inf", "is not finite"),
+     ("1e300", "target 1e\\+300 .* beyond what the model computes in")],
 )  # fmt: skip
 def test_targets_that_are_not_numbers_are_refused(tmp_path, value, says):
     from textgru.data import Numbers, load_dataset
@@ -215,6 +216,8 @@ def test_evaluate_writes_every_text_worst_first(regressor, tmp_path, capsys):
     test = load_dataset(regressor.config.dataset, target=Numbers("score"))["test"]
     predicted = dict(zip(test["text"], regressor.predict(test["text"]), strict=True))
     truth = dict(zip(test["text"], test["target"], strict=True))
+    with open(regressor.config.dataset, newline="", encoding="utf-8") as file:
+        written = {row["text"]: row["score"] for row in csv.DictReader(file)}
     assert sorted(r["text"] for r in rows) == sorted(test["text"])
     errors = [abs(float(r["error"])) for r in rows]
     assert errors == sorted(errors, reverse=True)
@@ -225,6 +228,12 @@ def test_evaluate_writes_every_text_worst_first(regressor, tmp_path, capsys):
         assert float(row["error"]) == pytest.approx(
             float(row["predicted"]) - float(row["target"]), abs=1e-5
         )
+        # float32 numbers, written as the shortest decimals that read back as
+        # them: a target is the file's own number (-1.279, not
+        # -1.2790000438690186).
+        assert float(row["target"]) == float(written[row["text"]])
+        for column in ("predicted", "error"):
+            assert len(row[column].lstrip("-")) <= 13, row
 
 
 def test_a_regression_run_ships(regressor, tmp_path, capsys):

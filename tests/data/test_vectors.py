@@ -259,3 +259,23 @@ def test_the_regressor_and_multi_label_classifier_start_from_vectors_too(tmp_pat
     assert tags.rescale_embeddings and not tags.freeze_embeddings
     with pytest.raises(InvalidArgumentError, match="give word vectors"):
         MultiLabelConfig(dataset=str(data), freeze_embeddings=True)
+
+
+def test_a_gzip_that_expands_to_one_huge_line_is_refused_unread(tmp_path, tokenizer):
+    """1 MB of gzip that would expand to one 1 GB line (held whole, it filled
+    a 24 GB machine): each line is read with a bound."""
+    import gzip
+    import resource
+
+    path = tmp_path / "bomb.txt.gz"
+    with gzip.open(path, "wb", compresslevel=9) as file:
+        file.write(b"good 0.1 0.2\n")
+        block = b"0" * (1 << 20)
+        for _ in range(1024):  # 1 GiB of one line
+            file.write(block)
+    assert path.stat().st_size < 2 << 20
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(DatasetError, match="line 2: longer than 1,048,576 characters"):
+        read_word_vectors(path, tokenizer, 2)
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before  # KiB
+    assert grown < 200 << 10, f"the peak grew by {grown >> 10} MiB"

@@ -209,3 +209,28 @@ def test_training_on_the_fast_path_gives_the_plain_paths_weights(
     np.testing.assert_allclose(fast_loss, plain_loss, rtol=1e-5)
     for a, b in zip(fast_weights, plain_weights, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("use_cudnn", ["auto", True, False])
+def test_kerass_use_cudnn_is_fast_path(use_cudnn, fast_calls, rng, tmp_path):
+    """Code written for `keras.layers.GRU(use_cudnn=...)` runs unchanged: the
+    same values, taken as `fast_path` (and saved as it); the same answers as
+    Keras's GRU with its weights."""
+    from textgru.errors import InvalidArgumentError
+
+    layer = textgru.GRU(4, use_cudnn=use_cudnn, reset_after=True)
+    theirs = keras.layers.GRU(4, use_cudnn="auto", reset_after=True)
+    x = rng.normal(size=(3, 5, 2)).astype("float32")
+    ours = layer(x)
+    theirs(x)
+    theirs.set_weights(layer.get_weights())
+    np.testing.assert_allclose(ours, theirs(x), atol=1e-5)
+    assert layer.fast_path == use_cudnn
+    assert bool(fast_calls) == (use_cudnn is not False)
+    config = layer.get_config()
+    assert config["fast_path"] == use_cudnn and "use_cudnn" not in config
+    assert textgru.GRU.from_config(config).fast_path == use_cudnn
+    with pytest.raises(InvalidArgumentError, match="Keras's name for `fast_path`"):
+        textgru.GRU(4, use_cudnn=False, fast_path=True)
+    with pytest.raises(InvalidArgumentError, match="use_cudnn='yes'"):
+        textgru.GRU(4, use_cudnn="yes")

@@ -256,6 +256,11 @@ def _label_list_text(text, separator, source, column, name, row):
     return [text]
 
 
+# The largest regression target read: targets are float32 (up to 3.4e38),
+# and their spread is computed from their squares in float64 (up to 1.8e308).
+LARGEST_TARGET = 1e30
+
+
 def _targets(split, column, source, name):
     """A regression target column as floats: each a finite number (or the
     text of one), else a `DatasetError` naming the row."""
@@ -284,6 +289,12 @@ def _targets(split, column, source, name):
             raise DatasetError(
                 f"{source}: target {value!r} in column {column!r} of split "
                 f"{name!r} (row {row}) is not finite; fill or drop that row"
+            )
+        if abs(number) > LARGEST_TARGET:
+            raise DatasetError(
+                f"{source}: target {value!r} in column {column!r} of split "
+                f"{name!r} (row {row}) is beyond what the model computes in (float32, "
+                f"up to {LARGEST_TARGET:.0e} here); scale the column (e.g. its log)"
             )
         values.append(number)
     return values

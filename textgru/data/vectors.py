@@ -17,6 +17,7 @@ are parsed, so a file of millions of words costs little memory.
 
 import dataclasses
 import gzip
+import itertools
 import os
 from pathlib import Path
 
@@ -29,6 +30,9 @@ from textgru.errors import DatasetError
 
 # Words read and tokenized at a time.
 _CHUNK = 8192
+# The longest line read of a vector file (characters): a 300-d fastText
+# line is about 4,000.
+MAX_LINE = 1 << 20
 
 
 @dataclasses.dataclass
@@ -177,7 +181,7 @@ def _chunks(path):
     chunk, first = [], None
     try:
         with opener(path, "rt", encoding="utf-8") as file:
-            for number, text in enumerate(file, start=1):
+            for number, text in enumerate(_bounded_lines(file, path), start=1):
                 # fastText's lines end in a space: no empty last field.
                 parts = text.rstrip().split(" ")
                 if number == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
@@ -199,6 +203,22 @@ def _chunks(path):
         raise DatasetError(f"Could not read {path}: {error}") from None
     if chunk:
         yield first, chunk
+
+
+def _bounded_lines(file, path):
+    """The lines of a text file, each read with a bound (`MAX_LINE`
+    characters): a line longer than any vector file's (a gzip that expands
+    to one line of a gigabyte) is refused before it is held."""
+    for number in itertools.count(1):
+        line = file.readline(MAX_LINE + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE:
+            raise DatasetError(
+                f"{path}, line {number}: longer than {MAX_LINE:,} characters, far "
+                "more than a word and its vector; not a word-vector text file"
+            )
+        yield line
 
 
 def _is_gzip(path):

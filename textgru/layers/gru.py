@@ -281,6 +281,9 @@ class GRU(keras.layers.RNN):
             raises an `InvalidArgumentError` saying why where it cannot run
             (the spirit of `keras.layers.GRU(use_cudnn=...)`).
             Default: `"auto"`.
+        use_cudnn: `keras.layers.GRU`'s name for `fast_path` (the same
+            values, mapped to it), so code written for Keras runs unchanged;
+            saved as `fast_path`. Default: `None` (use `fast_path`).
         **kwargs: Base layer arguments, such as `name` and `dtype`.
 
     Call arguments:
@@ -329,8 +332,21 @@ class GRU(keras.layers.RNN):
         unroll=False,
         cell=None,
         fast_path="auto",
+        use_cudnn=None,
         **kwargs,
     ):
+        if use_cudnn is not None:  # Keras's name, for code written for Keras
+            if not (isinstance(use_cudnn, bool) or use_cudnn == "auto"):
+                raise InvalidArgumentError(
+                    "Expected `use_cudnn` to be 'auto', True or False. Received: "
+                    f"use_cudnn={use_cudnn!r}"
+                )
+            if fast_path != "auto" and fast_path != use_cudnn:
+                raise InvalidArgumentError(
+                    "`use_cudnn` is Keras's name for `fast_path`; give one of them. "
+                    f"Received: fast_path={fast_path!r}, use_cudnn={use_cudnn!r}"
+                )
+            fast_path = use_cudnn
         if not (isinstance(fast_path, bool) or fast_path == "auto"):
             raise InvalidArgumentError(
                 "Expected `fast_path` to be 'auto', True or False. Received: "

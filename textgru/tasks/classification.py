@@ -93,9 +93,17 @@ class ClassifierConfig(ReadingConfig, WordVectorsConfig, DistillConfig, TrainCon
     threshold_metric: str | None = field(
         None,
         "two classes: tune the threshold on the validation split for f1 (of the "
-        "second label), macro_f1, balanced_accuracy or accuracy (recorded; used "
+        "positive label), macro_f1, balanced_accuracy or accuracy (recorded; used "
         "by predict, evaluate and exports)",
         shown="none",
+        resume_free=True,
+    )
+    positive_label: str | None = field(
+        None,
+        "two classes: the label that f1 (--threshold-metric f1) and PR-AUC are "
+        "about, usually the rare one you look for (default: the second in sorted "
+        "order)",
+        shown="the second",
         resume_free=True,
     )
     calibrate: bool = field(
@@ -193,6 +201,14 @@ class ClassifierRun(TaskRun):
         texts = list(texts)
         return self.head.answers(texts, self.outputs(texts, batch_size), top_k)
 
+    @property
+    def positive(self):
+        """Of two labels, the index of the positive one (`positive_label`:
+        what f1 and PR-AUC are about), the second by default."""
+        chosen = self.config.positive_label
+        names = list(map(str, self.label_names))
+        return names.index(chosen) if chosen in names else 1
+
     def decide(self, probabilities):
         """The label id of each row of `probabilities` (the run's threshold
         applied)."""
@@ -205,7 +221,9 @@ class ClassifierRun(TaskRun):
             decided = self.decide(probabilities)
         report = {
             **classification_report(labels, decided, self.label_names),
-            **probability_report(labels, probabilities, self.label_names),
+            **probability_report(
+                labels, probabilities, self.label_names, self.positive
+            ),
         }
         if self.threshold is not None:
             report["threshold"] = self.threshold
@@ -315,12 +333,21 @@ class ClassificationTask(Task):
                 "at least 2 classes"
             )
         if len(label_names) != 2 and (
-            config.threshold is not None or config.threshold_metric
+            config.threshold is not None
+            or config.threshold_metric
+            or config.positive_label is not None
         ):
             raise DatasetError(
                 f"{source}: a decision threshold (--threshold, --threshold-metric) "
-                f"is for two classes; this dataset has {len(label_names)} "
-                f"({', '.join(map(str, label_names))})"
+                f"or a --positive-label is for two classes; this dataset has "
+                f"{len(label_names)} ({', '.join(map(str, label_names))})"
+            )
+        if config.positive_label is not None and (
+            config.positive_label not in map(str, label_names)
+        ):
+            raise DatasetError(
+                f"{source}: --positive-label {config.positive_label} is not one of its "
+                f"labels ({', '.join(map(str, label_names))})"
             )
         info = {"label_names": label_names}
         weights = self.class_weights(config, data["train"])
@@ -412,11 +439,17 @@ class ClassificationTask(Task):
         if config.threshold is not None:
             tuned["threshold"] = {"value": config.threshold}
         elif config.threshold_metric is not None:
-            # On the probabilities predict gives: calibrated, if the run is.
-            positive = _predictions.calibrated(raw, run.temperature)[:, 1]
+            # On the probabilities predict gives: calibrated, if the run is;
+            # tuned for the positive label (of the first: on its probability,
+            # then as the threshold on the second's that decides the same).
+            chosen = run.positive
+            scores = _predictions.calibrated(raw, run.temperature)[:, chosen]
+            labels = np.asarray(split["label"]) == chosen
             value, score = imbalance.tune_threshold(
-                split["label"], positive, config.threshold_metric
+                labels, scores, config.threshold_metric
             )
+            if chosen == 0:
+                value = 1.0 - value
             say(
                 f"decision threshold {value:.3f} (validation "
                 f"{config.threshold_metric} {score:.4f})"

@@ -64,22 +64,23 @@ def classification_report(y_true, y_pred, label_names):
 CALIBRATION_BINS = 15
 
 
-def probability_report(y_true, probabilities, label_names):
+def probability_report(y_true, probabilities, label_names, positive=1):
     """What the probabilities themselves are worth, beyond the decisions:
     the expected calibration error with its reliability bins for every
     task, and for two labels the ROC-AUC and PR-AUC (average precision) of
-    the second label's probability.
+    the positive label's probability (the second by default).
 
     Args:
         y_true: true class ids.
         probabilities: `(texts, classes)`.
         label_names: the class names.
+        positive: of two labels, the index of the positive one.
 
     Returns:
         A dict with `ece` and `reliability` (per bin: `low`, `high`,
         `count`, `confidence`, `accuracy`); of two labels also `roc_auc`
         and `pr_auc` (None when the texts hold one label only), named for
-        the second label in `positive_label`.
+        the positive label in `positive_label`.
 
     Example:
 
@@ -93,11 +94,11 @@ def probability_report(y_true, probabilities, label_names):
     ece, bins = calibration_error(y_true, probabilities)
     report = {"ece": ece, "reliability": bins}
     if len(label_names) == 2:
-        positive = probabilities[:, 1]
+        scores = probabilities[:, positive]
         report.update(
-            positive_label=str(label_names[1]),
-            roc_auc=roc_auc(y_true == 1, positive),
-            pr_auc=average_precision(y_true == 1, positive),
+            positive_label=str(label_names[positive]),
+            roc_auc=roc_auc(y_true == positive, scores),
+            pr_auc=average_precision(y_true == positive, scores),
         )
     return report
 

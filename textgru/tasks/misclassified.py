@@ -116,12 +116,18 @@ def worst_predicted(texts, targets, predicted):
     return [
         {
             "text": texts[i],
-            "target": float(targets[i]),
-            "predicted": float(targets[i] + errors[i]),
-            "error": float(errors[i]),
+            "target": _single(targets[i]),
+            "predicted": _single(targets[i] + errors[i]),
+            "error": _single(errors[i]),
         }
         for i in order
     ]
+
+
+def _single(value):
+    """A float32 number (targets and predictions are) as the shortest decimal
+    that reads back as it: -1.279, not the float64 -1.2790000438690186."""
+    return float(np.format_float_positional(np.float32(value), unique=True))
 
 
 def write(path, rows, columns):
