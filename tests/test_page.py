@@ -81,6 +81,23 @@ def _check_heatmap(browser, run, text, direction):
     np.testing.assert_allclose(values, expected.update, rtol=0, atol=1e-5)
 
 
+def _check_layout(browser):
+    """The heatmap spans its box's width, its rows are the units that vary
+    most over the tokens first (every one of the tiny model's, under the
+    default top 32), and it says how many it shows."""
+    box = browser.find_element(By.ID, "heatmap-box")
+    table = browser.find_element(By.ID, "heatmap")
+    assert table.size["width"] >= 0.95 * box.size["width"], (table.size, box.size)
+    rows = browser.execute_script(
+        "return [...document.querySelectorAll('#heatmap tbody tr')].map(r => "
+        "[...r.querySelectorAll('td')].map(c => Number(c.dataset.value)))"
+    )
+    spread = [float(np.var(values)) for values in rows]
+    assert spread == sorted(spread, reverse=True)
+    shown = browser.find_element(By.ID, "gate-shown").text
+    assert shown.startswith(f"all {len(rows)} units, the most varying"), shown
+
+
 def test_the_page_labels_texts_and_draws_their_update_gates(
     tiny_export, browser, tmp_path
 ):
@@ -127,6 +144,7 @@ def test_the_page_labels_texts_and_draws_their_update_gates(
 
         # The first text's gates, forward; then its backward direction.
         _check_heatmap(browser, run, TEXTS[0], "forward")
+        _check_layout(browser)
         layers = Select(browser.find_element(By.ID, "gate-layer"))
         assert [o.text for o in layers.options] == [
             "forward_gru_0 (forward)", "backward_gru_0 (backward)"

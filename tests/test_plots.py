@@ -66,6 +66,8 @@ def test_gate_heatmap_rows_and_labels():
     np.testing.assert_allclose(bottom.images[0].get_array(), second.reset[:, chosen].T)
     assert bottom.get_xlim() == top.get_xlim()  # one cell width for every panel
     assert colourbar.get_xlabel() == "reset"
+    # One convention with the page of `textgru serve`: dark is near 1.
+    assert top.images[0].get_cmap().name == plots.GATE_COLOURS == "Blues"
 
     mean = plots.gate_heatmap(first, units="mean", titles=["the mean"]).axes[0]
     np.testing.assert_allclose(mean.images[0].get_array(), [first.update.mean(1)])

@@ -16,6 +16,10 @@ from matplotlib.ticker import MaxNLocator
 from textgru._atomic import atomic_path
 from textgru.errors import InvalidArgumentError
 
+# Gates (0 to 1) in every figure and on the page of `textgru serve`: white to
+# navy, dark near 1 (the unit keeps its state).
+GATE_COLOURS = "Blues"
+
 
 def training_curves(history, *, kept_epoch=None, monitor=None):
     """Loss and accuracy per epoch, train against validation.
@@ -286,7 +290,9 @@ def gate_heatmap(activations, *, gate=None, units=16, titles=None):
         images[bounded] = axes.imshow(
             rows(value).T,
             aspect="auto",
-            cmap="viridis" if bounded else "RdBu_r",
+            # Dark is near 1 (the unit keeps its state), as on the page of
+            # `textgru serve`; candidate and state diverge around 0.
+            cmap=GATE_COLOURS if bounded else "RdBu_r",
             vmin=0 if bounded else -1,
             vmax=1,
             interpolation="nearest",

@@ -126,7 +126,24 @@ async function showGates(index) {
   drawHeatmap();
 }
 
-// Rows are units, columns tokens; darker is nearer 1 (keeps the state).
+// The units shown: the `count` (all: Infinity) whose update gate varies most
+// over the text's tokens, the most varying first (a unit whose gate never
+// moves says little about the text).
+function unitsByVariance(update, count) {
+  const units = update.length ? update[0].length : 0;
+  const spread = [];
+  for (let unit = 0; unit < units; unit++) {
+    const values = update.map((row) => row[unit]);
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length;
+    spread.push([variance, unit]);
+  }
+  spread.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  return spread.slice(0, count).map(([, unit]) => unit);
+}
+
+// Rows are units, columns tokens, across the page's width; darker is nearer
+// 1 (keeps the state), as in `textgru gates`' figures (matplotlib's Blues).
 function drawHeatmap() {
   const entry = gates.layers[Number($("gate-layer").value || 0)];
   const table = $("heatmap");
@@ -135,14 +152,16 @@ function drawHeatmap() {
   table.dataset.direction = entry.direction;
   const head = element("thead");
   const top = element("tr");
-  top.append(element("th", "", "unit"));
+  top.append(element("th", "unit", "unit"));
   for (const token of gates.tokens) top.append(element("th", "token", token));
   head.append(top);
   const body = element("tbody");
-  const units = entry.update.length ? entry.update[0].length : 0;
-  for (let unit = 0; unit < units; unit++) {
+  const total = entry.update.length ? entry.update[0].length : 0;
+  const count = $("gate-units").value === "all" ? Infinity : Number($("gate-units").value);
+  const shown = unitsByVariance(entry.update, count);
+  for (const unit of shown) {
     const row = element("tr");
-    row.append(element("th", "", String(unit)));
+    row.append(element("th", "unit", String(unit)));
     entry.update.forEach((values, t) => {
       const z = values[unit];
       const cell = element("td");
@@ -156,6 +175,9 @@ function drawHeatmap() {
     body.append(row);
   }
   table.append(head, body);
+  $("gate-shown").textContent = shown.length < total
+    ? `${shown.length} of ${total} units, the most varying over the tokens first`
+    : `all ${total} units, the most varying over the tokens first`;
 }
 
 async function describeModel() {
@@ -173,6 +195,7 @@ async function describeModel() {
 
 $("label").addEventListener("click", label);
 $("gate-layer").addEventListener("change", drawHeatmap);
+$("gate-units").addEventListener("change", drawHeatmap);
 $("texts").addEventListener("keydown", (event) => {
   if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) label();
 });
