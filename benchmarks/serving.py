@@ -19,9 +19,16 @@ runs/sentiment) this exports it to a temporary folder and measures:
   request): p50 and p99 latency and texts/s at each `--clients` count of
   concurrent clients (`--requests` requests each), each client a thread of
   this process that keeps its connection open (as browsers and HTTP client
-  libraries do). The clients share the machine with the server: for the
-  server's own rate, load it from a program in C, such as `wrk` (the
-  command is in docs/deploy.md).
+  libraries do), at each `--threads` count of onnxruntime threads. The
+  clients share the machine with the server: for the server's own rate,
+  load it from a program in C, such as `wrk` (the command is in
+  docs/deploy.md);
+- slow clients (`--slow`, 200 by default): that many connections that
+  send their headers a byte a second and never finish them (slowloris)
+  are opened first; then the largest `--clients` count of honest clients
+  is measured while they hang on, and the time until the server has cut
+  every slow one (`--header-timeout`, 10 s by default, as `textgru
+  serve`'s).
 
 In-process figures are warm: each is the second of two passes over the same
 texts, so TensorFlow has compiled its loop for every shape they need (the
@@ -33,6 +40,8 @@ Ratios are export over run (above 1: the export is faster).
 import argparse
 import http.client
 import json
+import selectors
+import socket
 import statistics
 import subprocess
 import sys
@@ -83,9 +92,9 @@ def cold_serve(folder, runs):
     return statistics.median(times[1:])
 
 
-def _serve(folder):
+def _serve(folder, *flags):
     return subprocess.Popen(
-        [COMMAND, "serve", str(folder), "--port", "0"],
+        [COMMAND, "serve", str(folder), "--port", "0", *flags],
         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
     )  # fmt: skip
 
@@ -118,44 +127,126 @@ def throughput(model, texts, batch_size):
     return len(texts) / (time.perf_counter() - start)
 
 
-def over_http(folder, texts, clients, requests):
+def over_http(folder, texts, clients, requests, flags=(), slow=0):
     """{clients: (p50 ms, p99 ms, texts/s)} of one-text requests to
-    `textgru serve folder` (started here on a free port, stopped after)."""
-    server = _serve(folder)
+    `textgru serve folder FLAGS` (started here on a free port, stopped
+    after); with `slow`, also `"slow"`: the honest clients' figures at the
+    largest count while `slow` slowloris connections hang on, and the
+    seconds until the server cut the last of them."""
+    server = _serve(folder, *flags)
     try:
         where = _where(server)
-        connections = threading.local()  # each client keeps its connection
-
-        def ask(text):
-            if not hasattr(connections, "http"):
-                connections.http = http.client.HTTPConnection(*where, timeout=60)
-            body = json.dumps({"texts": [text]})
-            start = time.perf_counter()
-            connections.http.request(
-                "POST", "/predict", body, {"Content-Type": "application/json"}
-            )
-            response = connections.http.getresponse()
-            response.read()
-            assert response.status == 200, response.status
-            return time.perf_counter() - start
-
-        result = {}
-        for count in clients:
-            work = [texts[i % len(texts)] for i in range(count * requests)]
-            with ThreadPoolExecutor(count) as pool:
-                list(pool.map(ask, work[: 2 * count]))  # warm-up
-                start = time.perf_counter()
-                times = list(pool.map(ask, work))
-                wall = time.perf_counter() - start
-            result[count] = (
-                float(np.percentile(times, 50) * 1e3),
-                float(np.percentile(times, 99) * 1e3),
-                len(work) / wall,
-            )
+        result = _honest(where, texts, clients, requests)
+        if slow:
+            loris = Slowloris(where, slow)
+            try:
+                honest = _honest(where, texts, [clients[-1]], requests)
+                cut = loris.wait_until_cut(timeout=120)
+            finally:
+                loris.close()
+            result["slow"] = {
+                "connections": slow,
+                "clients": clients[-1],
+                "honest": honest[clients[-1]],
+                "cut": loris.cut,
+                "last_cut_s": cut,
+            }
         return result
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+class Slowloris:
+    """`count` connections to `where` that send a request's headers a byte a
+    second (from one thread) and never finish them; `cut` counts those the
+    server closed."""
+
+    def __init__(self, where, count):
+        self.start, self.cut = time.perf_counter(), 0
+        self.selector = selectors.DefaultSelector()
+        self.open = []
+        for _ in range(count):
+            sock = socket.create_connection(where, timeout=30)
+            sock.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            sock.setblocking(False)
+            self.selector.register(sock, selectors.EVENT_READ)
+            self.open.append(sock)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._drip, daemon=True)
+        self.thread.start()
+
+    def _drip(self):
+        while not self.stop.wait(1.0):
+            for sock in list(self.open):
+                try:
+                    sock.send(b"x")
+                except OSError:
+                    pass
+
+    def wait_until_cut(self, timeout):
+        """Seconds from the first connection until the server closed the
+        last one (None: some were still open after `timeout`)."""
+        deadline = time.perf_counter() + timeout
+        while self.open and time.perf_counter() < deadline:
+            for key, _ in self.selector.select(timeout=0.5):
+                try:
+                    data = key.fileobj.recv(4096)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    data = b""
+                if not data or data.startswith(b"HTTP/1.1 408"):
+                    self._closed(key.fileobj)
+        return None if self.open else time.perf_counter() - self.start
+
+    def _closed(self, sock):
+        self.selector.unregister(sock)
+        self.open.remove(sock)
+        sock.close()
+        self.cut += 1
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(5)
+        for sock in list(self.open):
+            self.selector.unregister(sock)
+            sock.close()
+        self.open.clear()
+
+
+def _honest(where, texts, clients, requests):
+    """{clients: (p50 ms, p99 ms, texts/s)} of one-text requests to `where`,
+    each client keeping its connection."""
+    connections = threading.local()  # each client keeps its connection
+
+    def ask(text):
+        if not hasattr(connections, "http"):
+            connections.http = http.client.HTTPConnection(*where, timeout=60)
+        body = json.dumps({"texts": [text]})
+        start = time.perf_counter()
+        connections.http.request(
+            "POST", "/predict", body, {"Content-Type": "application/json"}
+        )
+        response = connections.http.getresponse()
+        response.read()
+        assert response.status == 200, response.status
+        return time.perf_counter() - start
+
+    result = {}
+    for count in clients:
+        work = [texts[i % len(texts)] for i in range(count * requests)]
+        with ThreadPoolExecutor(count) as pool:
+            list(pool.map(ask, work[: 2 * count]))  # warm-up
+            start = time.perf_counter()
+            times = list(pool.map(ask, work))
+            wall = time.perf_counter() - start
+        result[count] = (
+            float(np.percentile(times, 50) * 1e3),
+            float(np.percentile(times, 99) * 1e3),
+            len(work) / wall,
+        )
+    return result
 
 
 def main(argv=None):
@@ -174,6 +265,22 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 8, 64, 256])
     parser.add_argument("--clients", type=int, nargs="*", default=[1, 8, 32])
     parser.add_argument("--requests", type=int, default=100, help="per client")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        default=[2],
+        help="onnxruntime threads of the server, each measured (default: 2)",
+    )
+    parser.add_argument(
+        "--slow", type=int, default=200, help="slowloris connections (0: none)"
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=int,
+        default=10,
+        help="the server's --header-timeout in the slow-client run",
+    )
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
 
@@ -202,7 +309,22 @@ def main(argv=None):
                 name: {b: throughput(m, texts, b) for b in args.batch}
                 for name, m in models.items()
             },
-            "http": over_http(export.path, texts, args.clients, args.requests)
+            "http": {
+                threads: over_http(
+                    export.path,
+                    texts,
+                    args.clients,
+                    args.requests,
+                    flags=(
+                        "--threads",
+                        str(threads),
+                        "--header-timeout",
+                        str(args.header_timeout),
+                    ),
+                    slow=args.slow if threads == args.threads[-1] else 0,
+                )  # fmt: skip
+                for threads in args.threads
+            }
             if args.clients
             else {},
         }
@@ -238,10 +360,27 @@ def _print(result, batches):
         )
     if result["http"]:
         print("\n`textgru serve` on the export, one text per request:\n")
-        print("| clients | p50 ms | p99 ms | texts/s |")
-        print("|---|---|---|---|")
-        for count, (p50, p99, rate) in result["http"].items():
-            print(f"| {count} | {p50:.2f} | {p99:.2f} | {rate:,.0f} |")
+        print("| --threads | clients | p50 ms | p99 ms | texts/s |")
+        print("|---|---|---|---|---|")
+        for threads, counts in result["http"].items():
+            for count, figures in counts.items():
+                if count == "slow":
+                    continue
+                p50, p99, rate = figures
+                print(f"| {threads} | {count} | {p50:.2f} | {p99:.2f} | {rate:,.0f} |")
+        for threads, counts in result["http"].items():
+            slow = counts.get("slow")
+            if slow:
+                p50, p99, rate = slow["honest"]
+                last = slow["last_cut_s"]
+                cut = f"{last:.1f} s" if last is not None else "not within 120 s"
+                print(
+                    f"\nWith {slow['connections']} slow clients hanging on "
+                    f"(--threads {threads}): {slow['clients']} honest clients "
+                    f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, {rate:,.0f} texts/s; "
+                    f"{slow['cut']} of {slow['connections']} slow ones cut, the last "
+                    f"after {cut}"
+                )
 
 
 if __name__ == "__main__":

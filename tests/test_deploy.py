@@ -366,7 +366,8 @@ def test_serving_benchmark_runs(run, capsys):
 
     result = _load("serving").main(
         ["--run", str(run.path), "--runs", "0", "--serve-runs", "1", "--texts", "12",
-         "--batch", "1", "8", "--clients", "2", "--requests", "3"]
+         "--batch", "1", "8", "--clients", "2", "--requests", "3", "--threads", "1",
+         "--slow", "5", "--header-timeout", "1"]
     )  # fmt: skip
     assert result["texts"] == 12
     assert 0 < result["serve_cold_start_s"] < 60
@@ -374,9 +375,13 @@ def test_serving_benchmark_runs(run, capsys):
         p50, p99 = result["latency_ms"][name]
         assert 0 < p50 <= p99
         assert all(rate > 0 for rate in result["texts_per_s"][name].values())
-    p50, p99, rate = result["http"][2]
+    p50, p99, rate = result["http"][1][2]
     assert 0 < p50 <= p99 and rate > 0
+    slow = result["http"][1]["slow"]
+    assert slow["cut"] == 5 and slow["last_cut_s"] is not None
+    assert slow["honest"][2] > 0
     out = capsys.readouterr().out
+    assert "5 of 5 slow ones cut" in out
     assert "| batch 8, texts/s |" in out and "| clients |" in out
     assert "its first answer" in out
 
@@ -600,4 +605,9 @@ def test_label_file_benchmark_runs(exported, capsys):
     )
     assert result["all"]["texts"] == 300 and result["small"]["texts"] == 30
     assert result["all"]["peak_rss_mib"] > 0 and result["in_process_texts_per_s"] > 0
-    assert "| 300 |" in capsys.readouterr().out
+    for measured in ("threads_1", "threads_2", "processes_2"):
+        assert result[measured]["texts"] == 300
+        assert result[measured]["texts_per_s"] > 0
+    out = capsys.readouterr().out
+    assert "| 300 |" in out and "| 300, --threads 2 |" in out
+    assert "in 2 processes at once" in out
