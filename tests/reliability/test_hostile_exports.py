@@ -269,3 +269,18 @@ def test_errors_of_an_export_only_install_are_one_line(run, exported, tmp_path):
     assert "Traceback" not in result.stderr and "ImportError" not in result.stderr
     assert "checksum differs" in errors[0] and "no manifest.json" in errors[1]
     assert "none.csv" in errors[2] and "already exists" in errors[4]
+
+
+def test_threads_answer_alike_and_a_bad_count_is_one_line(exported, capsys):
+    from textgru.deploy import BatchPredictor
+
+    texts = ["good fun film", "a dull plot"]
+    one = runtime.load_export(exported.path, threads=1)
+    np.testing.assert_allclose(one.outputs(texts), exported.outputs(texts), atol=1e-6)
+    labelled = BatchPredictor(exported.path, threads=1)({"text": texts})
+    assert list(labelled["label"]) == [a["label"] for a in exported.predict(texts)]
+    path = str(exported.path)
+    assert cli.main(["predict", path, "--threads", "1", *texts]) == 0
+    assert capsys.readouterr().out.count("\n") == 2
+    assert cli.main(["predict", path, "--threads", "0", "a text"]) == 2
+    assert "Expected --threads to be a positive integer" in one_line_error(capsys, 2)

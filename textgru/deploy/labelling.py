@@ -32,6 +32,7 @@ from pathlib import Path
 from textgru import _quiet
 from textgru._atomic import atomic_path
 from textgru._status import quiet, say
+from textgru._unicode import LONE_SURROGATE, all_text, is_text
 from textgru.errors import DatasetError, InvalidArgumentError
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
@@ -164,13 +165,10 @@ def _checked(text, row, column):
             f"Row {row} has no text in its {column!r} column (found "
             f"{type(text).__name__}); fill or drop it"
         )
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
+    if not is_text(text):
         raise DatasetError(
-            f"Row {row}'s {column!r} holds a lone surrogate (an escaped "
-            "\\ud800-\\udfff without its pair), which is not text; fix or drop it"
-        ) from None
+            f"Row {row}'s {column!r} holds {LONE_SURROGATE}; fix or drop it"
+        )
     return text
 
 
@@ -300,8 +298,11 @@ class _JsonlRows(_Rows):
                     f"{self.path}, line {number}: no {self.column!r} field; pass "
                     "--text-column"
                 )
-            if b"\\u" in line:  # an escape: perhaps a lone surrogate
-                _no_surrogates(record, self.path, number)
+            # Only an escape (\u) can make a lone surrogate of UTF-8 bytes.
+            if b"\\u" in line and not all_text(record):
+                raise DatasetError(
+                    f"{self.path}, line {number}: {LONE_SURROGATE}; fix or drop it"
+                )
             yield number, record
 
     def __iter__(self):
@@ -320,26 +321,6 @@ class _JsonlRows(_Rows):
 
     def close(self):
         self.file.close()
-
-
-def _no_surrogates(value, path, number):
-    """Refuse a lone surrogate anywhere in a parsed JSON record."""
-    strings = [value] if isinstance(value, str) else []
-    if isinstance(value, dict):
-        strings = list(value)
-        for item in value.values():
-            _no_surrogates(item, path, number)
-    elif isinstance(value, list):
-        for item in value:
-            _no_surrogates(item, path, number)
-    for string in strings:
-        try:
-            string.encode("utf-8")
-        except UnicodeEncodeError:
-            raise DatasetError(
-                f"{path}, line {number}: a lone surrogate (an escaped \\ud800-"
-                "\\udfff without its pair), which is not text; fix or drop the line"
-            ) from None
 
 
 class _ParquetRows(_Rows):

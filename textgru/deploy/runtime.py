@@ -18,9 +18,12 @@ An export folder (`textgru.deploy.exporter`) holds:
 - `manifest.json`: the sha256 and size of every file, checked on load: a
   file changed since the export was written is refused.
 
-Nothing in the folder runs as code: the JSON files are data, the tokenizer
-is read by `tokenizers`, and the graph is handed to onnxruntime as bytes
-(the bytes that were checked), so it cannot reach files beside it.
+Nothing in an ONNX export runs as code: the JSON files are data, the
+tokenizer is read by `tokenizers`, and the graph is handed to onnxruntime
+as bytes (the bytes that were checked), so it cannot reach files beside
+it. A `tf_saved_model` export is a TensorFlow program (its graph may read
+and write files), so it loads only with `trust_code`. Every file is read
+only if it is a plain file of its listed size (`textgru._manifest`).
 """
 
 import dataclasses

@@ -24,7 +24,8 @@ The app is assembled from routers by what the model does (its `graph`):
 
     GET  /health    {"status": "ok", "task", "labels": [...], "format"}
     GET  /openapi.json  the schema (FastAPI's own; its /docs pages load
-                    scripts from a CDN, so they are off)
+                    scripts from a CDN, so they are off: GET /docs says
+                    where the page and the schema are)
 
 Loading follows `textgru.load`: an export needs onnxruntime only; a run
 loads with TensorFlow, and a run made with your own cell imports its module
@@ -34,8 +35,11 @@ requests that send it (`Authorization: Bearer KEY` or `X-API-Key: KEY`,
 FastAPI's `HTTPBearer` and `APIKeyHeader`, compared in constant time);
 others get 401. `Limits`: texts per request, a text's length (characters),
 tokens per generation and the body's size (bytes); a request over one gets
-a JSON error (413 or 422) and the server serves on. uvicorn stops on
-SIGTERM or Ctrl-C after the requests in flight are answered.
+a JSON error (413 or 422) and the server serves on. Bodies are read as
+strict JSON of text (no NaN, Infinity or lone surrogates: 422); a loopback
+server answers only its own Host names (DNS rebinding: 400); a request's
+headers and body must arrive within their timeouts (`protocol`). uvicorn
+stops on SIGTERM or Ctrl-C after the requests in flight are answered.
 """
 
 import contextlib
@@ -59,6 +63,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from textgru import _quiet
 from textgru._status import say
+from textgru._unicode import LONE_SURROGATE, all_text
 from textgru._version import __version__
 from textgru.deploy import schemas
 from textgru.deploy.limits import DEFAULT_HOST, DEFAULT_PORT, LOOPBACK_NAMES, Limits
@@ -214,7 +219,8 @@ def strict_json(body):
     except UnicodeDecodeError as error:
         raise json.JSONDecodeError("the body is not UTF-8", "", error.start) from None
     value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
-    _check_strings(value, text)
+    if not all_text(value):
+        raise json.JSONDecodeError(f"a string holds {LONE_SURROGATE}", text, 0)
     return value
 
 
@@ -227,27 +233,6 @@ def _finite(literal):
     if not math.isfinite(value):
         raise json.JSONDecodeError(f"{literal} is too large for a number", literal, 0)
     return value
-
-
-def _check_strings(value, text):
-    strings = [value] if isinstance(value, str) else []
-    if isinstance(value, dict):
-        strings = list(value)
-        for item in value.values():
-            _check_strings(item, text)
-    elif isinstance(value, list):
-        for item in value:
-            _check_strings(item, text)
-    for string in strings:
-        try:
-            string.encode("utf-8")
-        except UnicodeEncodeError:
-            raise json.JSONDecodeError(
-                "a string holds a lone surrogate (an escaped \\ud800-\\udfff "
-                "without its pair), which is not text",
-                text,
-                0,
-            ) from None
 
 
 class StrictJSONRoute(APIRoute):
