@@ -210,3 +210,15 @@ def test_a_progress_bar_shows_on_a_terminal(export, tmp_path):
     assert "textgru: labelling:" in text and "%|" in text, text[-2000:]
     assert "texts/s" in text, text[-2000:]
     assert "labelled 60,000 texts" in text
+
+
+def test_a_kept_field_of_mixed_types_into_parquet_is_one_line(export, tmp_path, capsys):
+    pytest.importorskip("pyarrow")
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": 1, "text": "good"}\n{"id": "b", "text": "dull"}\n')
+    out = tmp_path / "out.parquet"
+    argv = ["predict", export, "--input", str(source), "--output", str(out)]
+    assert cli.main(argv) == 2
+    assert "changes type" in one_line_error(capsys, 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+    assert cli.main([*argv, "--columns", "text"]) == 0

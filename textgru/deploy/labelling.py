@@ -179,6 +179,7 @@ class _Rows:
     kept columns, `types` their Arrow types where the input has them."""
 
     unit, total, types = "B", 0, None
+    file = None  # the open input, once `open` has opened it
 
     def __init__(self, path, column, columns, chunk):
         self.path, self.column, self.chunk = path, column, chunk
@@ -204,13 +205,23 @@ class _Rows:
         self.names = list(dict.fromkeys(self.wanted))
 
     def __enter__(self):
+        try:
+            self.open()
+        except BaseException:
+            self.close()  # what was opened before the refusal
+            raise
         return self
+
+    def open(self):
+        """Open the file and choose the kept columns (`keep`)."""
+        raise NotImplementedError
 
     def __exit__(self, *exc):
         self.close()
 
     def close(self):
-        pass
+        if self.file is not None:
+            self.file.close()
 
     def chunks(self, rows):
         """`(kept, texts, done)` chunks of `(row number, text, kept values,
@@ -230,7 +241,7 @@ class _Rows:
 
 
 class _CsvRows(_Rows):
-    def __enter__(self):
+    def open(self):
         csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
         self.file = open(self.path, newline="", encoding="utf-8-sig")  # noqa: SIM115
         self.total = Path(self.path).stat().st_size
@@ -239,7 +250,6 @@ class _CsvRows(_Rows):
             header = next(self.reader, None) or []
         self.keep(header)
         self.at = [header.index(name) for name in (self.column, *self.names)]
-        return self
 
     @contextlib.contextmanager
     def _read(self):
@@ -264,12 +274,9 @@ class _CsvRows(_Rows):
         with self._read():
             yield from self.chunks(rows())
 
-    def close(self):
-        self.file.close()
-
 
 class _JsonlRows(_Rows):
-    def __enter__(self):
+    def open(self):
         self.file = open(self.path, "rb")  # noqa: SIM115
         self.total = Path(self.path).stat().st_size
         self.first = self._records()
@@ -279,7 +286,6 @@ class _JsonlRows(_Rows):
             number, record = 0, {self.column: None}
         self.keep(list(record))
         self.pending = (number, record)
-        return self
 
     def _records(self):
         for number, line in enumerate(self.file, 1):
@@ -319,14 +325,11 @@ class _JsonlRows(_Rows):
     def _kept(self, record):
         return [record.get(name) for name in self.names]
 
-    def close(self):
-        self.file.close()
-
 
 class _ParquetRows(_Rows):
     unit = "texts"
 
-    def __enter__(self):
+    def open(self):
         parquet = _pyarrow_parquet()
         try:
             self.file = parquet.ParquetFile(self.path)
@@ -336,7 +339,6 @@ class _ParquetRows(_Rows):
         self.keep(schema.names)
         self.types = {name: schema.field(name).type for name in self.names}
         self.total = self.file.metadata.num_rows
-        return self
 
     def __iter__(self):
         read = list(dict.fromkeys((self.column, *self.names)))
@@ -346,9 +348,6 @@ class _ParquetRows(_Rows):
             texts = checked_texts(table[self.column], self.column, first_row=row + 1)
             row += len(texts)
             yield {name: table[name] for name in self.names}, texts, row
-
-    def close(self):
-        self.file.close()
 
 
 class _Writer:
@@ -458,11 +457,12 @@ class _ParquetWriter(_Writer):
         self.writer = self.parquet.ParquetWriter(self.path, self.schema)
 
     def write(self, kept, texts, outputs):
-        if self.writer is None:
-            self._open(kept)
-        columns = {**kept, **self.head.columns(outputs)}
         try:
-            table = self.pa.table(columns, schema=self.schema)
+            if self.writer is None:
+                self._open(kept)
+            table = self.pa.table(
+                {**kept, **self.head.columns(outputs)}, schema=self.schema
+            )
         except (self.pa.ArrowInvalid, self.pa.ArrowTypeError) as error:
             raise DatasetError(
                 f"{self.rows.path}: a kept column changes type from one row to the "
