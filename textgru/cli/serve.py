@@ -64,10 +64,12 @@ def needs_backend(args):
 
 def run(args):
     try:
+        from textgru.deploy import protocol  # noqa: F401  (uvicorn with httptools)
         from textgru.deploy.server import serve
     except ImportError:
         raise RunError(
-            "textgru serve needs FastAPI and uvicorn: pip install 'textgru[serve]'"
+            "textgru serve needs FastAPI, uvicorn and httptools: pip install "
+            "'textgru[serve]'"
         ) from None
     limits = {
         field.name: getattr(args, field.name) for field in dataclasses.fields(Limits)
