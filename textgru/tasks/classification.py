@@ -101,9 +101,8 @@ class ClassifierConfig(ReadingConfig, WordVectorsConfig, DistillConfig, TrainCon
     positive_label: str | None = field(
         None,
         "two classes: the label that f1 (--threshold-metric f1) and PR-AUC are "
-        "about, usually the rare one you look for (default: the second in sorted "
-        "order)",
-        shown="the second",
+        "about, usually the rare one you look for",
+        shown="the second in sorted order",
         resume_free=True,
     )
     calibrate: bool = field(
