@@ -58,3 +58,18 @@ def textgru(*args, stdin=None, env=None, cwd=None):
         line for line in result.stderr.splitlines() if line.startswith("textgru: error")
     ]
     return result.returncode, result.stdout, errors, result.stderr
+
+
+def without(*modules):
+    """Python source that makes importing any of `modules` (and their
+    submodules) fail from then on, as on a machine without them; a script
+    run with `python -c` starts with it. `BLOCKED` names them there."""
+    return f"""
+import importlib.abc, sys
+BLOCKED = {modules!r}
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError(f"No module named {{name!r}}")
+sys.meta_path.insert(0, Block())
+"""

@@ -12,17 +12,15 @@ import sys
 
 import numpy as np
 
+from tests.cli_output import without
+
 # A process where importing the training stack fails, as on a machine with
 # only onnxruntime, tokenizers, NumPy and matplotlib: it answers a text and
 # draws its gates from the export, then names the heavy modules it imported.
-NO_STACK = """
-import importlib.abc, json, sys
-BLOCKED = ("tensorflow", "keras", "jax", "torch", "datasets")
-class Block(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in BLOCKED:
-            raise ImportError(f"{name} is not installed here")
-sys.meta_path.insert(0, Block())
+NO_STACK = (
+    without("tensorflow", "keras", "jax", "torch", "datasets")
+    + """
+import json
 import textgru_cli
 export, text, image = sys.argv[1:]
 codes = [
@@ -32,6 +30,7 @@ codes = [
 heavy = sorted(set(BLOCKED) & {name.split(".")[0] for name in sys.modules})
 print(json.dumps({"codes": codes, "heavy": heavy}))
 """
+)
 
 
 def assert_close(got, expected, atol=1e-5):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import textgru
-from tests.cli_output import one_line_error
+from tests.cli_output import one_line_error, without
 from tests.tiny import TINY
 from textgru.deploy import exporter, formats, runtime
 from textgru.deploy.onnx_graph import text_graph
@@ -216,14 +216,9 @@ def test_predict_on_an_export_prints_what_the_run_prints(run, exported, capsys):
 
 # Run in a new process where importing any of these fails, as on a machine
 # with only onnxruntime, tokenizers and NumPy.
-_NO_STACK = """
-import importlib.abc, sys
-BLOCKED = ("tensorflow", "keras", "jax", "torch", "datasets", "matplotlib")
-class Block(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in BLOCKED:
-            raise ImportError(f"{name} is not installed here")
-sys.meta_path.insert(0, Block())
+_NO_STACK = (
+    without("tensorflow", "keras", "jax", "torch", "datasets", "matplotlib")
+    + """
 import json, textgru, textgru_cli
 run = textgru.load(sys.argv[1])
 print(json.dumps(run.predict_proba(json.loads(sys.argv[2])).tolist()))
@@ -231,6 +226,7 @@ code = textgru_cli.main(["predict", sys.argv[1], "--json", "good fun film"])
 heavy = sorted(set(BLOCKED) & {name.split(".")[0] for name in sys.modules})
 print(json.dumps({"code": code, "heavy": heavy}))
 """
+)
 
 
 def test_an_export_predicts_where_tensorflow_and_keras_cannot_be_imported(

@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.cli_output import one_line_error
+from tests.cli_output import one_line_error, without
 from textgru import cli
 from textgru.deploy import exporter, runtime
 from textgru.errors import ExportIntegrityError, RunError, UntrustedCodeError
@@ -229,18 +229,15 @@ def test_overwrite_replaces_only_a_folder_that_is_an_export(
 
 # An install of the export's runtime alone (onnxruntime, tokenizers, NumPy,
 # FastAPI): the training stack cannot be imported.
-NO_STACK = """
-import importlib.abc, json, sys
-BLOCKED = ("tensorflow", "keras", "jax", "torch", "datasets", "onnx")
-class Block(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in BLOCKED:
-            raise ImportError(f"No module named {name!r}")
-sys.meta_path.insert(0, Block())
+NO_STACK = (
+    without("tensorflow", "keras", "jax", "torch", "datasets", "onnx")
+    + """
+import json
 from textgru import cli
 codes = [cli.main(json.loads(argv)) for argv in sys.argv[1:]]
 print(json.dumps(codes))
 """
+)
 
 
 def test_errors_of_an_export_only_install_are_one_line(run, exported, tmp_path):
